@@ -1,0 +1,63 @@
+"""Petri: deep-learning and reinforcement-learning experiments on PyTorch.
+
+Submodules load on first use (``petri.layers``, ``petri.configs``, ...) so ``import petri`` stays
+light; seed code written as ``import petri as plx; plx.layers.Conv2d`` works unchanged.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+from petri.errors import ConfigError, PetriError, UnknownNameError
+from petri.modes import ModeKeys
+
+__version__ = "0.1.0"
+
+_SUBMODULES = (
+    "configs",
+    "data",
+    "datasets",
+    "estimators",
+    "experiments",
+    "layers",
+    "losses",
+    "metrics",
+    "models",
+    "optimizers",
+    "registry",
+)
+
+__all__ = [
+    "ConfigError",
+    "ModeKeys",
+    "PetriError",
+    "UnknownNameError",
+    "__version__",
+    *_SUBMODULES,
+]
+
+if TYPE_CHECKING:
+    from petri import (  # noqa: F401
+        configs,
+        data,
+        datasets,
+        estimators,
+        experiments,
+        layers,
+        losses,
+        metrics,
+        models,
+        optimizers,
+        registry,
+    )
+
+
+def __getattr__(name: str) -> Any:
+    if name in _SUBMODULES:
+        return importlib.import_module(f"petri.{name}")
+    raise AttributeError(f"module 'petri' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(__all__)

@@ -1,0 +1,35 @@
+"""Validated configs for every part of an experiment, readable from dicts, YAML and JSON."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from petri.configs._base import BaseConfig, deep_merge
+from petri.configs._overrides import apply_overrides
+from petri.configs.experiment import EstimatorConfig, ExperimentConfig, HookConfig
+from petri.configs.input_data import InputDataConfig, PipelineConfig
+from petri.configs.model import GraphConfig, LossConfig, MetricConfig, ModelConfig, OptimizerConfig
+from petri.configs.run import RunConfig
+
+__all__ = [
+    "BaseConfig",
+    "EstimatorConfig",
+    "ExperimentConfig",
+    "GraphConfig",
+    "HookConfig",
+    "InputDataConfig",
+    "LossConfig",
+    "MetricConfig",
+    "ModelConfig",
+    "OptimizerConfig",
+    "PipelineConfig",
+    "RunConfig",
+    "apply_overrides",
+    "deep_merge",
+    "json_schema",
+]
+
+
+def json_schema() -> dict[str, Any]:
+    """JSON schema of ``ExperimentConfig`` (for editors and config UIs)."""
+    return ExperimentConfig.model_json_schema(by_alias=True)

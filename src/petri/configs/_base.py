@@ -1,0 +1,142 @@
+"""``BaseConfig``: strict pydantic models that read dicts, YAML/JSON files and lists of both."""
+
+from __future__ import annotations
+
+import copy
+import json
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any, TypeVar
+
+import yaml
+from pydantic import BaseModel, ConfigDict, ValidationError
+
+from petri.configs._errors import config_error_from_validation
+from petri.errors import ConfigError
+
+__all__ = ["BaseConfig", "deep_merge", "load_config_source"]
+
+C = TypeVar("C", bound="BaseConfig")
+
+
+class BaseConfig(BaseModel):
+    """Base of every Petri config: unknown keys are errors, values are validated on assignment."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        arbitrary_types_allowed=True,
+        populate_by_name=True,
+        validate_assignment=True,
+        protected_namespaces=(),
+    )
+
+    @classmethod
+    def read_configs(cls: type[C], config_values: Any) -> C:
+        """Build the config from a dict, a ``.yml``/``.yaml``/``.json`` path, or a list of them.
+
+        A list is merged in order (later entries override earlier keys, nested dicts merge).
+
+        Raises:
+            ConfigError: a key is unknown, a value has the wrong type, or a name is unknown; the
+                message names the key path, the value, what was expected and the closest name.
+        """
+        if isinstance(config_values, cls):
+            return config_values
+        sources = config_values if isinstance(config_values, list | tuple) else [config_values]
+        merged: dict[str, Any] = {}
+        for source in sources:
+            merged = deep_merge(merged, load_config_source(source))
+        return cls.from_dict(merged)
+
+    @classmethod
+    def from_dict(cls: type[C], values: Mapping[str, Any], prefix: str = "") -> C:
+        """Validate ``values``; errors become a ``ConfigError`` that names key paths."""
+        if not isinstance(values, Mapping):
+            raise ConfigError(
+                f"Expected a mapping of keys for {cls.__name__}"
+                f"{' at ' + prefix if prefix else ''}, "
+                f"received {type(values).__name__}: {values!r:.80}.",
+                prefix,
+                values,
+            )
+        try:
+            return cls.model_validate(dict(values))
+        except ValidationError as error:
+            raise config_error_from_validation(error, cls, prefix) from None
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain-data form; ``type(self).read_configs(self.to_dict()) == self``."""
+        return self.model_dump(mode="python")
+
+    def to_yaml(self) -> str:
+        """YAML text of :meth:`to_dict` (arrays written as nested lists)."""
+        return yaml.safe_dump(_yaml_safe(self.to_dict()), sort_keys=False)
+
+
+def load_config_source(source: Any) -> dict[str, Any]:
+    """A dict from a mapping, a config object, or a YAML/JSON file path."""
+    if isinstance(source, BaseConfig):
+        return source.to_dict()
+    if isinstance(source, Mapping):
+        return copy.copy(dict(source))
+    if isinstance(source, str | Path):
+        path = Path(source)
+        if not path.is_file():
+            raise ConfigError(f"Config file {str(path)!r} does not exist.", "", str(path))
+        text = path.read_text()
+        try:
+            if path.suffix.lower() == ".json":
+                data = json.loads(text)
+            elif path.suffix.lower() in {".yml", ".yaml"}:
+                data = yaml.safe_load(text)
+            else:
+                raise ConfigError(
+                    f"Config file {str(path)!r} has extension {path.suffix!r}; "
+                    "expected .yml, .yaml or .json.",
+                    "",
+                    str(path),
+                )
+        except (json.JSONDecodeError, yaml.YAMLError) as error:
+            message = f"Config file {str(path)!r} is not valid: {error}"
+            raise ConfigError(message, "", str(path)) from None
+        if not isinstance(data, dict):
+            raise ConfigError(
+                f"Config file {str(path)!r} must hold a mapping at top level, "
+                f"found {type(data).__name__}.",
+                "",
+                str(path),
+            )
+        return data
+    raise ConfigError(
+        f"Cannot read a config from {type(source).__name__}; expected a dict, a .yml/.yaml/.json "
+        "path, or a list of those.",
+        "",
+        source,
+    )
+
+
+def deep_merge(base: Mapping[str, Any], update: Mapping[str, Any]) -> dict[str, Any]:
+    """``update`` over ``base``: nested mappings merge key by key, everything else replaces."""
+    merged = dict(base)
+    for key, value in update.items():
+        if isinstance(value, Mapping) and isinstance(merged.get(key), Mapping):
+            merged[key] = deep_merge(merged[key], value)
+        else:
+            merged[key] = value
+    return merged
+
+
+def _yaml_safe(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {str(k): _yaml_safe(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_yaml_safe(v) for v in value]
+    if hasattr(value, "tolist"):
+        return value.tolist()
+    if isinstance(value, type):
+        return f"{value.__module__}.{value.__qualname__}"
+    if isinstance(value, str | int | float | bool) or value is None:
+        return value
+    if isinstance(value, Sequence):
+        return [_yaml_safe(v) for v in value]
+    return repr(value)

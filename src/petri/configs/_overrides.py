@@ -1,0 +1,47 @@
+"""``key.path=value`` overrides from the command line, applied to a config dict."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+import yaml
+
+from petri.errors import ConfigError
+
+__all__ = ["apply_overrides"]
+
+
+def apply_overrides(values: dict[str, Any], overrides: Iterable[str]) -> dict[str, Any]:
+    """Set each ``a.b.c=value`` (value parsed as YAML: numbers, bools, lists) into ``values``."""
+    for item in overrides:
+        if "=" not in item:
+            raise ConfigError(
+                f"Override {item!r} must look like key.path=value "
+                "(e.g. model_config.optimizer_config.learning_rate=0.01).",
+                item,
+                item,
+            )
+        path, raw = item.split("=", 1)
+        keys = [key for key in path.strip().split(".") if key]
+        if not keys:
+            raise ConfigError(f"Override {item!r} has an empty key path.", path, raw)
+        try:
+            value = yaml.safe_load(raw)
+        except yaml.YAMLError:
+            value = raw
+        node = values
+        for depth, key in enumerate(keys[:-1]):
+            child = node.get(key)
+            if child is None:
+                child = node[key] = {}
+            if not isinstance(child, dict):
+                raise ConfigError(
+                    f"Override {item!r}: `{'.'.join(keys[: depth + 1])}` holds "
+                    f"{child!r:.40}, not a mapping, so it has no key {keys[depth + 1]!r}.",
+                    path,
+                    raw,
+                )
+            node = child
+        node[keys[-1]] = value
+    return values

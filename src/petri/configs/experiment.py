@@ -1,0 +1,92 @@
+"""``ExperimentConfig``: everything one experiment needs, with the seed library's keys."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import AliasChoices, Field, NonNegativeFloat, PositiveInt, field_validator
+
+from petri.configs._base import BaseConfig
+from petri.configs._names import check_name
+from petri.configs.input_data import InputDataConfig
+from petri.configs.model import ModelConfig
+from petri.configs.run import RunConfig
+
+__all__ = ["EstimatorConfig", "ExperimentConfig", "HookConfig", "SCHEDULES"]
+
+SCHEDULES = ("train", "evaluate", "train_and_evaluate", "continuous_train_and_evaluate")
+
+
+class EstimatorConfig(BaseConfig):
+    """Which estimator trains the model and where it keeps checkpoints."""
+
+    module: Any = Field(default="Estimator", validation_alias=AliasChoices("module", "name"))
+    output_dir: str | None = Field(
+        default=None, validation_alias=AliasChoices("output_dir", "model_dir")
+    )
+    """The model_dir; defaults to the experiment's output directory."""
+    params: dict[str, Any] = Field(default_factory=dict)
+
+    @field_validator("module")
+    @classmethod
+    def _known(cls, value: Any) -> Any:
+        return check_name(value, "estimator")
+
+
+class HookConfig(BaseConfig):
+    """A training or evaluation hook by name; ``params`` are its constructor arguments."""
+
+    module: Any = Field(default=None, validation_alias=AliasChoices("module", "name"))
+    params: dict[str, Any] = Field(default_factory=dict)
+
+    @field_validator("module")
+    @classmethod
+    def _known(cls, value: Any) -> Any:
+        if value is None:
+            raise ValueError("A hook needs `module` (or `name`).")
+        return check_name(value, "hook")
+
+
+class ExperimentConfig(BaseConfig):
+    """One experiment: data, model, estimator, and the train/evaluate schedule.
+
+    Training runs ``train_steps_per_iteration`` steps at a time until ``train_steps``; after an
+    iteration it evaluates on ``eval_steps`` batches (None: the whole eval input) whenever
+    ``eval_every_n_steps`` steps have passed since the last evaluation, and always at the end.
+    """
+
+    name: str = "experiment"
+    output_dir: str | None = Field(
+        default=None, validation_alias=AliasChoices("output_dir", "save_dir")
+    )
+    """Where the run's files go; None means ``./petri_logs/<name>``."""
+    version: int | None = None
+    run_config: RunConfig = Field(default_factory=RunConfig)
+    train_input_data_config: InputDataConfig | None = None
+    eval_input_data_config: InputDataConfig | None = None
+    estimator_config: EstimatorConfig = Field(default_factory=EstimatorConfig)
+    model_config_: ModelConfig = Field(
+        default_factory=ModelConfig, alias="model_config", validation_alias="model_config"
+    )
+    train_hooks_config: list[HookConfig] = Field(default_factory=list)
+    eval_hooks_config: list[HookConfig] = Field(default_factory=list)
+    eval_every_n_steps: PositiveInt = 1000
+    train_steps: PositiveInt = 10000
+    eval_steps: PositiveInt | None = 10
+    eval_delay_secs: NonNegativeFloat = 0
+    continuous_eval_throttle_secs: NonNegativeFloat = 60
+    delay_workers_by_global_step: bool = False
+    export_strategies: Any = None
+    train_steps_per_iteration: PositiveInt = 1000
+    schedule: Literal[
+        "train", "evaluate", "train_and_evaluate", "continuous_train_and_evaluate"
+    ] = "continuous_train_and_evaluate"
+    """Which Experiment method ``petri run`` calls."""
+
+    @property
+    def model(self) -> ModelConfig:
+        """The model config (``model_config`` in files; pydantic reserves that attribute)."""
+        return self.model_config_
+
+    def to_dict(self) -> dict[str, Any]:
+        return self.model_dump(mode="python", by_alias=True)

@@ -1,0 +1,87 @@
+"""Input configs: ``PipelineConfig`` (batching, epochs, shuffling) and ``InputDataConfig``."""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+from pydantic import Field, PositiveInt, field_validator, model_validator
+
+from petri.configs._base import BaseConfig
+from petri.configs._names import check_name
+
+__all__ = ["InputDataConfig", "PipelineConfig"]
+
+
+class PipelineConfig(BaseConfig):
+    """How examples are read and batched.
+
+    ``module`` selects a pipeline class; ``name`` is a free label (the seed writes
+    ``name: 'train'``).
+    """
+
+    module: Any = None
+    """Pipeline class or registered name (``TFRecordImagePipeline``, ...)."""
+    name: str | None = None
+    """A label for the pipeline (``train``/``eval``); not a class selector."""
+    batch_size: PositiveInt = 64
+    num_epochs: PositiveInt | None = 1
+    """Passes over the data; None repeats forever."""
+    shuffle: bool = False
+    seed: int | None = None
+    """Shuffling seed; None derives it from the run's seed."""
+    dynamic_pad: bool = False
+    bucket_boundaries: list[int] | None = None
+    min_after_dequeue: PositiveInt | None = None
+    """Shuffle-buffer size for streaming pipelines."""
+    num_threads: PositiveInt = 1
+    """Background reader processes for record pipelines."""
+    capacity: PositiveInt | None = None
+    allow_smaller_final_batch: bool = True
+    params: dict[str, Any] = Field(default_factory=dict)
+    """Pipeline-specific parameters (``data_files``, ``meta_data_file``, ...)."""
+    definition: Any = None
+    """Per-feature processors, as the seed library's pipelines took them."""
+
+    @field_validator("module")
+    @classmethod
+    def _known_pipeline(cls, value: Any) -> Any:
+        return check_name(value, "pipeline")
+
+
+class InputDataConfig(BaseConfig):
+    """Where a train or eval input comes from.
+
+    ``input_type=InputDataConfig.NUMPY`` with ``x``/``y`` arrays, lists or ``.npy``/``.npz``
+    paths; or a ``pipeline_config`` whose ``module`` reads files.
+    """
+
+    NUMPY: ClassVar[str] = "numpy"
+    PANDAS: ClassVar[str] = "pandas"
+
+    input_type: str | None = None
+    pipeline_config: PipelineConfig = Field(default_factory=PipelineConfig)
+    x: Any = None
+    """Features: an array, a dict of arrays, a list, or a path to ``.npy``/``.npz``."""
+    y: Any = None
+    """Labels: an array, a list, or a path to ``.npy``; None for unlabelled input."""
+
+    @field_validator("input_type")
+    @classmethod
+    def _known_input_type(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        check_name(value, "input_type")
+        return value.lower()
+
+    @model_validator(mode="after")
+    def _has_a_source(self) -> InputDataConfig:
+        if self.input_type == self.NUMPY and self.x is None:
+            raise ValueError(
+                "input_type 'numpy' needs `x` (an array, a dict of arrays, or a .npy/.npz path)."
+            )
+        if self.input_type is None and self.pipeline_config.module is None and self.x is None:
+            raise ValueError(
+                "Give either input_type 'numpy' with `x`/`y`, or pipeline_config.module naming "
+                "a pipeline."
+            )
+        return self

@@ -1,0 +1,285 @@
+"""Model configs: graph, loss, metrics, optimizer and the model that bundles them."""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+from pydantic import (
+    AliasChoices,
+    Field,
+    PositiveFloat,
+    PositiveInt,
+    field_validator,
+    model_validator,
+)
+
+from petri.configs._base import BaseConfig
+from petri.configs._names import check_extra_kwargs, check_name
+
+__all__ = [
+    "GraphConfig",
+    "LossConfig",
+    "MetricConfig",
+    "ModelConfig",
+    "OptimizerConfig",
+    "SUMMARY_OPTIONS",
+]
+
+SUMMARY_OPTIONS = (
+    "all",
+    "loss",
+    "gradients",
+    "activations",
+    "variables",
+    "learning_rate",
+    "image_input",
+    "image_result",
+)
+
+
+class _Selectable(BaseConfig):
+    """A config whose ``name`` or ``module`` selects a registered function or class."""
+
+    _family = ""
+
+    module: Any = None
+    name: Any = None
+
+    @property
+    def identifier(self) -> Any:
+        """What selects the object: ``module`` if given, else ``name``."""
+        return self.module if self.module is not None else self.name
+
+    @model_validator(mode="after")
+    def _known(self) -> _Selectable:
+        if self.identifier is None:
+            raise ValueError(f"Give `name` or `module` to select a {self._family}.")
+        for key in ("module", "name"):
+            value = getattr(self, key)
+            if value is not None:
+                try:
+                    resolved = check_name(value, self._family)
+                except ValueError as error:
+                    raise ValueError(f"`{key}`={value!r}: {error}") from None
+                if resolved is not value:
+                    object.__setattr__(self, key, resolved)
+        return self
+
+
+class _WithKwargs(_Selectable):
+    """A selectable config whose other keys are keyword arguments of the selected function."""
+
+    model_config = {**BaseConfig.model_config, "extra": "allow"}
+    _kwargs_function = ""
+
+    @property
+    def kwargs(self) -> dict[str, Any]:
+        return dict(self.__pydantic_extra__ or {})
+
+    @model_validator(mode="after")
+    def _known_kwargs(self) -> _WithKwargs:
+        if self.kwargs and isinstance(self.identifier, str):
+            module_name, function = self._kwargs_function.rsplit(".", 1)
+            accepted = getattr(importlib.import_module(module_name), function)(self.identifier)
+            check_extra_kwargs(self.kwargs, accepted, f"{self._family} {self.identifier!r}")
+        return self
+
+
+class LossConfig(_WithKwargs):
+    """A loss by name (``softmax_cross_entropy``); other keys are its arguments."""
+
+    _family = "loss"
+    _kwargs_function = "petri.losses.loss_kwargs"
+
+
+class MetricConfig(_WithKwargs):
+    """An evaluation metric by name (``streaming_accuracy``); other keys are its arguments."""
+
+    _family = "metric"
+    _kwargs_function = "petri.metrics.metric_kwargs"
+
+
+class OptimizerConfig(_Selectable):
+    """An optimizer by name and its learning-rate decay, with the seed library's keys."""
+
+    _family = "optimizer"
+
+    learning_rate: PositiveFloat = 0.001
+    decay_type: str | None = None
+    """exponential_decay, inverse_time_decay, natural_exp_decay, piecewise_constant,
+    polynomial_decay or cosine_decay; None keeps the rate constant."""
+    decay_steps: PositiveInt = 100
+    decay_rate: float = Field(default=0.96, ge=0)
+    staircase: bool = False
+    start_decay_at: int = Field(default=0, ge=0)
+    stop_decay_at: int | None = Field(default=None, ge=0)
+    min_learning_rate: float = Field(default=1e-12, ge=0)
+    boundaries: list[int] | None = None
+    values: list[float] | None = None
+    power: float = 1.0
+    end_learning_rate: float = 0.0001
+    cycle: bool = False
+    alpha: float = 0.0
+    beta1: float | None = Field(default=None, ge=0, lt=1)
+    beta2: float | None = Field(default=None, ge=0, lt=1)
+    epsilon: float | None = Field(default=None, gt=0)
+    momentum: float | None = Field(default=None, ge=0)
+    rho: float | None = None
+    decay: float | None = None
+    """RMSProp's discounting factor (TF's name)."""
+    initial_accumulator_value: float | None = None
+    weight_decay: float | None = Field(default=None, ge=0)
+    amsgrad: bool | None = None
+    centered: bool | None = None
+    use_nesterov: bool | None = None
+    l1_regularization_strength: float | None = None
+    l2_regularization_strength: float | None = None
+    learning_rate_power: float | None = None
+
+    @field_validator("decay_type")
+    @classmethod
+    def _known_decay(cls, value: str | None) -> str | None:
+        if value in (None, ""):
+            return None
+        return check_name(value, "decay")
+
+    @model_validator(mode="after")
+    def _piecewise_has_values(self) -> OptimizerConfig:
+        if self.decay_type and "piecewise" in self.decay_type.lower():
+            if not self.boundaries or not self.values:
+                raise ValueError("decay_type piecewise_constant needs `boundaries` and `values`.")
+            if len(self.values) != len(self.boundaries) + 1:
+                raise ValueError(
+                    f"piecewise_constant needs len(values) == len(boundaries) + 1; received "
+                    f"{len(self.values)} values for {len(self.boundaries)} boundaries."
+                )
+        return self
+
+    def optimizer_kwargs(self) -> dict[str, Any]:
+        """The optimizer's own arguments that were set (TF names)."""
+        keys = (
+            "beta1",
+            "beta2",
+            "epsilon",
+            "momentum",
+            "rho",
+            "decay",
+            "initial_accumulator_value",
+            "weight_decay",
+            "amsgrad",
+            "centered",
+            "use_nesterov",
+            "l1_regularization_strength",
+            "l2_regularization_strength",
+            "learning_rate_power",
+        )
+        return {key: getattr(self, key) for key in keys if getattr(self, key) is not None}
+
+    def schedule_kwargs(self) -> dict[str, Any]:
+        """Arguments of the learning-rate decay."""
+        keys = (
+            "decay_steps",
+            "decay_rate",
+            "staircase",
+            "start_decay_at",
+            "stop_decay_at",
+            "min_learning_rate",
+            "boundaries",
+            "values",
+            "power",
+            "end_learning_rate",
+            "cycle",
+            "alpha",
+        )
+        return {key: getattr(self, key) for key in keys}
+
+
+class GraphConfig(BaseConfig):
+    """The network: a ``definition`` list of ``[layer, kwargs]`` pairs run in order.
+
+    ``name`` is the graph's scope name (variables read ``lenet/conv2d_1/weight``); ``features``
+    picks which input features feed the graph when the input is a dict.
+    """
+
+    name: str = "graph"
+    features: list[str] | None = None
+    definition: list[tuple[Any, dict[str, Any]]] = Field(default_factory=list)
+
+    @field_validator("definition", mode="before")
+    @classmethod
+    def _pairs(cls, value: Any) -> Any:
+        if not isinstance(value, list | tuple):
+            raise ValueError("Expected a list of [layer, kwargs] pairs.")
+        pairs = []
+        for index, item in enumerate(value):
+            if isinstance(item, str | type):
+                item = (item, {})
+            if (
+                not isinstance(item, list | tuple)
+                or len(item) != 2
+                or not isinstance(item[1], dict)
+            ):
+                raise ValueError(
+                    f"definition[{index}] must be a [layer, kwargs] pair such as "
+                    f"['Conv2d', {{'num_filter': 32}}]; received {item!r:.60}."
+                )
+            pairs.append((item[0], item[1]))
+        return pairs
+
+    @field_validator("definition")
+    @classmethod
+    def _known_layers(cls, value: list[tuple[Any, dict[str, Any]]]) -> list[tuple[Any, dict]]:
+        checked = []
+        for index, (layer, kwargs) in enumerate(value):
+            try:
+                layer = check_name(layer, "layer")
+            except ValueError as error:
+                raise ValueError(f"definition[{index}] layer {layer!r}: {error}") from None
+            checked.append((layer, kwargs))
+        return checked
+
+
+class ModelConfig(BaseConfig):
+    """Which model (``module``/``model_type``: classifier, regressor) and its parts."""
+
+    module: Any = Field(
+        default="classifier", validation_alias=AliasChoices("module", "model_type", "name")
+    )
+    """``classifier`` or ``regressor`` (``model_type`` in the seed), or a Model class."""
+    graph_config: GraphConfig = Field(default_factory=GraphConfig)
+    loss_config: LossConfig | None = None
+    eval_metrics_config: list[MetricConfig] = Field(default_factory=list)
+    optimizer_config: OptimizerConfig = Field(default_factory=lambda: OptimizerConfig(name="adam"))
+    summaries: str | list[str] | None = None
+    """TensorBoard summaries: ``all`` or any of loss, gradients, activations, variables,
+    learning_rate, image_input, image_result."""
+    clip_gradients: PositiveFloat | None = 5.0
+    """Clip the global gradient norm to this value (None disables)."""
+    clip_embed_gradients: PositiveFloat | None = 0.1
+    one_hot_encode: bool | None = None
+    """Labels are class indices to be one-hot encoded (the loss takes indices directly)."""
+    n_classes: PositiveInt | None = None
+    params: dict[str, Any] = Field(default_factory=dict)
+
+    @field_validator("module")
+    @classmethod
+    def _known_model(cls, value: Any) -> Any:
+        return check_name(value, "model")
+
+    @field_validator("summaries")
+    @classmethod
+    def _known_summaries(cls, value: str | list[str] | None) -> str | list[str] | None:
+        if value is None:
+            return None
+        names = [value] if isinstance(value, str) else value
+        for name in names:
+            if name not in SUMMARY_OPTIONS:
+                from petri.errors import closest_name
+
+                suggestion = closest_name(name, SUMMARY_OPTIONS)
+                hint = f" Did you mean {suggestion!r}?" if suggestion else ""
+                raise ValueError(
+                    f"Unknown summary {name!r}.{hint} Expected any of {list(SUMMARY_OPTIONS)}."
+                )
+        return value

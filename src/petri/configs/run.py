@@ -1,0 +1,36 @@
+"""``RunConfig``: how a run executes (seeding, checkpoints, summaries, logging cadence)."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import AliasChoices, Field, PositiveInt
+
+from petri.configs._base import BaseConfig
+
+__all__ = ["RunConfig"]
+
+
+class RunConfig(BaseConfig):
+    """Execution settings shared by the Estimator and the Agent."""
+
+    seed: int | None = Field(default=None, validation_alias=AliasChoices("seed", "tf_random_seed"))
+    """Seeds torch, numpy and Python's ``random`` (``tf_random_seed`` in the seed library)."""
+    save_summary_steps: PositiveInt = 100
+    """Write TensorBoard summaries every this many steps."""
+    save_checkpoints_steps: PositiveInt | None = None
+    """Checkpoint every this many steps (takes precedence over ``save_checkpoints_secs``)."""
+    save_checkpoints_secs: float | None = Field(default=600.0, gt=0)
+    """Checkpoint every this many seconds when ``save_checkpoints_steps`` is unset."""
+    keep_checkpoint_max: PositiveInt = 5
+    """Most recent checkpoints kept on disk."""
+    keep_checkpoint_every_n_hours: float = Field(default=10000.0, gt=0)
+    """Also keep one checkpoint per this many hours of training."""
+    log_step_count_steps: PositiveInt = 100
+    """Log loss and steps/s every this many steps."""
+    device: Literal["auto", "cpu", "cuda"] | str = "auto"
+    """``auto`` picks CUDA when available."""
+    compile: bool = False
+    """Opt into ``torch.compile`` for the model."""
+    num_threads: PositiveInt | None = None
+    """``torch.set_num_threads`` for the run; None leaves torch's default."""

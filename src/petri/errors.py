@@ -1,0 +1,39 @@
+"""Petri's exception hierarchy: one root so callers can catch every library condition."""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Iterable
+
+__all__ = ["ConfigError", "PetriError", "UnknownNameError", "closest_name"]
+
+
+class PetriError(Exception):
+    """Root of every error Petri raises on purpose."""
+
+
+class ConfigError(PetriError, ValueError):
+    """A configuration value is wrong.
+
+    The message names the key path (``model_config.optimizer_config.learning_rate``), the value
+    received, what was expected, and, where one exists, the closest valid name.
+    """
+
+    def __init__(self, message: str, path: str = "", value: object = None) -> None:
+        super().__init__(message)
+        self.path = path
+        self.value = value
+
+
+class UnknownNameError(PetriError, KeyError):
+    """A registry lookup failed: the name is not registered."""
+
+    def __str__(self) -> str:  # KeyError quotes its argument; we want the message as written.
+        return str(self.args[0]) if self.args else ""
+
+
+def closest_name(name: str, candidates: Iterable[str]) -> str | None:
+    """Return the candidate most similar to ``name`` (case-insensitive), or None."""
+    by_lower = {c.lower(): c for c in candidates}
+    match = difflib.get_close_matches(str(name).lower(), list(by_lower), n=1, cutoff=0.5)
+    return by_lower[match[0]] if match else None

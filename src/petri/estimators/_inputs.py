@@ -1,0 +1,82 @@
+"""Normalising what an ``input_fn`` returns into an iterator of ``(features, labels)`` batches."""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import numpy as np
+import torch
+
+__all__ = ["Batch", "batch_size_of", "iterate_input", "move_to_device"]
+
+Batch = tuple[Any, Any]
+
+
+def _is_features(value: Any) -> bool:
+    return isinstance(value, torch.Tensor | np.ndarray | dict)
+
+
+def _as_tensors(value: Any) -> Any:
+    if isinstance(value, np.ndarray):
+        tensor = torch.from_numpy(value)
+        return tensor.float() if tensor.dtype == torch.float64 else tensor
+    if isinstance(value, dict):
+        return {k: _as_tensors(v) for k, v in value.items()}
+    return value
+
+
+def iterate_input(input_fn: Callable[[], Any], *, repeat_single: bool) -> Iterator[Batch]:
+    """Call ``input_fn`` and return an iterator of ``(features, labels)`` batches.
+
+    ``input_fn`` may return an iterable of batches (each ``(features, labels)`` or bare
+    features), or one ``(features, labels)`` pair of tensors, which is a single batch: repeated
+    forever when ``repeat_single`` (training, as a TF constant input would be), else used once.
+    """
+    if not callable(input_fn):
+        raise TypeError(
+            f"input_fn must be a callable returning batches; received {type(input_fn).__name__}. "
+            "Wrap arrays with petri.data.numpy_input_fn(x, y)."
+        )
+    result = input_fn()
+    if isinstance(result, tuple) and len(result) == 2 and _is_features(result[0]):
+        batch = (_as_tensors(result[0]), _as_tensors(result[1]))
+        return itertools.repeat(batch) if repeat_single else iter([batch])
+    if _is_features(result):
+        batch = (_as_tensors(result), None)
+        return itertools.repeat(batch) if repeat_single else iter([batch])
+    try:
+        iterator = iter(result)
+    except TypeError:
+        raise TypeError(
+            f"input_fn returned {type(result).__name__}, which is neither a (features, labels) "
+            "pair nor an iterable of batches."
+        ) from None
+    return _pairs(iterator) if not hasattr(iterator, "state_dict") else iterator
+
+
+def _pairs(iterator: Iterator[Any]) -> Iterator[Batch]:
+    for item in iterator:
+        if isinstance(item, tuple | list) and len(item) == 2:
+            yield _as_tensors(item[0]), _as_tensors(item[1])
+        else:
+            yield _as_tensors(item), None
+
+
+def move_to_device(value: Any, device: torch.device) -> Any:
+    """Tensors (and dicts of them) on ``device``; a no-op on the CPU."""
+    if device.type == "cpu" or value is None:
+        return value
+    if isinstance(value, torch.Tensor):
+        return value.to(device, non_blocking=True)
+    if isinstance(value, dict):
+        return {k: move_to_device(v, device) for k, v in value.items()}
+    return value
+
+
+def batch_size_of(features: Any) -> int:
+    """Examples in a batch of features (a tensor or a dict of tensors)."""
+    if isinstance(features, dict):
+        features = next(iter(features.values()))
+    return int(features.shape[0]) if hasattr(features, "shape") and features.dim() else 1

@@ -1,0 +1,522 @@
+"""``Estimator``: trains, evaluates and predicts with a model, keeping its state in model_dir."""
+
+from __future__ import annotations
+
+import logging
+import random
+import tempfile
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+
+from petri.configs.run import RunConfig
+from petri.estimators import checkpoints as ckpt
+from petri.estimators._inputs import batch_size_of, iterate_input, move_to_device
+from petri.estimators._model_fn import ModelFnModule
+from petri.estimators._optimizer import build_optimizer
+from petri.estimators.hooks import (
+    CheckpointSaverHook,
+    HookList,
+    LoopState,
+    NanLossHook,
+    ProgressBarHook,
+    StepLoggingHook,
+    StopAfterNEvalsHook,
+)
+from petri.estimators.spec import EstimatorSpec
+from petri.modes import ModeKeys
+
+__all__ = ["Estimator"]
+
+logger = logging.getLogger("petri")
+
+
+class Estimator:
+    """Trains, evaluates and predicts with a model, with the seed library's semantics.
+
+    Args:
+        model_fn: ``model_fn(features, labels, mode[, params[, config[, model_dir]]])`` returning
+            an :class:`EstimatorSpec`, or a ``petri.models.Model`` instance (the fast path).
+        model_dir: where checkpoints go; a new Estimator on the same directory continues from
+            its latest checkpoint. None makes a temporary directory.
+        config: a :class:`RunConfig` (or its dict).
+        params: hyperparameters passed to ``model_fn`` as ``params``.
+
+    Raises:
+        ValueError: ``model_fn``'s parameters don't match ``params``.
+    """
+
+    def __init__(
+        self,
+        model_fn: Callable[..., EstimatorSpec] | nn.Module | None = None,
+        model_dir: str | Path | None = None,
+        config: RunConfig | dict[str, Any] | None = None,
+        params: dict[str, Any] | None = None,
+    ) -> None:
+        if model_fn is None:
+            raise ValueError("Estimator needs a model_fn (or a petri.models.Model).")
+        self.config = (
+            config if isinstance(config, RunConfig) else RunConfig.read_configs(config or {})
+        )
+        self.params = dict(params or {})
+        self.model_dir = str(model_dir) if model_dir else tempfile.mkdtemp(prefix="petri_model_")
+        if isinstance(model_fn, nn.Module):
+            if self.params:
+                raise ValueError(
+                    f"Estimator was given params={sorted(self.params)!r} but a Model instance "
+                    "takes no params; configure the Model directly."
+                )
+            self._module: nn.Module = model_fn
+        else:
+            self._module = ModelFnModule(model_fn, self.params, self.config, self.model_dir)
+        self.device = _resolve_device(self.config.device)
+        if self.config.num_threads:
+            torch.set_num_threads(self.config.num_threads)
+        self._call: Callable[..., EstimatorSpec] = self._module
+        self._built = False
+        self._optimizer: torch.optim.Optimizer | None = None
+        self._scheduler: Any = None
+        self._clip: float | None = None
+        self._parameters: list[nn.Parameter] = []
+        self._global_step = 0
+        self._state_step: int | None = None  # step of the weights in memory; None = untrained
+        self._train_input_fn: Any = None
+        self._train_iterator: Iterator[Any] | None = None
+        self._pending_input_state: dict[str, Any] | None = None
+
+    # ----------------------------------------------------------------- public API
+    @property
+    def global_step(self) -> int:
+        """Training steps taken; before the first call, the latest checkpoint's step."""
+        if self._state_step is None and not self._built:
+            latest = ckpt.latest_checkpoint(self.model_dir)
+            if latest is not None:
+                return ckpt.checkpoint_step(latest)
+        return self._global_step
+
+    @property
+    def model(self) -> nn.Module:
+        """The module that holds every variable."""
+        return self._module
+
+    def latest_checkpoint(self) -> str | None:
+        """Path of the newest checkpoint in ``model_dir``, or None."""
+        path = ckpt.latest_checkpoint(self.model_dir)
+        return str(path) if path else None
+
+    def train(
+        self,
+        input_fn: Callable[[], Any] | None = None,
+        steps: int | None = None,
+        hooks: list[Any] | None = None,
+        max_steps: int | None = None,
+    ) -> Estimator:
+        """Train on batches from ``input_fn``.
+
+        ``steps`` is incremental (two calls with ``steps=100`` train 200 steps); ``max_steps`` is
+        absolute (a second call with the same ``max_steps`` does nothing). With neither, training
+        runs until the input ends.
+
+        Returns:
+            ``self``, for chaining.
+
+        Raises:
+            ValueError: both ``steps`` and ``max_steps`` are given, or either is not positive.
+        """
+        if steps is not None and max_steps is not None:
+            raise ValueError("Can not provide both steps and max_steps.")
+        if steps is not None and steps <= 0:
+            raise ValueError(f"Must specify steps > 0, given: {steps}")
+        if max_steps is not None and max_steps <= 0:
+            raise ValueError(f"Must specify max_steps > 0, given: {max_steps}")
+        if input_fn is None:
+            raise ValueError("train() needs an input_fn.")
+        self._prepare(input_fn, ModeKeys.TRAIN)
+        if max_steps is not None and self._global_step >= max_steps:
+            logger.info(
+                "Skipping training: global step %d >= max_steps %d.", self._global_step, max_steps
+            )
+            return self
+        last_step = self._global_step + steps if steps is not None else max_steps
+        iterator = self._training_iterator(input_fn)
+        hook_list = HookList(self._default_train_hooks(last_step) + list(hooks or []))
+        self._run_training(iterator, hook_list, last_step)
+        return self
+
+    def evaluate(
+        self,
+        input_fn: Callable[[], Any] | None = None,
+        steps: int | None = None,
+        hooks: list[Any] | None = None,
+        checkpoint_path: str | None = None,
+        name: str | None = None,
+    ) -> dict[str, Any]:
+        """Evaluate until the input ends or after ``steps`` batches.
+
+        Returns:
+            The metrics (Python floats), the mean ``loss``, and ``global_step``.
+
+        Raises:
+            ValueError: no trained model in ``model_dir`` (and none given by checkpoint_path).
+        """
+        if input_fn is None:
+            raise ValueError("evaluate() needs an input_fn.")
+        if steps is not None and steps <= 0:
+            raise ValueError(f"Must specify steps > 0, given: {steps}")
+        self._prepare(input_fn, ModeKeys.EVAL, checkpoint_path)
+        extra = [StopAfterNEvalsHook(steps)] if steps is not None else []
+        hook_list = HookList(extra + list(hooks or []))
+        state = LoopState(ModeKeys.EVAL, global_step=self._global_step)
+        metric_objects: dict[str, Any] = {}
+        averages: dict[str, list[float]] = {}
+        loss_sum, examples = 0.0, 0
+        self._module.train(False)
+        hook_list.begin(state)
+        with torch.no_grad():
+            for features, labels in iterate_input(input_fn, repeat_single=False):
+                features, labels = (
+                    move_to_device(features, self.device),
+                    move_to_device(labels, self.device),
+                )
+                spec = self._call(features, labels, ModeKeys.EVAL)
+                size = batch_size_of(features)
+                if spec.loss is not None:
+                    loss_sum += float(spec.loss) * size
+                examples += size
+                _update_metrics(spec.eval_metric_ops, metric_objects, averages, size)
+                state.step += 1
+                state.loss, state.spec = spec.loss, spec
+                hook_list.after_step(state)
+                if state.stop:
+                    break
+        if examples == 0:
+            raise ValueError(f"evaluate(): input_fn {input_fn!r} produced no batches.")
+        results: dict[str, Any] = {
+            key: _as_python(m.compute()) for key, m in metric_objects.items()
+        }
+        for key, (total, count) in averages.items():
+            results[key] = total / count
+        results["loss"] = loss_sum / examples
+        results["global_step"] = self._global_step
+        state.metrics = results
+        hook_list.end(state)
+        logger.info(
+            "Evaluation%s at step %d: %s",
+            f" [{name}]" if name else "",
+            self._global_step,
+            ", ".join(f"{k} = {v:.4g}" for k, v in results.items() if isinstance(v, float)),
+        )
+        return results
+
+    def predict(
+        self,
+        input_fn: Callable[[], Any] | None = None,
+        predict_keys: list[str] | str | None = None,
+        hooks: list[Any] | None = None,
+        checkpoint_path: str | None = None,
+    ) -> Iterator[Any]:
+        """Yield predictions one example at a time (dicts when the model predicts a dict).
+
+        Raises:
+            ValueError: no trained model in ``model_dir``; ``predict_keys`` given but the
+                predictions are not a dict, or name keys the predictions lack.
+        """
+        if input_fn is None:
+            raise ValueError("predict() needs an input_fn.")
+        keys = [predict_keys] if isinstance(predict_keys, str) else predict_keys
+        self._prepare(input_fn, ModeKeys.PREDICT, checkpoint_path)
+        hook_list = HookList(hooks or [])
+        state = LoopState(ModeKeys.PREDICT, global_step=self._global_step)
+        self._module.train(False)
+        hook_list.begin(state)
+        with torch.no_grad():
+            for features, _ in iterate_input(input_fn, repeat_single=False):
+                spec = self._call(move_to_device(features, self.device), None, ModeKeys.PREDICT)
+                yield from _split_predictions(spec.predictions, keys)
+                state.step += 1
+                hook_list.after_step(state)
+                if state.stop:
+                    break
+        hook_list.end(state)
+
+    def get_variable_names(self) -> list[str]:
+        """Names of all variables (``lenet/conv2d_1/weight``, ..., ``global_step``)."""
+        return sorted(self._variables())
+
+    def get_variable_value(self, name: str) -> np.ndarray:
+        """Value of the variable ``name`` as a numpy array (from the latest checkpoint)."""
+        variables = self._variables()
+        if name not in variables:
+            from petri.errors import closest_name
+
+            suggestion = closest_name(name, variables)
+            hint = f" Did you mean {suggestion!r}?" if suggestion else ""
+            raise ValueError(f"No variable named {name!r}.{hint} See get_variable_names().")
+        return variables[name]
+
+    def save_checkpoint(self) -> str:
+        """Write the current state as a checkpoint now; returns its path."""
+        iterator = self._train_iterator
+        state: dict[str, Any] = {
+            "global_step": self._global_step,
+            "model": self._module.state_dict(),
+            "rng": ckpt.capture_rng_state(),
+        }
+        if self._optimizer is not None:
+            state["optimizer"] = self._optimizer.state_dict()
+        if self._scheduler is not None:
+            state["scheduler"] = self._scheduler.state_dict()
+        if iterator is not None and hasattr(iterator, "state_dict"):
+            state["input"] = iterator.state_dict()
+        path = ckpt.save_checkpoint(self.model_dir, state, self.config.keep_checkpoint_max)
+        self._state_step = self._global_step
+        return str(path)
+
+    # ------------------------------------------------------------- training loop
+    def _run_training(
+        self, iterator: Iterator[Any], hooks: HookList, last_step: int | None
+    ) -> None:
+        state = LoopState(ModeKeys.TRAIN, global_step=self._global_step, last_step=last_step)
+        state.learning_rate = self._learning_rate()
+        module, device = self._module, self.device
+        module.train(True)
+        hooks.begin(state)
+        exhausted = False
+        while last_step is None or self._global_step < last_step:
+            try:
+                features, labels = next(iterator)
+            except StopIteration:
+                exhausted = True
+                break
+            if device.type != "cpu":
+                features, labels = move_to_device(features, device), move_to_device(labels, device)
+            if hooks.has_before:
+                hooks.before_step(state)
+            spec = self._train_step(features, labels)
+            self._global_step += 1
+            state.global_step = self._global_step
+            state.step += 1
+            state.loss, state.spec = spec.loss, spec
+            state.learning_rate = self._optimizer.param_groups[0]["lr"]  # type: ignore[union-attr]
+            hooks.after_step(state)
+            if state.stop:
+                break
+        if state.step or self.latest_checkpoint() is None:
+            self.save_checkpoint()
+        if exhausted:
+            self._train_input_fn = self._train_iterator = None
+        hooks.end(state)
+
+    def _train_step(self, features: Any, labels: Any) -> EstimatorSpec:
+        """One update: forward, backward, clip, optimizer and schedule step."""
+        spec = self._call(features, labels, ModeKeys.TRAIN)
+        optimizer = self._optimizer
+        optimizer.zero_grad(set_to_none=True)  # type: ignore[union-attr]
+        spec.loss.backward()  # type: ignore[union-attr]
+        if self._clip:
+            torch.nn.utils.clip_grad_norm_(self._parameters, self._clip, foreach=True)
+        optimizer.step()  # type: ignore[union-attr]
+        if self._scheduler is not None:
+            self._scheduler.step()
+        spec.loss = spec.loss.detach()  # type: ignore[union-attr]
+        return spec
+
+    def _default_train_hooks(self, last_step: int | None) -> list[Any]:
+        config = self.config
+        progress = ProgressBarHook.wanted()
+        hooks: list[Any] = [
+            NanLossHook(),
+            StepLoggingHook(config.log_step_count_steps, log=not progress),
+            CheckpointSaverHook(
+                self.save_checkpoint, config.save_checkpoints_steps, config.save_checkpoints_secs
+            ),
+        ]
+        if progress:
+            hooks.append(ProgressBarHook())
+        return hooks
+
+    def _training_iterator(self, input_fn: Callable[[], Any]) -> Iterator[Any]:
+        """Continue the same input across ``train`` calls and across restarts."""
+        if input_fn is self._train_input_fn and self._train_iterator is not None:
+            return self._train_iterator
+        iterator = iterate_input(input_fn, repeat_single=True)
+        pending = self._pending_input_state
+        if pending is not None and hasattr(iterator, "load_state_dict"):
+            try:
+                iterator.load_state_dict(pending)
+            except (KeyError, ValueError) as error:
+                logger.warning(
+                    "Input position not restored (%s); starting the input afresh.", error
+                )
+        self._pending_input_state = None
+        self._train_input_fn, self._train_iterator = input_fn, iterator
+        return iterator
+
+    # ------------------------------------------------------- building / restoring
+    def _prepare(
+        self, input_fn: Callable[[], Any], mode: str, checkpoint_path: str | None = None
+    ) -> None:
+        """Build the model if needed and bring it to the checkpoint this call should use."""
+        target = (
+            Path(checkpoint_path) if checkpoint_path else ckpt.latest_checkpoint(self.model_dir)
+        )
+        if checkpoint_path and not target.is_file():  # type: ignore[union-attr]
+            raise ValueError(f"checkpoint_path {checkpoint_path!r} does not exist.")
+        if mode != ModeKeys.TRAIN and target is None and self._state_step is None:
+            raise ValueError(
+                f"Could not find trained model in model_dir: {self.model_dir}. Train first, or "
+                "pass checkpoint_path."
+            )
+        spec = self._build(input_fn, mode) if not self._built else None
+        if mode == ModeKeys.TRAIN and self._optimizer is None:
+            if spec is None:
+                spec = self._probe(input_fn, ModeKeys.TRAIN)
+            self._optimizer, self._scheduler = build_optimizer(
+                spec.optimizer_source, self._module.parameters()
+            )
+            self._parameters = [p for p in self._module.parameters() if p.requires_grad]
+            self._clip = spec.clip_gradients
+        if target is not None and ckpt.checkpoint_step(target) != self._state_step:
+            self._restore(target, full=mode == ModeKeys.TRAIN)
+        elif target is not None and mode == ModeKeys.TRAIN and self._pending_restore_optimizer:
+            self._restore(target, full=True)
+
+    _pending_restore_optimizer = False
+
+    def _build(self, input_fn: Callable[[], Any], mode: str) -> EstimatorSpec:
+        """Run the model once on a first batch so lazily-shaped layers create their weights."""
+        seed = self.config.seed
+        if seed is not None:
+            torch.manual_seed(seed)
+            np.random.seed(seed % 2**32)
+            random.seed(seed)
+        self._module.to(self.device)
+        spec = self._probe(input_fn, mode)
+        for module in self._module.modules():  # the probe must not count as a training batch
+            if isinstance(module, nn.modules.batchnorm._BatchNorm):
+                module.reset_running_stats()
+        self._module.to(self.device)
+        if self.config.compile:
+            self._call = torch.compile(self._module)  # type: ignore[assignment]
+        self._built = True
+        return spec
+
+    def _probe(self, input_fn: Callable[[], Any], mode: str) -> EstimatorSpec:
+        try:
+            features, labels = next(iterate_input(input_fn, repeat_single=False))
+        except StopIteration:
+            raise ValueError(f"input_fn {input_fn!r} produced no batches.") from None
+        self._module.train(mode == ModeKeys.TRAIN)
+        with torch.no_grad():
+            spec = self._call(
+                move_to_device(features, self.device),
+                None if mode == ModeKeys.PREDICT else move_to_device(labels, self.device),
+                mode,
+            )
+        if not isinstance(spec, EstimatorSpec):
+            raise TypeError(
+                f"model_fn must return an EstimatorSpec; it returned {type(spec).__name__}."
+            )
+        if mode in (ModeKeys.TRAIN, ModeKeys.EVAL) and spec.loss is None:
+            raise ValueError(
+                f"model_fn returned no loss in mode {mode!r}; training and evaluation need one."
+            )
+        return spec
+
+    def _restore(self, path: Path, full: bool) -> None:
+        state = ckpt.load_checkpoint(path)
+        self._module.load_state_dict(state["model"])
+        self._global_step = int(state["global_step"])
+        self._state_step = self._global_step
+        self._pending_restore_optimizer = not full
+        if full:
+            if self._optimizer is not None and "optimizer" in state:
+                self._optimizer.load_state_dict(state["optimizer"])
+            if self._scheduler is not None and "scheduler" in state:
+                self._scheduler.load_state_dict(state["scheduler"])
+            if "rng" in state:
+                ckpt.restore_rng_state(state["rng"])
+            self._pending_input_state = state.get("input")
+            self._train_input_fn = self._train_iterator = None
+        logger.info("Restored %s (global step %d).", path, self._global_step)
+
+    def _learning_rate(self) -> float | None:
+        return self._optimizer.param_groups[0]["lr"] if self._optimizer is not None else None
+
+    def _variables(self) -> dict[str, np.ndarray]:
+        path = ckpt.latest_checkpoint(self.model_dir)
+        if path is not None:
+            state = ckpt.load_checkpoint(path)
+            weights, step = state["model"], int(state["global_step"])
+        elif self._built:
+            weights, step = self._module.state_dict(), self._global_step
+        else:
+            raise ValueError(f"Could not find trained model in model_dir: {self.model_dir}.")
+        variables = {
+            key.replace(".", "/"): value.detach().cpu().numpy() for key, value in weights.items()
+        }
+        variables["global_step"] = np.asarray(step, dtype=np.int64)
+        return variables
+
+
+def _resolve_device(name: str) -> torch.device:
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    return torch.device(name)
+
+
+def _update_metrics(
+    ops: dict[str, Any] | None,
+    objects: dict[str, Any],
+    averages: dict[str, list[float]],
+    size: int,
+) -> None:
+    for key, op in (ops or {}).items():
+        if isinstance(op, tuple):
+            metric, args = op
+            if key not in objects:
+                metric.reset()
+                objects[key] = metric
+            objects[key].update(*args)
+        else:
+            total = averages.setdefault(key, [0.0, 0])
+            total[0] += float(op) * size
+            total[1] += size
+
+
+def _as_python(value: Any) -> Any:
+    if isinstance(value, torch.Tensor):
+        return value.item() if value.numel() == 1 else value.detach().cpu().numpy()
+    return value
+
+
+def _split_predictions(predictions: Any, keys: list[str] | None) -> Iterator[Any]:
+    if predictions is None:
+        raise ValueError("model_fn returned no predictions in mode 'infer'.")
+    if not isinstance(predictions, dict):
+        if keys:
+            raise ValueError(
+                f"predict_keys={keys!r} given but the model's predictions are a single tensor, "
+                "not a dict."
+            )
+        array = predictions.detach().cpu().numpy()
+        yield from array
+        return
+    if keys:
+        missing = [k for k in keys if k not in predictions]
+        if missing:
+            raise ValueError(
+                f"predict_keys {missing} are not in the predictions; available: "
+                f"{sorted(predictions)}."
+            )
+        predictions = {k: predictions[k] for k in keys}
+    arrays = {k: v.detach().cpu().numpy() for k, v in predictions.items()}
+    sizes = {k: len(v) for k, v in arrays.items()}
+    if len(set(sizes.values())) > 1:
+        raise ValueError(f"Batch length of predictions are not same: {sizes}.")
+    for index in range(next(iter(sizes.values()))):
+        yield {k: v[index] for k, v in arrays.items()}

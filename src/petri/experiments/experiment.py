@@ -1,0 +1,153 @@
+"""``Experiment``: the train / evaluate schedules over an Estimator and two input functions."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from petri.estimators.estimator import Estimator
+from petri.estimators.hooks import StepLoggingHook
+from petri.experiments._metrics_log import MetricsLog
+
+__all__ = ["Experiment"]
+
+logger = logging.getLogger("petri")
+
+
+class Experiment:
+    """Runs an Estimator's training and evaluation on a schedule.
+
+    Args:
+        estimator: the Estimator to train.
+        train_input_fn: training input function.
+        eval_input_fn: evaluation input function.
+        train_steps: the global step at which training ends (None: until the input ends).
+        eval_steps: batches per evaluation (None: the whole eval input).
+        train_hooks: extra hooks for every training call.
+        eval_hooks: extra hooks for every evaluation.
+        eval_delay_secs: wait before the first evaluation of ``evaluate()``.
+        eval_every_n_steps: evaluate when at least this many steps passed since the last one.
+        train_steps_per_iteration: steps per training call in continuous train-and-evaluate.
+        output_dir: where ``metrics.csv`` goes (defaults to the estimator's model_dir).
+    """
+
+    def __init__(
+        self,
+        estimator: Estimator,
+        train_input_fn: Callable[[], Any] | None,
+        eval_input_fn: Callable[[], Any] | None,
+        train_steps: int | None = None,
+        eval_steps: int | None = 10,
+        train_hooks: list[Any] | None = None,
+        eval_hooks: list[Any] | None = None,
+        eval_delay_secs: float = 0,
+        continuous_eval_throttle_secs: float = 60,
+        eval_every_n_steps: int = 1000,
+        train_steps_per_iteration: int | None = None,
+        export_strategies: Any = None,
+        delay_workers_by_global_step: bool = False,
+        output_dir: str | Path | None = None,
+    ) -> None:
+        if not isinstance(estimator, Estimator):
+            raise TypeError(
+                f"Experiment expected an Estimator; received {type(estimator).__name__}."
+            )
+        if eval_every_n_steps < 1:
+            raise ValueError(f"eval_every_n_steps must be >= 1. Received: {eval_every_n_steps}.")
+        self.estimator = estimator
+        self.train_input_fn = train_input_fn
+        self.eval_input_fn = eval_input_fn
+        self.train_steps = train_steps
+        self.eval_steps = eval_steps
+        self.train_hooks = list(train_hooks or [])
+        self.eval_hooks = list(eval_hooks or [])
+        self.eval_delay_secs = eval_delay_secs
+        self.continuous_eval_throttle_secs = continuous_eval_throttle_secs
+        self.eval_every_n_steps = eval_every_n_steps
+        self.train_steps_per_iteration = train_steps_per_iteration or eval_every_n_steps
+        self.export_strategies = export_strategies
+        self.delay_workers_by_global_step = delay_workers_by_global_step
+        self.output_dir = Path(output_dir or estimator.model_dir)
+        self.metrics_log = MetricsLog(self.output_dir)
+        self.eval_results: list[dict[str, Any]] = []
+
+    # --------------------------------------------------------------- schedules
+    def train(self, delay_secs: float | None = None) -> Estimator:
+        """Train until ``train_steps`` (absolute) or the end of the training input."""
+        self._need(self.train_input_fn, "train_input_fn")
+        if delay_secs:
+            time.sleep(delay_secs)
+        return self.estimator.train(
+            self.train_input_fn, max_steps=self.train_steps, hooks=self._train_hooks()
+        )
+
+    def evaluate(self, delay_secs: float | None = None, name: str | None = None) -> dict[str, Any]:
+        """Evaluate the latest checkpoint on ``eval_steps`` batches; logs a row to metrics.csv."""
+        self._need(self.eval_input_fn, "eval_input_fn")
+        delay = self.eval_delay_secs if delay_secs is None else delay_secs
+        if delay:
+            time.sleep(delay)
+        results = self.estimator.evaluate(
+            self.eval_input_fn, steps=self.eval_steps, hooks=self.eval_hooks, name=name
+        )
+        self.eval_results.append(results)
+        self.metrics_log.log(dict(results), split=f"eval_{name}" if name else "eval")
+        return results
+
+    def train_and_evaluate(self) -> dict[str, Any]:
+        """Train to ``train_steps``, evaluating every ``eval_every_n_steps`` and at the end."""
+        return self._train_evaluating(self.eval_every_n_steps)
+
+    def continuous_train_and_evaluate(
+        self, continuous_eval_predicate_fn: Callable[[dict[str, Any]], bool] | None = None
+    ) -> dict[str, Any]:
+        """Train ``train_steps_per_iteration`` steps at a time until ``train_steps``; evaluate
+        after
+        an iteration once ``eval_every_n_steps`` steps passed since the last evaluation, and at
+        the end. ``continuous_eval_predicate_fn(results)`` returning False stops early."""
+        return self._train_evaluating(self.train_steps_per_iteration, continuous_eval_predicate_fn)
+
+    # ----------------------------------------------------------------- helpers
+    def _train_evaluating(
+        self,
+        chunk: int,
+        predicate: Callable[[dict[str, Any]], bool] | None = None,
+    ) -> dict[str, Any]:
+        self._need(self.train_input_fn, "train_input_fn")
+        self._need(self.eval_input_fn, "eval_input_fn")
+        estimator = self.estimator
+        results: dict[str, Any] | None = None
+        step = last_eval = estimator.global_step
+        while self.train_steps is None or step < self.train_steps:
+            target = step + chunk
+            if self.train_steps is not None:
+                target = min(target, self.train_steps)
+            estimator.train(self.train_input_fn, max_steps=target, hooks=self._train_hooks())
+            step = estimator.global_step
+            exhausted = step < target
+            finished = self.train_steps is not None and step >= self.train_steps
+            if exhausted or finished or step - last_eval >= self.eval_every_n_steps:
+                results = self.evaluate()
+                last_eval = step
+                if predicate is not None and not predicate(results):
+                    break
+            if exhausted:
+                logger.info("Training input ended at global step %d.", step)
+                break
+        return results if results is not None else self.evaluate()
+
+    def _train_hooks(self) -> list[Any]:
+        sink = StepLoggingHook(
+            self.estimator.config.log_step_count_steps,
+            sink=lambda row: self.metrics_log.log(row, split="train"),
+            log=False,
+        )
+        return [sink, *self.train_hooks]
+
+    @staticmethod
+    def _need(value: Any, name: str) -> None:
+        if value is None:
+            raise ValueError(f"This Experiment has no {name}; pass one to Experiment(...).")

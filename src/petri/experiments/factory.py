@@ -1,0 +1,129 @@
+"""``create_experiment``: an ``ExperimentConfig`` turned into a ready ``Experiment``."""
+
+from __future__ import annotations
+
+import os
+import random
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+import yaml
+
+from petri.configs import ExperimentConfig, HookConfig
+from petri.errors import ConfigError
+from petri.experiments.experiment import Experiment
+
+__all__ = ["create_experiment", "default_output_dir"]
+
+
+def default_output_dir(config: ExperimentConfig) -> Path:
+    """``output_dir`` if set, else ``./petri_logs/<name>``."""
+    return Path(config.output_dir) if config.output_dir else Path("petri_logs") / config.name
+
+
+def create_experiment(config: Any, output_dir: str | os.PathLike[str] | None = None) -> Experiment:
+    """Build data, model, estimator and hooks from ``config`` (an ExperimentConfig, dict or path).
+
+    Raises:
+        ConfigError: the config is invalid or names something that cannot be built.
+    """
+    from petri.data import create_input_fn
+    from petri.estimators import ESTIMATORS
+    from petri.models import MODELS
+
+    config = ExperimentConfig.read_configs(config)
+    directory = Path(output_dir) if output_dir else default_output_dir(config)
+    seed = config.run_config.seed
+    if seed is not None:
+        torch.manual_seed(seed)
+        np.random.seed(seed % 2**32)
+        random.seed(seed)
+    train_input_fn = (
+        create_input_fn(config.train_input_data_config, seed, "train_input_data_config")
+        if config.train_input_data_config
+        else None
+    )
+    eval_input_fn = (
+        create_input_fn(config.eval_input_data_config, seed, "eval_input_data_config")
+        if config.eval_input_data_config
+        else None
+    )
+    model_config = config.model
+    model_class = MODELS.get(model_config.module)
+    try:
+        model = model_class.from_config(model_config)
+    except (TypeError, ValueError, KeyError) as error:
+        if isinstance(error, ConfigError):
+            raise
+        raise ConfigError(
+            f"model_config could not be built: {error}", "model_config", model_config.module
+        ) from error
+    estimator_class = ESTIMATORS.get(config.estimator_config.module)
+    model_dir = config.estimator_config.output_dir or str(directory)
+    estimator = estimator_class(
+        model_fn=model,
+        model_dir=model_dir,
+        config=config.run_config,
+        params=config.estimator_config.params or None,
+    )
+    _write_config(directory, config)
+    return Experiment(
+        estimator=estimator,
+        train_input_fn=train_input_fn,
+        eval_input_fn=eval_input_fn,
+        train_steps=config.train_steps,
+        eval_steps=config.eval_steps,
+        train_hooks=_hooks(config.train_hooks_config, "train_hooks_config"),
+        eval_hooks=_hooks(config.eval_hooks_config, "eval_hooks_config"),
+        eval_delay_secs=config.eval_delay_secs,
+        continuous_eval_throttle_secs=config.continuous_eval_throttle_secs,
+        eval_every_n_steps=config.eval_every_n_steps,
+        train_steps_per_iteration=config.train_steps_per_iteration,
+        export_strategies=config.export_strategies,
+        delay_workers_by_global_step=config.delay_workers_by_global_step,
+        output_dir=directory,
+    )
+
+
+def _hooks(configs: list[HookConfig], path: str) -> list[Any]:
+    from petri.estimators.hooks import HOOKS
+
+    hooks = []
+    for index, hook_config in enumerate(configs):
+        hook_class = HOOKS.get(hook_config.module)
+        try:
+            hooks.append(hook_class(**hook_config.params))
+        except TypeError as error:
+            raise ConfigError(
+                f"`{path}[{index}].params` do not fit {hook_class.__name__}: {error}",
+                f"{path}[{index}].params",
+                hook_config.params,
+            ) from None
+    return hooks
+
+
+def _write_config(directory: Path, config: ExperimentConfig) -> None:
+    """``config.yaml`` beside the run's files (arrays summarised by shape), written atomically."""
+    directory.mkdir(parents=True, exist_ok=True)
+    text = yaml.safe_dump(_summarise(config.to_dict()), sort_keys=False)
+    handle, temporary = tempfile.mkstemp(prefix=".config.", suffix=".yaml", dir=directory)
+    with os.fdopen(handle, "w") as file:
+        file.write(text)
+    os.replace(temporary, directory / "config.yaml")
+
+
+def _summarise(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {str(k): _summarise(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_summarise(v) for v in value]
+    if isinstance(value, np.ndarray | torch.Tensor):
+        return f"<array shape={tuple(value.shape)} dtype={value.dtype}>"
+    if isinstance(value, type):
+        return f"{value.__module__}.{value.__qualname__}"
+    if isinstance(value, str | int | float | bool) or value is None:
+        return value
+    return repr(value)

@@ -1,0 +1,17 @@
+"""Models: a graph plus its loss, metrics and optimizer, returning an ``EstimatorSpec``."""
+
+from __future__ import annotations
+
+from petri.models._base import Model
+from petri.models.classifier import Classifier
+from petri.models.regressor import Regressor
+from petri.registry import Registry
+
+__all__ = ["MODELS", "Classifier", "Model", "Regressor"]
+
+MODELS: Registry = Registry(
+    "model",
+    {"Model": Model, "Classifier": Classifier, "Regressor": Regressor},
+    home="petri.models.MODELS",
+)
+"""Models selectable by ``model_config.module`` / ``model_type``."""

@@ -1,0 +1,110 @@
+"""Name -> object registries, one per family (layers, losses, metrics, optimizers, ...).
+
+Names are case-insensitive and ignore ``_``/``-`` so ``FullyConnected``, ``fully_connected`` and
+``fullyconnected`` are the same entry. Every family lists its built-ins in one visible table in its
+own module; users add theirs with ``register``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Mapping
+from typing import Any, Generic, TypeVar
+
+from petri.errors import UnknownNameError, closest_name
+
+__all__ = ["Registry", "normalize_name"]
+
+T = TypeVar("T")
+
+
+def normalize_name(name: str) -> str:
+    """The lookup key of a name: lower case without ``_``, ``-`` or spaces."""
+    return "".join(ch for ch in str(name).lower() if ch not in "_- ")
+
+
+class Registry(Generic[T]):
+    """A registry of one kind of object.
+
+    Args:
+        kind: what the entries are ("layer", "loss", ...), used in error messages.
+        entries: the built-in table, name -> object.
+        home: where users find this registry (``"petri.layers.LAYERS"``), for error messages.
+    """
+
+    def __init__(
+        self, kind: str, entries: Mapping[str, T] | None = None, *, home: str = ""
+    ) -> None:
+        self.kind = kind
+        self.home = home
+        self._entries: dict[str, tuple[str, T]] = {}
+        for name, obj in (entries or {}).items():
+            self.add(name, obj)
+
+    def add(self, name: str, obj: T, *, overwrite: bool = False) -> T:
+        """Register ``obj`` under ``name``; re-registering a taken name needs ``overwrite``."""
+        key = normalize_name(name)
+        if key in self._entries and not overwrite and self._entries[key][1] is not obj:
+            raise ValueError(
+                f"A {self.kind} named {name!r} is already registered "
+                f"({self._entries[key][1]!r}); pass overwrite=True to replace it."
+            )
+        self._entries[key] = (name, obj)
+        return obj
+
+    def register(self, name: str | None = None) -> Callable[[T], T]:
+        """Decorator form of :meth:`add`; the name defaults to the object's ``__name__``."""
+
+        def decorate(obj: T) -> T:
+            return self.add(name or obj.__name__, obj)  # type: ignore[attr-defined]
+
+        return decorate
+
+    def get(self, identifier: str | T) -> T:
+        """Resolve a name (any case) to its object; non-string objects are returned as given.
+
+        Raises:
+            UnknownNameError: the name is not registered; the message lists the closest name and
+                the known names, and says how to register a new one.
+        """
+        if not isinstance(identifier, str):
+            return identifier
+        entry = self._entries.get(normalize_name(identifier))
+        if entry is None:
+            raise UnknownNameError(self.unknown_message(identifier))
+        return entry[1]
+
+    def unknown_message(self, identifier: str) -> str:
+        """The error text for an unknown name: did-you-mean, known names, how to register."""
+        suggestion = self.suggest(identifier)
+        hint = f" Did you mean {suggestion!r}?" if suggestion else ""
+        return (
+            f"Unknown {self.kind} {identifier!r}.{hint} Known {self.kind}s: "
+            f"{', '.join(self.names())}. Register your own with "
+            f"{self.home or 'the registry'}.add(name, obj), or pass the object itself."
+        )
+
+    def suggest(self, identifier: str) -> str | None:
+        """The registered name closest to ``identifier``, or None."""
+        names = self.names()
+        exact = {normalize_name(n): n for n in names}
+        return exact.get(normalize_name(identifier)) or closest_name(identifier, names)
+
+    def name_of(self, obj: Any) -> str | None:
+        """The registered name of ``obj``, or None when it is not registered."""
+        for name, entry in self._entries.values():
+            if entry is obj:
+                return name
+        return None
+
+    def names(self) -> list[str]:
+        """Registered names, as written when registered, sorted."""
+        return sorted(name for name, _ in self._entries.values())
+
+    def __contains__(self, identifier: object) -> bool:
+        return isinstance(identifier, str) and normalize_name(identifier) in self._entries
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.names())
+
+    def __len__(self) -> int:
+        return len(self._entries)
