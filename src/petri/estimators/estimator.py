@@ -170,7 +170,7 @@ class Estimator:
         self._prepare(input_fn, ModeKeys.EVAL, checkpoint_path)
         extra = [StopAfterNEvalsHook(steps)] if steps is not None else []
         hook_list = HookList(extra + list(hooks or []))
-        state = LoopState(ModeKeys.EVAL, global_step=self._global_step)
+        state = LoopState(ModeKeys.EVAL, global_step=self._global_step, model=self._module)
         metric_objects: dict[str, Any] = {}
         averages: dict[str, list[float]] = {}
         loss_sum, examples = 0.0, 0
@@ -182,6 +182,7 @@ class Estimator:
                     move_to_device(features, self.device),
                     move_to_device(labels, self.device),
                 )
+                state.features, state.labels = features, labels
                 spec = self._call(features, labels, ModeKeys.EVAL)
                 size = batch_size_of(features)
                 if spec.loss is not None:
@@ -280,7 +281,13 @@ class Estimator:
     def _run_training(
         self, iterator: Iterator[Any], hooks: HookList, last_step: int | None
     ) -> None:
-        state = LoopState(ModeKeys.TRAIN, global_step=self._global_step, last_step=last_step)
+        state = LoopState(
+            ModeKeys.TRAIN,
+            global_step=self._global_step,
+            last_step=last_step,
+            model=self._module,
+            optimizer=self._optimizer,
+        )
         state.learning_rate = self._learning_rate()
         module, device = self._module, self.device
         module.train(True)
@@ -294,6 +301,7 @@ class Estimator:
                 break
             if device.type != "cpu":
                 features, labels = move_to_device(features, device), move_to_device(labels, device)
+            state.features, state.labels = features, labels
             if hooks.has_before:
                 hooks.before_step(state)
             spec = self._train_step(features, labels)

@@ -54,6 +54,12 @@ class LoopState:
         learning_rate: the optimizer's current learning rate (training).
         metrics: evaluation results, filled at the end of an evaluation.
         stop: set to True to end the loop after the current step.
+        features: the current batch's features (set before ``before_step`` is called).
+        labels: the current batch's labels.
+        model: the module that holds every variable (read-only for hooks).
+        optimizer: the optimizer (training only); gradients are still present in
+            ``after_step`` (they are cleared at the start of the next step).
+        extras: free-form values hooks share with each other (``steps_per_sec``, ...).
     """
 
     mode: str
@@ -65,6 +71,10 @@ class LoopState:
     learning_rate: float | None = None
     metrics: dict[str, Any] = field(default_factory=dict)
     stop: bool = False
+    features: Any = None
+    labels: Any = None
+    model: Any = None
+    optimizer: Any = None
     extras: dict[str, Any] = field(default_factory=dict)
 
     @property
