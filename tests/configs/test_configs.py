@@ -126,7 +126,12 @@ BAD_CONFIGS = [
         "model_config.optimizer_config.learnin_rate",
         "learning_rate",
     ),
-    ("model_config.optimizer_config.name", "adamm", "model_config.optimizer_config", "adam"),
+    (
+        "model_config.optimizer_config.name",
+        "adamm",
+        "model_config.optimizer_config.name",
+        "Did you mean 'adam'",
+    ),
     (
         "model_config.optimizer_config.decay_type",
         "exponentail_decay",

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import importlib
-from typing import Any
+from typing import Any, ClassVar
 
 from pydantic import (
     AliasChoices,
@@ -41,7 +41,7 @@ SUMMARY_OPTIONS = (
 class _Selectable(BaseConfig):
     """A config whose ``name`` or ``module`` selects a registered function or class."""
 
-    _family = ""
+    _family: ClassVar[str] = ""
 
     module: Any = None
     name: Any = None
@@ -51,19 +51,15 @@ class _Selectable(BaseConfig):
         """What selects the object: ``module`` if given, else ``name``."""
         return self.module if self.module is not None else self.name
 
+    @field_validator("module", "name")
+    @classmethod
+    def _known(cls, value: Any) -> Any:
+        return check_name(value, cls._family)
+
     @model_validator(mode="after")
-    def _known(self) -> _Selectable:
+    def _selected(self) -> _Selectable:
         if self.identifier is None:
             raise ValueError(f"Give `name` or `module` to select a {self._family}.")
-        for key in ("module", "name"):
-            value = getattr(self, key)
-            if value is not None:
-                try:
-                    resolved = check_name(value, self._family)
-                except ValueError as error:
-                    raise ValueError(f"`{key}`={value!r}: {error}") from None
-                if resolved is not value:
-                    object.__setattr__(self, key, resolved)
         return self
 
 
@@ -71,7 +67,7 @@ class _WithKwargs(_Selectable):
     """A selectable config whose other keys are keyword arguments of the selected function."""
 
     model_config = {**BaseConfig.model_config, "extra": "allow"}
-    _kwargs_function = ""
+    _kwargs_function: ClassVar[str] = ""
 
     @property
     def kwargs(self) -> dict[str, Any]:
@@ -89,21 +85,21 @@ class _WithKwargs(_Selectable):
 class LossConfig(_WithKwargs):
     """A loss by name (``softmax_cross_entropy``); other keys are its arguments."""
 
-    _family = "loss"
-    _kwargs_function = "petri.losses.loss_kwargs"
+    _family: ClassVar[str] = "loss"
+    _kwargs_function: ClassVar[str] = "petri.losses.loss_kwargs"
 
 
 class MetricConfig(_WithKwargs):
     """An evaluation metric by name (``streaming_accuracy``); other keys are its arguments."""
 
-    _family = "metric"
-    _kwargs_function = "petri.metrics.metric_kwargs"
+    _family: ClassVar[str] = "metric"
+    _kwargs_function: ClassVar[str] = "petri.metrics.metric_kwargs"
 
 
 class OptimizerConfig(_Selectable):
     """An optimizer by name and its learning-rate decay, with the seed library's keys."""
 
-    _family = "optimizer"
+    _family: ClassVar[str] = "optimizer"
 
     learning_rate: PositiveFloat = 0.001
     decay_type: str | None = None
