@@ -78,7 +78,7 @@ class Registry(Generic[T]):
         suggestion = self.suggest(identifier)
         hint = f" Did you mean {suggestion!r}?" if suggestion else ""
         return (
-            f"Unknown {self.kind} {identifier!r}.{hint} Known {self.kind}s: "
+            f"Unknown {self.kind} {identifier!r}.{hint} Known names: "
             f"{', '.join(self.names())}. Register your own with "
             f"{self.home or 'the registry'}.add(name, obj), or pass the object itself."
         )

@@ -302,3 +302,37 @@ def test_overrides_apply_typed_values():
     }
     with pytest.raises(ConfigError, match=r"key\.path=value"):
         apply_overrides({}, ["oops"])
+
+
+@pytest.mark.parametrize(
+    ("key", "value", "path", "fragment"),
+    [
+        (
+            "model_config.optimizer_config.beta1",
+            0.9,
+            "model_config.optimizer_config",
+            "does not take `beta1`",
+        ),
+        ("estimator_config.params", {"lr": 1}, "", "model_config.params"),
+        (
+            "train_hooks_config",
+            [{"params": {"last_step": 3}}],
+            "train_hooks_config[0].module",
+            "needs `module`",
+        ),
+    ],
+)
+def test_more_bad_configs(key, value, path, fragment):
+    config = base_config()
+    config["model_config"]["optimizer_config"]["name"] = "sgd"
+    _set(config, key, value)
+    with pytest.raises(ConfigError) as caught:
+        ExperimentConfig.read_configs(config)
+    assert fragment in str(caught.value)
+    assert f"`{path}" in str(caught.value) or not path
+
+
+def test_x_without_input_type_means_numpy():
+    from petri.configs import InputDataConfig
+
+    assert InputDataConfig.from_dict({"x": [[1.0]], "y": [0]}).input_type == "numpy"

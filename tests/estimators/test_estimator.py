@@ -256,3 +256,34 @@ def test_user_hooks_get_begin_steps_and_end(tmp_path, data):
     assert calls == [("begin", 0), ("after", 1), ("after", 2), ("after", 3), ("end", 3)]
     with pytest.raises(TypeError, match="is not a hook"):
         make(tmp_path).train(data["train"], steps=1, hooks=[object()])
+
+
+def test_keep_checkpoint_every_n_hours_preserves_milestones(tmp_path):
+    import os
+
+    from petri.estimators.checkpoints import save_checkpoint
+
+    for step in range(1, 7):  # one checkpoint every half hour, none pruned yet
+        path = save_checkpoint(tmp_path, {"global_step": step, "model": {}}, keep_max=None)
+        os.utime(path, (step * 1800, step * 1800))
+    save_checkpoint(tmp_path, {"global_step": 7, "model": {}}, keep_max=2, keep_every_n_hours=1)
+    steps = sorted(int(p.name.split("-")[1].split(".")[0]) for p in list_checkpoints(tmp_path))
+    assert steps == [3, 5, 6, 7]  # the last two, plus one per hour after the first
+
+
+def test_training_hooks_from_the_spec_run(tmp_path, data):
+    seen = []
+
+    class Count:
+        def after_step(self, state):
+            seen.append(state.global_step)
+
+    hook = Count()
+
+    def model_fn(features, labels, mode):
+        spec = regression_model_fn(features, labels, mode, {"lr": 0.1})
+        spec.training_hooks = [hook]
+        return spec
+
+    Estimator(model_fn, model_dir=tmp_path).train(data["train"], steps=3)
+    assert seen == [1, 2, 3]

@@ -9,21 +9,37 @@ from petri.configs._overrides import apply_overrides
 from petri.configs.experiment import EstimatorConfig, ExperimentConfig, HookConfig
 from petri.configs.input_data import InputDataConfig, PipelineConfig
 from petri.configs.model import GraphConfig, LossConfig, MetricConfig, ModelConfig, OptimizerConfig
+from petri.configs.rl import (
+    AgentConfig,
+    EnvironmentConfig,
+    ExplorationConfig,
+    MemoryConfig,
+    RLExperimentConfig,
+    RLModelConfig,
+    is_rl_config,
+)
 from petri.configs.run import RunConfig
 
 __all__ = [
+    "AgentConfig",
     "BaseConfig",
+    "EnvironmentConfig",
     "EstimatorConfig",
     "ExperimentConfig",
+    "ExplorationConfig",
     "GraphConfig",
     "HookConfig",
     "InputDataConfig",
     "LossConfig",
+    "MemoryConfig",
     "MetricConfig",
     "ModelConfig",
     "OptimizerConfig",
     "PipelineConfig",
+    "RLExperimentConfig",
+    "RLModelConfig",
     "RunConfig",
+    "is_rl_config",
     "apply_overrides",
     "deep_merge",
     "json_schema",

@@ -125,7 +125,8 @@ def config_error_from_validation(
             line = f"Missing required key `{path}`."
         else:
             message = item["msg"].removeprefix("Value error, ").removeprefix("Assertion failed, ")
-            line = f"Invalid value for `{path}`: received {_short(value)}. {message}"
+            where = f" for `{path}`" if path else ""
+            line = f"Invalid value{where}: received {_short(value)}. {message}"
         if line in seen:
             continue
         seen.add(line)

@@ -23,6 +23,9 @@ _REGISTRIES = {
     "pipeline": ("petri.data", "PIPELINES"),
     "hook": ("petri.estimators.hooks", "HOOKS"),
     "estimator": ("petri.estimators", "ESTIMATORS"),
+    "environment": ("petri.envs", "ENVIRONMENTS"),
+    "memory": ("petri.rl.memories", "MEMORIES"),
+    "exploration": ("petri.rl.explorations", "EXPLORATIONS"),
 }
 
 

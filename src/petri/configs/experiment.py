@@ -4,7 +4,14 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import AliasChoices, Field, NonNegativeFloat, PositiveInt, field_validator
+from pydantic import (
+    AliasChoices,
+    Field,
+    NonNegativeFloat,
+    PositiveInt,
+    field_validator,
+    model_validator,
+)
 
 from petri.configs._base import BaseConfig
 from petri.configs._names import check_name
@@ -36,7 +43,9 @@ class EstimatorConfig(BaseConfig):
 class HookConfig(BaseConfig):
     """A training or evaluation hook by name; ``params`` are its constructor arguments."""
 
-    module: Any = Field(default=None, validation_alias=AliasChoices("module", "name"))
+    module: Any = Field(
+        default=None, validation_alias=AliasChoices("module", "name"), validate_default=True
+    )
     params: dict[str, Any] = Field(default_factory=dict)
 
     @field_validator("module")
@@ -82,6 +91,15 @@ class ExperimentConfig(BaseConfig):
         "train", "evaluate", "train_and_evaluate", "continuous_train_and_evaluate"
     ] = "continuous_train_and_evaluate"
     """Which Experiment method ``petri run`` calls."""
+
+    @model_validator(mode="after")
+    def _params_need_a_model_fn(self) -> ExperimentConfig:
+        if self.estimator_config.params:
+            raise ValueError(
+                "estimator_config.params are passed to a model_fn, but a config builds its model "
+                "from model_config; put model settings in model_config.params instead."
+            )
+        return self
 
     @property
     def model(self) -> ModelConfig:

@@ -56,7 +56,7 @@ class InputDataConfig(BaseConfig):
     """
 
     NUMPY: ClassVar[str] = "numpy"
-    PANDAS: ClassVar[str] = "pandas"
+    DATASET: ClassVar[str] = "dataset"
 
     input_type: str | None = None
     pipeline_config: PipelineConfig = Field(default_factory=PipelineConfig)
@@ -75,6 +75,8 @@ class InputDataConfig(BaseConfig):
 
     @model_validator(mode="after")
     def _has_a_source(self) -> InputDataConfig:
+        if self.input_type is None and self.x is not None and self.pipeline_config.module is None:
+            object.__setattr__(self, "input_type", self.NUMPY)
         if self.input_type == self.NUMPY and self.x is None:
             raise ValueError(
                 "input_type 'numpy' needs `x` (an array, a dict of arrays, or a .npy/.npz path)."

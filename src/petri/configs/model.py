@@ -152,6 +152,21 @@ class OptimizerConfig(_Selectable):
                 )
         return self
 
+    @model_validator(mode="after")
+    def _kwargs_fit_the_optimizer(self) -> OptimizerConfig:
+        if isinstance(self.identifier, str):
+            from petri.optimizers import optimizer_kwargs
+
+            accepted = optimizer_kwargs(self.identifier)
+            for key in self.optimizer_kwargs():
+                if key not in accepted:
+                    raise ValueError(
+                        f"optimizer {self.identifier!r} does not take `{key}`; it takes "
+                        f"{', '.join(accepted) or 'no extra arguments'}. Remove `{key}` or "
+                        "choose an optimizer that uses it."
+                    )
+        return self
+
     def optimizer_kwargs(self) -> dict[str, Any]:
         """The optimizer's own arguments that were set (TF names)."""
         keys = (

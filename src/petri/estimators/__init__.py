@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from petri.configs.run import RunConfig
+from petri.estimators.agent import Agent, EvaluateAgentHook, PGAgent
 from petri.estimators.checkpoints import latest_checkpoint
 from petri.estimators.estimator import Estimator
 from petri.estimators.hooks import (
@@ -25,9 +26,12 @@ from petri.registry import Registry
 __all__ = [
     "ESTIMATORS",
     "HOOKS",
+    "Agent",
     "CheckpointSaverHook",
     "Estimator",
     "EstimatorSpec",
+    "EvaluateAgentHook",
+    "PGAgent",
     "Hook",
     "HookList",
     "LoopState",
@@ -43,5 +47,7 @@ __all__ = [
 ]
 
 ESTIMATORS: Registry = Registry(
-    "estimator", {"Estimator": Estimator}, home="petri.estimators.ESTIMATORS"
+    "estimator",
+    {"Estimator": Estimator, "Agent": Agent, "PGAgent": PGAgent},
+    home="petri.estimators.ESTIMATORS",
 )

@@ -61,9 +61,16 @@ def checkpoint_step(path: str | os.PathLike[str]) -> int:
 
 
 def save_checkpoint(
-    model_dir: str | os.PathLike[str], state: dict[str, Any], keep_max: int | None = 5
+    model_dir: str | os.PathLike[str],
+    state: dict[str, Any],
+    keep_max: int | None = 5,
+    keep_every_n_hours: float | None = None,
 ) -> Path:
-    """Write ``state`` atomically as ``model.ckpt-<global_step>.pt``; prune beyond ``keep_max``."""
+    """Write ``state`` atomically as ``model.ckpt-<global_step>.pt``; prune beyond ``keep_max``.
+
+    With ``keep_every_n_hours``, a checkpoint written at least that long after the previous one
+    kept this way survives pruning (judged by file modification times), as TF's Saver did.
+    """
     directory = Path(model_dir)
     directory.mkdir(parents=True, exist_ok=True)
     target = directory / f"model.ckpt-{int(state['global_step'])}.pt"
@@ -80,9 +87,25 @@ def save_checkpoint(
         raise
     _fsync_directory(directory)
     if keep_max:
-        for old in list_checkpoints(directory)[:-keep_max]:
-            old.unlink(missing_ok=True)
+        checkpoints = list_checkpoints(directory)
+        milestones = _hourly_milestones(checkpoints, keep_every_n_hours)
+        for old in checkpoints[:-keep_max]:
+            if old not in milestones:
+                old.unlink(missing_ok=True)
     return target
+
+
+def _hourly_milestones(checkpoints: list[Path], hours: float | None) -> set[Path]:
+    if not hours or not checkpoints:
+        return set()
+    kept: set[Path] = set()
+    anchor = checkpoints[0].stat().st_mtime
+    for path in checkpoints[1:]:
+        modified = path.stat().st_mtime
+        if modified - anchor >= hours * 3600:
+            kept.add(path)
+            anchor = modified
+    return kept
 
 
 def load_checkpoint(path: str | os.PathLike[str]) -> dict[str, Any]:

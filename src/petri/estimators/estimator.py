@@ -87,6 +87,7 @@ class Estimator:
         self._train_input_fn: Any = None
         self._train_iterator: Iterator[Any] | None = None
         self._pending_input_state: dict[str, Any] | None = None
+        self._spec_hooks: list[Any] = []
 
     # ----------------------------------------------------------------- public API
     @property
@@ -143,7 +144,9 @@ class Estimator:
             return self
         last_step = self._global_step + steps if steps is not None else max_steps
         iterator = self._training_iterator(input_fn)
-        hook_list = HookList(self._default_train_hooks(last_step) + list(hooks or []))
+        hook_list = HookList(
+            self._default_train_hooks(last_step) + self._spec_hooks + list(hooks or [])
+        )
         self._run_training(iterator, hook_list, last_step)
         return self
 
@@ -273,7 +276,12 @@ class Estimator:
             state["scheduler"] = self._scheduler.state_dict()
         if iterator is not None and hasattr(iterator, "state_dict"):
             state["input"] = iterator.state_dict()
-        path = ckpt.save_checkpoint(self.model_dir, state, self.config.keep_checkpoint_max)
+        path = ckpt.save_checkpoint(
+            self.model_dir,
+            state,
+            self.config.keep_checkpoint_max,
+            self.config.keep_checkpoint_every_n_hours,
+        )
         self._state_step = self._global_step
         return str(path)
 
@@ -388,6 +396,7 @@ class Estimator:
             )
             self._parameters = [p for p in self._module.parameters() if p.requires_grad]
             self._clip = spec.clip_gradients
+            self._spec_hooks = list(spec.training_hooks or [])
         if target is not None and ckpt.checkpoint_step(target) != self._state_step:
             self._restore(target, full=mode == ModeKeys.TRAIN)
         elif target is not None and mode == ModeKeys.TRAIN and self._pending_restore_optimizer:

@@ -87,8 +87,9 @@ class Hook:
     """Base class with no-op phases; subclasses override the ones they need.
 
     Args:
-        every_n_steps: call ``after_step``/``before_step`` only when the global step is a multiple
-            of this (None: every step).
+        every_n_steps: call ``after_step``/``before_step`` only when the step is a multiple of
+            this (None: every step): the global step in training, the loop's own step in
+            evaluation and prediction.
     """
 
     def __init__(self, every_n_steps: int | None = None) -> None:
@@ -150,13 +151,13 @@ class HookList:
             hook.begin(state)
 
     def before_step(self, state: LoopState) -> None:
-        step = state.global_step + 1
+        step = (state.global_step if state.mode == "train" else state.step) + 1
         for hook, every in self._before:
             if every is None or step % every == 0:
                 hook.before_step(state)
 
     def after_step(self, state: LoopState) -> None:
-        step = state.global_step
+        step = state.global_step if state.mode == "train" else state.step
         for hook, every in self._after:
             if every is None or step % every == 0:
                 hook.after_step(state)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
@@ -34,7 +35,10 @@ class Model(GraphModule):
         eval_metrics_config: list of ``MetricConfig`` or metric names.
         summaries: TensorBoard summaries to write (``all`` or a list, see ModelConfig).
         clip_gradients: clip the global gradient norm (None disables).
+        clip_embed_gradients: the seed's clip value for embedding gradients (kept with the
+            model's settings; the global clip applies to every parameter).
         name: scope name of the model.
+        n_classes: number of classes, for metrics that need it.
     """
 
     default_loss = "mean_squared_error"
@@ -88,6 +92,11 @@ class Model(GraphModule):
             **config.params,
         }
         if config.one_hot_encode is not None:
+            if "one_hot_encode" not in inspect.signature(cls.__init__).parameters:
+                raise ValueError(
+                    f"one_hot_encode applies to classifiers; {cls.__name__} does not take it. "
+                    "Remove model_config.one_hot_encode or use model_type: classifier."
+                )
             kwargs["one_hot_encode"] = config.one_hot_encode
         return cls(mode, **kwargs)
 

@@ -1,0 +1,325 @@
+"""Reinforcement-learning configs: environment, memory, exploration, agent, RL model, experiment.
+
+An RL experiment file (``kind: rl``, or any file with an ``environment_config``)::
+
+    kind: rl
+    name: dqn_cartpole
+    environment_config: {env_id: CartPole-v1, seed: 0}
+    agent_config: {module: Agent, memory_config: {size: 100000, batch_size: 64}}
+    model_config:
+      module: DDQNModel
+      graph_config: {definition: [[FullyConnected, {num_units: 256, activation: relu}]]}
+      exploration_config: {module: linear, initial: 1.0, final: 0.04, decay_steps: 8000}
+      optimizer_config: {module: adam, learning_rate: 0.0023}
+      target_update_frequency: 128
+    train_steps: 50000
+    first_update: 1000
+    update_frequency: 256
+    gradient_steps: 128
+"""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Mapping
+from typing import Any, Literal
+
+from pydantic import (
+    AliasChoices,
+    Field,
+    NonNegativeInt,
+    PositiveInt,
+    field_validator,
+    model_validator,
+)
+
+from petri.configs._base import BaseConfig
+from petri.configs._names import check_name
+from petri.configs.model import ModelConfig, _WithKwargs
+from petri.configs.run import RunConfig
+
+__all__ = [
+    "AgentConfig",
+    "EnvironmentConfig",
+    "ExplorationConfig",
+    "MemoryConfig",
+    "RLExperimentConfig",
+    "RLModelConfig",
+    "is_rl_config",
+]
+
+
+class ExplorationConfig(_WithKwargs):
+    """An exploration by name (``decay``, ``linear``, ``ornstein_uhlenbeck``, ...); other keys are
+    its arguments (``exploration_rate``, ``decay_steps``, ``sigma``, ...)."""
+
+    _family = "exploration"
+    _kwargs_function = "petri.rl.explorations.exploration_kwargs"
+
+
+class EnvironmentConfig(BaseConfig):
+    """A gymnasium environment: id, seed, number of parallel copies."""
+
+    module: Any = Field(default="GymEnvironment", validation_alias=AliasChoices("module", "name"))
+    env_id: str = Field(validation_alias=AliasChoices("env_id", "id", "env"))
+    """A registered gymnasium id (``CartPole-v1``)."""
+    seed: int | None = None
+    """Seeds the environment; None uses ``run_config.seed``."""
+    num_envs: PositiveInt = 1
+    """More than 1 runs a gymnasium vector environment."""
+    render_mode: str | None = None
+    video_dir: str | None = None
+    params: dict[str, Any] = Field(default_factory=dict)
+    """Extra keyword arguments of ``gymnasium.make``."""
+
+    @field_validator("module")
+    @classmethod
+    def _known_module(cls, value: Any) -> Any:
+        return check_name(value, "environment")
+
+    @field_validator("env_id")
+    @classmethod
+    def _known_env(cls, value: str) -> str:
+        import gymnasium
+
+        if value not in gymnasium.registry:
+            from petri.errors import closest_name
+
+            suggestion = closest_name(value, list(gymnasium.registry))
+            hint = f" Did you mean {suggestion!r}?" if suggestion else ""
+            raise ValueError(
+                f"Unknown gymnasium environment id {value!r}.{hint} Expected a registered id "
+                "such as 'CartPole-v1' or 'Pendulum-v1' (gymnasium.pprint_registry() lists them)."
+            )
+        return value
+
+    def create(self, seed: int | None = None) -> Any:
+        """Build the environment (``seed`` is used when the config sets none)."""
+        from petri.envs import ENVIRONMENTS
+
+        cls = ENVIRONMENTS.get(self.module)
+        return cls(
+            self.env_id,
+            seed=self.seed if self.seed is not None else seed,
+            num_envs=self.num_envs,
+            render_mode=self.render_mode,
+            video_dir=self.video_dir,
+            **self.params,
+        )
+
+
+class MemoryConfig(BaseConfig):
+    """A memory: ``Memory`` (uniform replay), ``PrioritizedMemory`` or ``BatchMemory``."""
+
+    module: Any = Field(default="Memory", validation_alias=AliasChoices("module", "name"))
+    size: PositiveInt = 1000
+    """Transitions a replay memory keeps."""
+    batch_size: PositiveInt = 32
+    """Transitions per sample (replay) or per update (BatchMemory; seed default 5000 there)."""
+    save_contents: bool = True
+    """Replay memories: checkpoints hold the stored transitions."""
+    alpha: float | None = Field(default=None, ge=0, le=1)
+    """PrioritizedMemory: prioritization exponent (default 0.6)."""
+    beta: float | None = Field(default=None, ge=0, le=1)
+    """PrioritizedMemory: initial importance-sampling exponent (default 0.4)."""
+    beta_final: float | None = Field(default=None, ge=0, le=1)
+    beta_steps: PositiveInt | None = None
+    epsilon: float | None = Field(default=None, gt=0)
+
+    @field_validator("module")
+    @classmethod
+    def _known_module(cls, value: Any) -> Any:
+        return check_name(value, "memory")
+
+    @model_validator(mode="after")
+    def _fits(self) -> MemoryConfig:
+        from petri.registry import normalize_name
+
+        name = normalize_name(self.module) if isinstance(self.module, str) else ""
+        if name != "batchmemory" and self.size < self.batch_size:
+            raise ValueError(
+                f"A replay memory needs size >= batch_size; received size={self.size}, "
+                f"batch_size={self.batch_size}. Raise size or lower batch_size."
+            )
+        prioritized = ("alpha", "beta", "beta_final", "beta_steps", "epsilon")
+        if name != "prioritizedmemory":
+            given = [key for key in prioritized if getattr(self, key) is not None]
+            if given:
+                raise ValueError(
+                    f"{given} apply to PrioritizedMemory only; set module: PrioritizedMemory or "
+                    "remove them."
+                )
+        return self
+
+    def create(self) -> Any:
+        from petri.rl.memories import MEMORIES, BatchMemory
+
+        cls = MEMORIES.get(self.module)
+        if isinstance(cls, type) and issubclass(cls, BatchMemory):
+            return cls(batch_size=self.batch_size)
+        extra = {
+            key: getattr(self, key)
+            for key in ("alpha", "beta", "beta_final", "beta_steps", "epsilon")
+            if getattr(self, key) is not None
+        }
+        return cls(
+            size=self.size, batch_size=self.batch_size, save_contents=self.save_contents, **extra
+        )
+
+
+class AgentConfig(BaseConfig):
+    """Which agent trains the model (``Agent`` off-policy, ``PGAgent`` on-policy), its memory."""
+
+    module: Any = Field(default="Agent", validation_alias=AliasChoices("module", "name"))
+    memory_config: MemoryConfig | None = None
+    """None: ``Memory()`` for Agent, ``BatchMemory()`` for PGAgent."""
+    output_dir: str | None = Field(
+        default=None, validation_alias=AliasChoices("output_dir", "model_dir")
+    )
+    """The model_dir; defaults to the experiment's output directory."""
+
+    @field_validator("module")
+    @classmethod
+    def _known_module(cls, value: Any) -> Any:
+        return check_name(value, "estimator")
+
+
+# Model arguments an RL model config may set; None means "the model's default".
+_RL_MODEL_KEYS = (
+    "discount",
+    "target_update_frequency",
+    "tau",
+    "dueling",
+    "n_steps",
+    "num_epochs",
+    "minibatch_size",
+    "clip_range",
+    "gae_lambda",
+    "entropy_coefficient",
+    "value_coefficient",
+    "normalize_advantages",
+    "value_optimizer_config",
+    "value_iterations",
+    "max_kl",
+    "damping",
+    "cg_iterations",
+)
+
+
+class RLModelConfig(ModelConfig):
+    """An RL model (``DQNModel``, ``DDQNModel``, ``VPGModel``, ``PPOModel``, ``TRPOModel``,
+    ``NAFModel``), its graph, optimizer, exploration and algorithm settings.
+
+    Settings left at None take the model's own default; setting one the model does not take
+    is an error.
+    """
+
+    module: Any = Field(
+        default="DQNModel", validation_alias=AliasChoices("module", "model_type", "name")
+    )
+    exploration_config: ExplorationConfig | None = None
+    clip_gradients: float | None = Field(default=10.0, gt=0)
+    discount: float | None = Field(default=None, ge=0, le=1)
+    """The reward discount gamma (default 0.99)."""
+    target_update_frequency: PositiveInt | None = None
+    """Q-models: updates between target-network syncs."""
+    tau: float | None = Field(default=None, gt=0, le=1)
+    """Q-models: 1 copies the weights at each sync, less is a soft (Polyak) update."""
+    dueling: Literal["mean", "max", "naive"] | None = None
+    n_steps: PositiveInt | None = None
+    """Q-models: n-step returns."""
+    num_epochs: PositiveInt | None = None
+    minibatch_size: PositiveInt | None = None
+    clip_range: float | None = Field(default=None, gt=0)
+    gae_lambda: float | None = Field(default=None, ge=0, le=1)
+    entropy_coefficient: float | None = None
+    value_coefficient: float | None = None
+    normalize_advantages: bool | None = None
+    value_optimizer_config: Any = None
+    value_iterations: PositiveInt | None = None
+    max_kl: float | None = Field(default=None, gt=0)
+    damping: float | None = Field(default=None, ge=0)
+    cg_iterations: PositiveInt | None = None
+
+    @model_validator(mode="after")
+    def _model_takes_settings(self) -> RLModelConfig:
+        from petri.models import MODELS
+
+        model = MODELS.get(self.module)
+        accepted = set(inspect.signature(model.__init__).parameters) - {"self"}
+        for key in _RL_MODEL_KEYS:
+            if getattr(self, key) is not None and key not in accepted:
+                raise ValueError(
+                    f"{getattr(model, '__name__', model)} does not take `{key}`; remove it. "
+                    f"It takes: {', '.join(sorted(accepted - {'mode', 'name'}))}."
+                )
+        return self
+
+    def model_kwargs(self) -> dict[str, Any]:
+        """Keyword arguments of the model's constructor (besides mode and sizes)."""
+        kwargs: dict[str, Any] = {
+            "graph_fn": self.graph_config,
+            "optimizer_config": self.optimizer_config,
+            "summaries": self.summaries,
+            "clip_gradients": self.clip_gradients,
+        }
+        if self.loss_config is not None:
+            kwargs["loss_config"] = self.loss_config
+        if self.exploration_config is not None:
+            kwargs["exploration_config"] = self.exploration_config
+        for key in _RL_MODEL_KEYS:
+            if getattr(self, key) is not None:
+                kwargs[key] = getattr(self, key)
+        kwargs.update(self.params)
+        return kwargs
+
+
+class RLExperimentConfig(BaseConfig):
+    """One RL experiment: environment, agent (with memory), model, and how long to train.
+
+    ``schedule``: ``train`` (train only), ``evaluate`` (greedy evaluation of the checkpoint),
+    ``train_and_evaluate`` (train, then evaluate ``eval_episodes`` episodes). With
+    ``eval_every_n_steps`` training also evaluates periodically, and with ``target_return`` it
+    stops once an evaluation reaches that mean return.
+    """
+
+    kind: Literal["rl"] = "rl"
+    name: str = "rl_experiment"
+    output_dir: str | None = Field(
+        default=None, validation_alias=AliasChoices("output_dir", "save_dir")
+    )
+    """Where the run's files go; None means ``./petri_logs/<name>``."""
+    version: int | None = None
+    run_config: RunConfig = Field(default_factory=RunConfig)
+    environment_config: EnvironmentConfig
+    eval_environment_config: EnvironmentConfig | None = None
+    """None: the training environment's id, seeded differently."""
+    agent_config: AgentConfig = Field(default_factory=AgentConfig)
+    model_config_: RLModelConfig = Field(
+        default_factory=RLModelConfig, alias="model_config", validation_alias="model_config"
+    )
+    train_steps: PositiveInt | None = 10000
+    """Environment steps to train (all sub-environments counted)."""
+    train_episodes: PositiveInt | None = None
+    """Episodes to train; training ends at whichever of steps/episodes comes first."""
+    first_update: NonNegativeInt = 5000
+    update_frequency: PositiveInt = 15
+    gradient_steps: PositiveInt = 1
+    eval_episodes: PositiveInt = 20
+    eval_every_n_steps: PositiveInt | None = None
+    target_return: float | None = None
+    schedule: Literal["train", "evaluate", "train_and_evaluate"] = "train_and_evaluate"
+
+    @property
+    def model(self) -> RLModelConfig:
+        """The model config (``model_config`` in files)."""
+        return self.model_config_
+
+    def to_dict(self) -> dict[str, Any]:
+        return self.model_dump(mode="python", by_alias=True)
+
+
+def is_rl_config(values: Mapping[str, Any]) -> bool:
+    """Whether a raw config mapping describes an RL experiment (``kind: rl`` or an
+    ``environment_config``) — what ``petri run`` dispatches on."""
+    return values.get("kind") == "rl" or "environment_config" in values

@@ -1,0 +1,534 @@
+"""``Agent`` and ``PGAgent``: train, evaluate and predict with an RL model in an environment."""
+
+from __future__ import annotations
+
+import logging
+import math
+import random
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from petri.configs.run import RunConfig
+from petri.estimators import checkpoints as ckpt
+from petri.estimators._agent_log import CsvRunLog
+from petri.estimators._agent_loop import (
+    AgentLoggingHook,
+    EpisodeStats,
+    OffPolicyLearner,
+    OnPolicyLearner,
+    StopCondition,
+    run_loop,
+)
+from petri.estimators.hooks import CheckpointSaverHook, Hook, HookList, LoopState, NanLossHook
+from petri.modes import ModeKeys
+
+__all__ = ["DEFAULT_TRAIN_STEPS", "Agent", "EvaluateAgentHook", "PGAgent"]
+
+logger = logging.getLogger("petri")
+
+DEFAULT_TRAIN_STEPS = 10_000
+"""Environment steps ``train(env)`` takes when given no ``steps``, ``max_steps`` or ``episodes``
+(``RLExperimentConfig.train_steps``'s default)."""
+
+
+class Agent:
+    """Trains an off-policy RL model (DQN, DDQN, NAF) from a replay memory.
+
+    Args:
+        model_fn: ``model_fn(features, labels, mode[, params[, config[, model_dir]]])`` that
+            builds a Petri RL model and returns ``model(features, labels)`` (seed style), or an
+            RL model instance. The model is built on first use, from the environment's sizes.
+        memory: a replay ``Memory`` or ``PrioritizedMemory`` (default ``Memory()``). Without its
+            own generator it gets one derived from ``config.seed``.
+        model_dir: checkpoints and ``metrics.csv``; an Agent on a directory that holds
+            checkpoints continues from the newest (weights, optimizer, replay memory contents,
+            counters and RNG states; the environment starts a new episode). None makes a
+            temporary directory.
+        config: a :class:`RunConfig` (seed, checkpoint cadence, log cadence, threads).
+        params: passed to ``model_fn`` as ``params``.
+        run_log: where per-episode, per-interval and evaluation rows go: any object with
+            ``log(metrics, global_step)`` (a ``petri.tracking`` run), else
+            ``<model_dir>/metrics.csv``.
+
+    Raises:
+        TypeError: ``memory`` is not a replay memory (an on-policy ``BatchMemory`` belongs to
+            ``PGAgent``).
+    """
+
+    on_policy = False
+
+    def __init__(
+        self,
+        model_fn: Callable[..., Any] | Any = None,
+        memory: Any = None,
+        model_dir: str | Path | None = None,
+        config: RunConfig | dict[str, Any] | None = None,
+        params: dict[str, Any] | None = None,
+        run_log: Any = None,
+    ) -> None:
+        if model_fn is None:
+            raise ValueError(f"{type(self).__name__} needs a model_fn (or an RL model).")
+        self.config = (
+            config if isinstance(config, RunConfig) else RunConfig.read_configs(config or {})
+        )
+        self.model_dir = str(model_dir) if model_dir else tempfile.mkdtemp(prefix="petri_agent_")
+        self.params = dict(params or {})
+        self.memory = memory if memory is not None else self._default_memory()
+        self._check_memory(self.memory)
+        seed = self.config.seed
+        self.rng = np.random.default_rng(seed)
+        if not getattr(self.memory, "rng_given", True):
+            self.memory.rng = np.random.default_rng(None if seed is None else [seed, 1])
+        self.run_log = (
+            run_log if run_log is not None else CsvRunLog(Path(self.model_dir) / "metrics.csv")
+        )
+        self._model_fn = model_fn
+        self._container: Any = None
+        self.model: Any = None
+        self.timestep = 0
+        self.iterations = 0
+        self.episodes = 0
+        self._trained = False
+        if self.config.num_threads:
+            torch.set_num_threads(self.config.num_threads)
+
+    # ----------------------------------------------------------------- public API
+    @property
+    def global_step(self) -> int:
+        """Environment steps taken (all sub-environments); before building, the checkpoint's."""
+        if self.model is None:
+            latest = ckpt.latest_checkpoint(self.model_dir)
+            if latest is not None:
+                return ckpt.checkpoint_step(latest)
+        return self.timestep
+
+    def latest_checkpoint(self) -> str | None:
+        path = ckpt.latest_checkpoint(self.model_dir)
+        return str(path) if path else None
+
+    def train(
+        self,
+        env: Any,
+        steps: int | None = None,
+        max_steps: int | None = None,
+        episodes: int | None = None,
+        first_update: int = 5000,
+        update_frequency: int = 15,
+        gradient_steps: int = 1,
+        hooks: list[Any] | None = None,
+    ) -> Agent:
+        """Act in ``env``, store transitions, and learn.
+
+        ``steps`` is incremental and ``max_steps`` absolute (environment steps, counting every
+        sub-environment); ``episodes`` ends the call after that many more episodes. With none
+        of them, training runs :data:`DEFAULT_TRAIN_STEPS` more steps.
+
+        Args:
+            env: a ``GymEnvironment`` (or an object with its interface).
+            first_update: environment steps before the first update (seed default 5000).
+            update_frequency: loop iterations between updates (seed default 15).
+            gradient_steps: ``model.update`` calls per update (Stable-Baselines3's
+                ``gradient_steps``).
+            hooks: extra hooks (``Hook`` objects; ``EvaluateAgentHook`` stops on a target).
+
+        Raises:
+            ValueError: inconsistent stop arguments, non-positive cadences, or a model that
+                does not fit ``env`` (checked before any step is taken).
+        """
+        last_step, last_episode = self._stop_arguments(steps, max_steps, episodes)
+        for name, value in (
+            ("update_frequency", update_frequency),
+            ("gradient_steps", gradient_steps),
+        ):
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                raise ValueError(f"train() expected {name} >= 1. Received: {name}={value!r}.")
+        if first_update < 0:
+            raise ValueError(f"train() expected first_update >= 0. Received: {first_update!r}.")
+        self._build(env)
+        if last_step is None and last_episode is None:
+            last_step = self.timestep + DEFAULT_TRAIN_STEPS
+        elif steps is not None:
+            last_step = self.timestep + steps
+        if last_episode is not None:
+            last_episode += self.episodes
+        if last_step is not None and self.timestep >= last_step:
+            logger.info(
+                "Skipping training: global step %d >= max_steps %d.", self.timestep, last_step
+            )
+            return self
+        learner = self._learner(env, first_update, update_frequency, gradient_steps)
+        hook_list = HookList(self._default_hooks() + list(hooks or []))
+        state = run_loop(self, env, learner, hook_list, StopCondition(last_step, last_episode))
+        self._trained = True
+        if state.step:
+            self.save_checkpoint()
+        return self
+
+    def evaluate(self, env: Any, episodes: int = 10) -> dict[str, Any]:
+        """Run ``episodes`` episodes with the greedy policy (no exploration, no learning).
+
+        Returns:
+            ``return_mean``, ``return_min``, ``return_max``, ``return_std``, ``length_mean``,
+            ``episodes`` and ``global_step``.
+
+        Raises:
+            ValueError: nothing trained and no checkpoint in ``model_dir``.
+        """
+        if isinstance(episodes, bool) or not isinstance(episodes, int) or episodes < 1:
+            raise ValueError(f"evaluate() expected episodes >= 1. Received: {episodes!r}.")
+        self._build(env)
+        self._require_trained()
+        results = evaluate_policy(self.model, env, episodes)
+        results["global_step"] = self.timestep
+        self.run_log.log(
+            {
+                "split": "eval",
+                **{f"eval/{k}": v for k, v in results.items() if k != "global_step"},
+            },
+            self.timestep,
+        )
+        logger.info(
+            "Evaluation at step %d: return %.4g (min %.4g, max %.4g) over %d episodes",
+            self.timestep,
+            results["return_mean"],
+            results["return_min"],
+            results["return_max"],
+            episodes,
+        )
+        return results
+
+    def predict(self, states: Any) -> dict[str, np.ndarray]:
+        """Greedy ``actions`` (and the model's values: ``q_values``, ...) for a batch of states.
+
+        A single state (without batch dimension) is accepted too.
+
+        Raises:
+            ValueError: nothing trained and no checkpoint in ``model_dir``.
+        """
+        array = np.asarray(states, dtype=np.float32)
+        if self.model is None:
+            shape = array.shape if array.ndim == 1 else array.shape[1:]
+            self._build(_Shape(shape))
+        self._require_trained()
+        single = array.ndim == len(self.model.state_shape)
+        batch = torch.from_numpy(array[None] if single else array)
+        with torch.no_grad():
+            outputs = self.model.predictions(batch)
+        result = {key: value.numpy() for key, value in outputs.items()}
+        return {key: value[0] for key, value in result.items()} if single else result
+
+    def save_checkpoint(self) -> str:
+        """Write model, optimizer, memory, counters and RNG states now; returns the path."""
+        if self.model is None:
+            raise ValueError("Nothing to save: the model is built by train() or evaluate().")
+        from petri.rl.memories._base import generator_state
+
+        state: dict[str, Any] = {
+            "global_step": self.timestep,
+            "model": self.model.state_dict(),
+            "training": self.model.training_state(),
+            "memory": self.memory.state_dict(),
+            "rng": ckpt.capture_rng_state(),
+            "agent": {
+                "iterations": self.iterations,
+                "episodes": self.episodes,
+                "generator": generator_state(self.rng),
+            },
+        }
+        path = ckpt.save_checkpoint(self.model_dir, state, self.config.keep_checkpoint_max)
+        return str(path)
+
+    # ----------------------------------------------------------------- loop callbacks
+    def on_episode_end(self, stats: EpisodeStats, state: LoopState) -> None:
+        """Log the finished episode to the run log (called by the loop)."""
+        episodes_per_sec, steps_per_sec = stats.rates(self.timestep)
+        row = {
+            "split": "episode",
+            "episode": self.episodes,
+            "episode/return": stats.last_return,
+            "episode/length": stats.last_length,
+            "exploration/rate": self.model.last_exploration_rate,
+            "time/episodes_per_sec": episodes_per_sec,
+            "time/steps_per_sec": steps_per_sec,
+        }
+        for key, value in state.extras.get("logs", {}).items():
+            row[key] = float(value)
+        self.run_log.log(row, self.timestep)
+
+    # ----------------------------------------------------------------- building
+    def _default_memory(self) -> Any:
+        from petri.rl.memories import Memory
+
+        return Memory()
+
+    def _check_memory(self, memory: Any) -> None:
+        from petri.rl.memories import BatchMemory
+
+        if isinstance(memory, BatchMemory) or not hasattr(memory, "sample"):
+            raise TypeError(
+                f"Agent expected a replay memory (Memory or PrioritizedMemory). Received: "
+                f"{memory!r}. On-policy models with a BatchMemory train with PGAgent."
+            )
+
+    def _learner(
+        self, env: Any, first_update: int, update_frequency: int, gradient_steps: int
+    ) -> Any:
+        first = max(first_update, self.memory.batch_size)
+        return OffPolicyLearner(
+            self.model,
+            self.memory,
+            getattr(env, "num_envs", 1),
+            first,
+            update_frequency,
+            gradient_steps,
+        )
+
+    def _default_hooks(self) -> list[Any]:
+        config = self.config
+        return [
+            NanLossHook(),
+            AgentLoggingHook(config.log_step_count_steps, sink=self.run_log.log),
+            CheckpointSaverHook(
+                self.save_checkpoint, config.save_checkpoints_steps, config.save_checkpoints_secs
+            ),
+        ]
+
+    def _stop_arguments(
+        self, steps: int | None, max_steps: int | None, episodes: int | None
+    ) -> tuple[int | None, int | None]:
+        if steps is not None and max_steps is not None:
+            raise ValueError("Can not provide both steps and max_steps.")
+        for name, value in (("steps", steps), ("max_steps", max_steps), ("episodes", episodes)):
+            if value is not None and (isinstance(value, bool) or value <= 0):
+                raise ValueError(f"Must specify {name} > 0, given: {value}")
+        return (max_steps if max_steps is not None else steps), episodes
+
+    def _build(self, env: Any) -> None:
+        """Build the model for ``env`` (once), check that they fit, restore the checkpoint."""
+        if self.model is None:
+            seed = self.config.seed
+            if seed is not None:
+                torch.manual_seed(seed)
+                np.random.seed(seed % 2**32)
+                random.seed(seed)
+            self.model = self._build_model(tuple(env.state_shape))
+            self._check_model()
+            latest = ckpt.latest_checkpoint(self.model_dir)
+            if latest is not None:
+                self._restore(latest)
+        if not isinstance(env, _Shape):
+            _check_fit(self.model, env)
+
+    def _build_model(self, state_shape: tuple[int, ...]) -> Any:
+        from petri.estimators._model_fn import ModelFnModule
+        from petri.models.rl import RLModel
+
+        if isinstance(self._model_fn, RLModel):
+            if self.params:
+                raise ValueError(
+                    f"{type(self).__name__} was given params={sorted(self.params)!r} but an RL "
+                    "model instance takes no params; configure the model directly."
+                )
+            return self._model_fn
+        self._container = ModelFnModule(self._model_fn, self.params, self.config, self.model_dir)
+        states = torch.zeros((1, *state_shape))
+        self._container({"state": states}, None, ModeKeys.TRAIN)
+        found = [m for m in self._container.modules() if isinstance(m, RLModel)]
+        if not found:
+            raise TypeError(
+                "model_fn built no Petri RL model. It should build one (e.g. "
+                "petri.models.DQNModel(mode, graph_fn=..., num_states=env.num_states, "
+                "num_actions=env.num_actions)) and return model(features, labels)."
+            )
+        return found[0]
+
+    def _check_model(self) -> None:
+        model_on_policy = getattr(self.model, "on_policy", False)
+        if model_on_policy != self.on_policy:
+            wanted = "PGAgent with a BatchMemory" if model_on_policy else "Agent with a Memory"
+            raise TypeError(
+                f"{type(self.model).__name__} is {'on' if model_on_policy else 'off'}-policy and "
+                f"cannot train in a {type(self).__name__}; use {wanted}."
+            )
+
+    def _restore(self, path: Path) -> None:
+        from petri.rl.memories._base import restore_generator
+
+        state = ckpt.load_checkpoint(path)
+        self.model.load_state_dict(state["model"])
+        self.model.load_training_state(state.get("training", {}))
+        if "memory" in state:
+            self.memory.load_state_dict(state["memory"])
+        if "rng" in state:
+            ckpt.restore_rng_state(state["rng"])
+        agent = state.get("agent", {})
+        self.timestep = int(state["global_step"])
+        self.iterations = int(agent.get("iterations", 0))
+        self.episodes = int(agent.get("episodes", 0))
+        if "generator" in agent:
+            restore_generator(self.rng, agent["generator"])
+        self._trained = True
+        logger.info("Restored %s (global step %d).", path, self.timestep)
+
+    def _require_trained(self) -> None:
+        if not self._trained:
+            raise ValueError(
+                f"Could not find trained model in model_dir: {self.model_dir}. Train first "
+                "(agent.train(env)) or point model_dir at a directory with checkpoints."
+            )
+
+
+class PGAgent(Agent):
+    """Trains an on-policy model (VPG, PPO, TRPO) from a ``BatchMemory``.
+
+    Same arguments as :class:`Agent`; ``memory`` defaults to ``BatchMemory()`` and one update
+    runs whenever it is full (``first_update``, ``update_frequency`` and ``gradient_steps``
+    do not apply). On-policy data is not checkpointed: a resumed run collects a fresh batch.
+    """
+
+    on_policy = True
+
+    def _default_memory(self) -> Any:
+        from petri.rl.memories import BatchMemory
+
+        return BatchMemory()
+
+    def _check_memory(self, memory: Any) -> None:
+        from petri.rl.memories import BatchMemory
+
+        if not isinstance(memory, BatchMemory):
+            raise TypeError(
+                f"PGAgent expected a BatchMemory (on-policy). Received: {memory!r}. Replay "
+                "memories train off-policy models with Agent."
+            )
+
+    def _learner(
+        self, env: Any, first_update: int, update_frequency: int, gradient_steps: int
+    ) -> Any:
+        return OnPolicyLearner(self.model, self.memory)
+
+
+class EvaluateAgentHook(Hook):
+    """Evaluate the greedy policy every N steps; optionally stop once it reaches a return.
+
+    To keep evaluations cheap, ``screen_episodes`` episodes run first and the full
+    ``episodes`` only when their mean already reaches ``target_return``.
+
+    Args:
+        agent: the agent being trained.
+        env: a separate evaluation environment.
+        every_n_steps: cadence in environment steps (a multiple of ``num_envs``).
+        episodes: episodes of a full evaluation.
+        target_return: stop training once a full evaluation's mean return is >= this.
+        screen_episodes: episodes of the quick check (0 disables screening).
+
+    Attributes:
+        history: ``(global_step, results)`` of every full evaluation.
+        reached: the first global step at which ``target_return`` was reached, else None.
+    """
+
+    def __init__(
+        self,
+        agent: Agent,
+        env: Any,
+        every_n_steps: int = 5000,
+        episodes: int = 20,
+        target_return: float | None = None,
+        screen_episodes: int = 3,
+    ) -> None:
+        super().__init__(every_n_steps)
+        self.agent, self.env, self.episodes = agent, env, episodes
+        self.target_return, self.screen_episodes = target_return, screen_episodes
+        self.history: list[tuple[int, dict[str, Any]]] = []
+        self.reached: int | None = None
+
+    def after_step(self, state: LoopState) -> None:
+        model = self.agent.model
+        if self.target_return is not None and self.screen_episodes:
+            screen = evaluate_policy(model, self.env, self.screen_episodes)
+            if screen["return_mean"] < self.target_return:
+                return
+        self.agent._trained = True
+        results = self.agent.evaluate(self.env, self.episodes)
+        self.history.append((state.global_step, results))
+        if self.target_return is not None and results["return_mean"] >= self.target_return:
+            self.reached = state.global_step
+            state.stop = True
+
+
+def evaluate_policy(model: Any, env: Any, episodes: int) -> dict[str, Any]:
+    """Greedy episodes of ``model`` in ``env``: return and length statistics."""
+    num_envs = getattr(env, "num_envs", 1)
+    vector = num_envs > 1
+    rng = np.random.default_rng(0)  # greedy acting draws nothing; keeps training RNG untouched
+    was_training = model.training
+    model.train(False)
+    returns: list[float] = []
+    lengths: list[int] = []
+    episode_return = np.zeros(num_envs)
+    episode_length = np.zeros(num_envs, dtype=np.int64)
+    states = np.asarray(env.reset(), dtype=np.float32)
+    try:
+        while len(returns) < episodes:
+            batch = states if vector else states[None]
+            actions = model.act(batch, 0, rng, greedy=True)
+            spec = env.step(actions if vector else actions[0])
+            episode_return += spec.reward
+            episode_length += 1
+            for index in np.flatnonzero(spec.done):
+                returns.append(float(episode_return[index]))
+                lengths.append(int(episode_length[index]))
+                episode_return[index], episode_length[index] = 0.0, 0
+            states = np.asarray(env.state, dtype=np.float32)
+    finally:
+        model.train(was_training)
+    returns, lengths = returns[:episodes], lengths[:episodes]
+    return {
+        "return_mean": float(np.mean(returns)),
+        "return_min": float(np.min(returns)),
+        "return_max": float(np.max(returns)),
+        "return_std": float(np.std(returns)),
+        "length_mean": float(np.mean(lengths)),
+        "episodes": len(returns),
+    }
+
+
+class _Shape:
+    """Stands in for an environment when only the state shape is known (``predict``)."""
+
+    def __init__(self, shape: tuple[int, ...]) -> None:
+        self.state_shape = shape
+
+
+def _check_fit(model: Any, env: Any) -> None:
+    """The model's action kind and sizes match the environment's (before any step)."""
+    name = type(model).__name__
+    env_name = getattr(env, "env_id", type(env).__name__)
+    continuous = bool(getattr(env, "is_continuous", False))
+    if model.discrete_actions is True and continuous:
+        raise ValueError(
+            f"{name} needs a discrete action space, but {env_name!r} has continuous actions "
+            f"{getattr(env, 'action_space', '')}. Use a continuous-control model (NAFModel, or "
+            "PPOModel/VPGModel/TRPOModel with a Gaussian policy) or a discrete environment."
+        )
+    if model.discrete_actions is False and not continuous:
+        raise ValueError(
+            f"{name} needs a continuous (Box) action space, but {env_name!r} has discrete "
+            f"actions {getattr(env, 'action_space', '')}. Use DQNModel or DDQNModel."
+        )
+    if getattr(env, "num_actions", model.num_actions) != model.num_actions:
+        raise ValueError(
+            f"{name} was built with num_actions={model.num_actions} but {env_name!r} has "
+            f"{env.num_actions}; build it with num_actions=env.num_actions."
+        )
+    shape = tuple(getattr(env, "state_shape", model.state_shape))
+    if math.prod(shape) != model.num_states:
+        raise ValueError(
+            f"{name} was built with num_states={model.num_states} but {env_name!r} has states "
+            f"of shape {shape}; build it with num_states=env.num_states."
+        )
