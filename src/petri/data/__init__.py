@@ -1,21 +1,43 @@
-"""Input functions: in-memory arrays now; record shards and pipelines build on the same contract.
+"""Input functions: in-memory arrays, record shards and the pipelines that read them.
 
 An input function is a callable returning an iterator of ``(features, labels)`` batches.
 """
 
 from __future__ import annotations
 
+from petri.data.converters import ImagesToRecordsConverter, write_records
 from petri.data.input_fn import create_input_fn, load_array
 from petri.data.numpy_input import NumpyBatches, numpy_input_fn
+from petri.data.pipelines import (
+    CSVPipeline,
+    ImageFolderPipeline,
+    NumpyPipeline,
+    Pipeline,
+    PipelineBatches,
+    TFRecordImagePipeline,
+    TFRecordPipeline,
+)
+from petri.data.records import CorruptRecordError, read_meta_data
 from petri.registry import Registry
 
 __all__ = [
     "INPUT_TYPES",
     "PIPELINES",
+    "CSVPipeline",
+    "CorruptRecordError",
+    "ImageFolderPipeline",
+    "ImagesToRecordsConverter",
     "NumpyBatches",
+    "NumpyPipeline",
+    "Pipeline",
+    "PipelineBatches",
+    "TFRecordImagePipeline",
+    "TFRecordPipeline",
     "create_input_fn",
     "load_array",
     "numpy_input_fn",
+    "read_meta_data",
+    "write_records",
 ]
 
 INPUT_TYPES: Registry = Registry(
@@ -25,5 +47,15 @@ INPUT_TYPES: Registry = Registry(
 )
 """``InputDataConfig.input_type``: ``numpy`` (x/y arrays or files), ``dataset`` (built-in)."""
 
-PIPELINES: Registry = Registry("pipeline", {}, home="petri.data.PIPELINES")
+PIPELINES: Registry = Registry(
+    "pipeline",
+    {
+        "TFRecordImagePipeline": TFRecordImagePipeline,
+        "TFRecordPipeline": TFRecordPipeline,
+        "NumpyPipeline": NumpyPipeline,
+        "CSVPipeline": CSVPipeline,
+        "ImageFolderPipeline": ImageFolderPipeline,
+    },
+    home="petri.data.PIPELINES",
+)
 """Record-reading pipelines selectable by ``pipeline_config.module``."""

@@ -1,4 +1,5 @@
-"""Build an input function from an ``InputDataConfig`` (what ``create_experiment`` does)."""
+"""Build an input function from an ``InputDataConfig`` or ``PipelineConfig`` (what
+``create_experiment`` does)."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from petri.data.numpy_input import numpy_input_fn
 from petri.errors import ConfigError
 
 if TYPE_CHECKING:
-    from petri.configs import InputDataConfig
+    from petri.configs import InputDataConfig, PipelineConfig
 
 __all__ = ["create_input_fn", "load_array"]
 
@@ -31,9 +32,57 @@ def load_array(value: Any, path: str) -> Any:
     raise ConfigError(f"`{path}` names {str(file)!r}; expected a .npy or .npz file.", path, value)
 
 
-def create_input_fn(config: InputDataConfig, seed: int | None = None, path: str = "") -> Any:
-    """The input function ``config`` describes; ``path`` prefixes key paths in errors."""
+def _as_input_config(config: Any, path: str) -> InputDataConfig:
+    from petri.configs import InputDataConfig, PipelineConfig
+
+    if isinstance(config, InputDataConfig):
+        return config
+    if isinstance(config, PipelineConfig):
+        return InputDataConfig(pipeline_config=config)
+    if isinstance(config, dict):
+        if {"pipeline_config", "input_type", "x"} & set(config):
+            return InputDataConfig.from_dict(config, prefix=path)
+        return InputDataConfig(pipeline_config=PipelineConfig.from_dict(config, prefix=path))
+    raise TypeError(
+        f"create_input_fn expected an InputDataConfig, a PipelineConfig or a dict of one; "
+        f"received {type(config).__name__}."
+    )
+
+
+def create_input_fn(
+    config: InputDataConfig | PipelineConfig | dict[str, Any],
+    seed: int | None = None,
+    path: str = "",
+) -> Any:
+    """The input function ``config`` describes; ``path`` prefixes key paths in errors.
+
+    ``config`` is an ``InputDataConfig``, a ``PipelineConfig`` or the dict of either. A
+    ``pipeline_config.module`` selects a pipeline from :data:`petri.data.PIPELINES`
+    (``TFRecordImagePipeline``, ...); otherwise ``input_type`` ``numpy`` or ``dataset`` gives a
+    ``numpy_input_fn``. ``seed`` is the shuffling seed when the pipeline config sets none.
+
+    Example:
+        >>> import tempfile
+        >>> from petri.datasets import digits
+        >>> folder = digits.prepare(tempfile.mkdtemp())
+        >>> input_fn = create_input_fn({"module": "TFRecordImagePipeline", "batch_size": 64,
+        ...     "params": {"data_files": f"{folder}/digits_eval-*",
+        ...                "meta_data_file": f"{folder}/meta_data.json"}})
+        >>> sum(len(labels) for _, labels in input_fn())
+        360
+    """
+    config = _as_input_config(config, path)
     pipeline = config.pipeline_config
+    if pipeline.module is not None:
+        from petri.data import PIPELINES
+
+        pipeline_class = PIPELINES.get(pipeline.module)
+        return pipeline_class.from_config(
+            pipeline,
+            seed=seed,
+            input_config=config,
+            path=f"{path}.pipeline_config" if path else "pipeline_config",
+        )
     input_type = config.input_type
     if input_type == "numpy":
         x = load_array(config.x, f"{path}.x")
@@ -51,7 +100,10 @@ def create_input_fn(config: InputDataConfig, seed: int | None = None, path: str 
             dataset = DATASETS.get(name)
         except KeyError as error:
             raise ConfigError(str(error), f"{path}.x", name) from None
-        x, y = dataset.load_split(split)
+        try:
+            x, y = dataset.load_split(split)
+        except ValueError as error:
+            raise ConfigError(str(error), f"{path}.pipeline_config.params.split", split) from None
     else:
         raise ConfigError(
             f"`{path}.input_type` {input_type!r} has no reader yet; use 'numpy' or 'dataset'.",

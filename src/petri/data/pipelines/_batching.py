@@ -1,0 +1,140 @@
+"""``Batcher``: decode, process and collate the records of one stream into batches."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import Any
+
+import numpy as np
+import torch
+
+from petri.data.pipelines._stream import RecordStream
+from petri.data.processors._base import Processor, apply_processors
+from petri.errors import PetriError
+
+__all__ = ["Batcher", "collate"]
+
+
+def _pad_to(value: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
+    pad = [(0, target - size) for size, target in zip(value.shape, shape)]
+    return np.pad(value, pad) if any(after for _, after in pad) else value
+
+
+def collate(examples: list[dict[str, Any]], dynamic_pad: bool = False) -> dict[str, Any]:
+    """Stack examples feature by feature: arrays become one array; bytes become a list.
+
+    Raises:
+        ValueError: a feature's shape differs between examples and ``dynamic_pad`` is off.
+    """
+    batch: dict[str, Any] = {}
+    for name in examples[0]:
+        values = [example[name] for example in examples]
+        first = values[0]
+        if isinstance(first, bytes | str | list):
+            batch[name] = values
+            continue
+        if isinstance(first, torch.Tensor):
+            values = [
+                v.numpy() if v.dtype != torch.bfloat16 else v.float().numpy() for v in values
+            ]
+        try:
+            batch[name] = np.stack(values)
+            continue
+        except ValueError:  # shapes differ: pad them, or say how to
+            shapes = {np.shape(v) for v in values}
+        if len(shapes) > 1:
+            if not dynamic_pad:
+                raise ValueError(
+                    f"Feature {name!r} has different shapes within a batch: "
+                    f"{sorted(shapes)[:4]}. Set pipeline_config.dynamic_pad: true to zero-pad "
+                    "to the longest, or add a Resize processor for images."
+                )
+            if len({len(s) for s in shapes}) > 1:
+                raise ValueError(
+                    f"Feature {name!r} has values of different ranks {sorted(shapes)[:4]}; "
+                    "dynamic_pad pads lengths, not ranks."
+                )
+            target = tuple(max(sizes) for sizes in zip(*shapes))
+            values = [_pad_to(np.asarray(v), target) for v in values]
+        batch[name] = np.stack(values)
+    return batch
+
+
+class Batcher:
+    """Batches of one :class:`RecordStream`, with the processors' generator.
+
+    Args:
+        stream: the records.
+        decode: raw record -> dict of feature values.
+        processors: per-feature processor chains.
+        where: ``(shard, ref) -> str`` locating a record, for decode errors.
+        batch_size: examples per batch.
+        allow_smaller_final_batch: yield the last, short batch of the input.
+        dynamic_pad: zero-pad features of varying length (see :func:`collate`).
+        seed: seeds the processors' generator (with the stream number).
+        cache: keep every decoded example in memory (keyed by shard and reference), so later
+            epochs skip decoding (``tf.data``'s ``cache()``); processors still run each time.
+    """
+
+    def __init__(
+        self,
+        stream: RecordStream,
+        decode: Callable[[Any], dict[str, Any]],
+        processors: Mapping[str, list[Processor]],
+        where: Callable[[int, int], str],
+        *,
+        batch_size: int,
+        allow_smaller_final_batch: bool,
+        dynamic_pad: bool,
+        seed: int,
+        cache: bool = False,
+    ) -> None:
+        self.stream = stream
+        self.decode = decode
+        self.processors = processors
+        self.where = where
+        self.batch_size = batch_size
+        self.allow_smaller_final_batch = allow_smaller_final_batch
+        self.dynamic_pad = dynamic_pad
+        self._rng = np.random.default_rng([seed, stream.stream, 2])
+        self._cache: dict[tuple[int, int], dict[str, Any]] | None = {} if cache else None
+
+    def next_batch(self) -> dict[str, Any]:
+        """The next collated batch (numpy arrays and lists).
+
+        Raises:
+            StopIteration: the input is exhausted.
+        """
+        examples = []
+        stream, decode, processors, cache = self.stream, self.decode, self.processors, self._cache
+        for shard, ref, raw in stream:
+            try:
+                if cache is None:
+                    example = decode(raw)
+                else:
+                    cached = cache.get((shard, ref))
+                    if cached is None:
+                        cached = cache[shard, ref] = decode(raw)
+                    example = dict(cached)  # processors replace values, never modify them
+                if processors:
+                    example = apply_processors(example, processors, self._rng)
+            except PetriError:
+                raise
+            except Exception as error:  # say which record; the original stays chained
+                message = error.args[0] if isinstance(error, KeyError) and error.args else error
+                raise ValueError(f"{self.where(shard, ref)}: {message}") from error
+            examples.append(example)
+            if len(examples) == self.batch_size:
+                break
+        if not examples or (
+            len(examples) < self.batch_size and not self.allow_smaller_final_batch
+        ):
+            raise StopIteration
+        return collate(examples, self.dynamic_pad)
+
+    def state_dict(self) -> dict[str, Any]:
+        return {"stream": self.stream.state_dict(), "rng": self._rng.bit_generator.state}
+
+    def load_state_dict(self, state: Mapping[str, Any]) -> None:
+        self.stream.load_state_dict(state["stream"])
+        self._rng.bit_generator.state = state["rng"]

@@ -1,0 +1,104 @@
+"""``meta_data.json``: what a directory of record shards holds, as the seed library wrote it.
+
+Image datasets carry the seed library's keys (``classes``, ``num_classes``,
+``labels_to_classes``, ``colorspace``, ``image_format``, ``channels``, ``height``, ``width``,
+``num_samples`` per split, ``items_to_descriptions``). Generic datasets carry ``features``:
+name -> ``{"dtype", "shape"}``. Several splits share one file; each write merges its split in.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from petri.data.records.features import FeatureSpec
+
+__all__ = [
+    "META_DATA_FILENAME",
+    "feature_specs",
+    "read_meta_data",
+    "split_name",
+    "write_meta_data",
+]
+
+META_DATA_FILENAME = "meta_data.json"
+SPLITS = ("train", "eval", "infer", "predict", "test", "validation")
+_MERGED = ("num_samples", "items_to_descriptions", "features")
+
+
+def split_name(prefix: str) -> str:
+    """The split a shard prefix holds: ``digits_train`` -> ``train``; else the prefix itself."""
+    for split in SPLITS:
+        if prefix == split or prefix.endswith(f"_{split}"):
+            return split
+    return prefix
+
+
+def _meta_path(path: str | os.PathLike[str]) -> Path:
+    target = Path(path)
+    return target / META_DATA_FILENAME if target.is_dir() else target
+
+
+def read_meta_data(path: str | os.PathLike[str]) -> dict[str, Any]:
+    """Load ``meta_data.json`` (``path`` is the file or the directory holding it).
+
+    Raises:
+        FileNotFoundError: no such file.
+        ValueError: the file is not a JSON object.
+    """
+    file = _meta_path(path)
+    if not file.is_file():
+        raise FileNotFoundError(
+            f"No meta data file at {str(file)!r}. Records written by Petri's converters have "
+            f"one beside them ({META_DATA_FILENAME}); or leave params.meta_data_file unset."
+        )
+    try:
+        meta = json.loads(file.read_text())
+    except json.JSONDecodeError as error:
+        raise ValueError(f"{str(file)!r} is not valid JSON: {error}") from None
+    if not isinstance(meta, dict):
+        raise ValueError(f"{str(file)!r} must hold a JSON object; received {type(meta).__name__}.")
+    return meta
+
+
+def write_meta_data(
+    directory: str | os.PathLike[str], meta: Mapping[str, Any], merge: bool = True
+) -> Path:
+    """Write (or merge into) ``<directory>/meta_data.json`` atomically; returns its path.
+
+    Merging keeps the other splits' ``num_samples``, descriptions and features, so writing the
+    train and eval shards one after the other leaves one file describing both.
+    """
+    folder = Path(directory)
+    folder.mkdir(parents=True, exist_ok=True)
+    file = folder / META_DATA_FILENAME
+    merged: dict[str, Any] = dict(meta)
+    if merge and file.is_file():
+        old = read_meta_data(file)
+        merged = {**old, **meta}
+        for key in _MERGED:
+            if isinstance(old.get(key), dict) and isinstance(meta.get(key), dict):
+                merged[key] = {**old[key], **meta[key]}
+    handle, temporary = tempfile.mkstemp(prefix=".meta_data.", suffix=".json", dir=folder)
+    with os.fdopen(handle, "w") as out:
+        json.dump(merged, out, indent=2, sort_keys=False)
+        out.write("\n")
+    os.replace(temporary, file)
+    return file
+
+
+def feature_specs(meta: Mapping[str, Any]) -> dict[str, FeatureSpec] | None:
+    """The ``features`` of a generic dataset's meta data as specs; None when it has none."""
+    features = meta.get("features")
+    if not features:
+        return None
+    if not isinstance(features, Mapping):
+        raise ValueError(
+            "meta_data.json `features` must map names to {'dtype': ..., 'shape': [...]}; "
+            f"received {type(features).__name__}."
+        )
+    return {name: FeatureSpec.from_json(name, value) for name, value in features.items()}
