@@ -38,7 +38,18 @@ def main(quiet: bool) -> None:
     metavar="KEY.PATH=VALUE",
     help="Override a config value, e.g. --set model_config.optimizer_config.learning_rate=0.01",
 )
-@click.option("--output-dir", type=click.Path(file_okay=False), help="Where the run's files go.")
+@click.option(
+    "--output-dir",
+    type=click.Path(file_okay=False),
+    help="Put this run's files, checkpoints included, directly in this folder (re-using it "
+    "continues the run).",
+)
+@click.option(
+    "--save-dir",
+    type=click.Path(file_okay=False),
+    help="Root of versioned runs: the run goes to SAVE_DIR/<name>/version_<n>/ (default: the "
+    "config's output_dir, else ./petri_logs).",
+)
 @click.option(
     "--schedule",
     type=click.Choice(
@@ -50,11 +61,17 @@ def run(
     config: tuple[str, ...],
     overrides: tuple[str, ...],
     output_dir: str | None,
+    save_dir: str | None,
     schedule: str | None,
 ) -> None:
-    """Train and evaluate the experiment in CONFIG (YAML/JSON; several merge in order)."""
+    """Train and evaluate the experiment in CONFIG (YAML/JSON; several merge in order).
+
+    The run is recorded in SAVE_DIR/<name>/version_<n>/ (see `petri ls`, `petri show`).
+    """
     try:
-        result, directory, elapsed, experiment = _run(config, overrides, output_dir, schedule)
+        result, directory, elapsed, experiment = _run(
+            config, overrides, output_dir, save_dir, schedule
+        )
     except PetriError as error:
         _fail(error)
     _print_result(result, directory, elapsed, experiment)
@@ -64,6 +81,7 @@ def _run(
     sources: tuple[str, ...],
     overrides: tuple[str, ...],
     output_dir: str | None,
+    save_dir: str | None,
     schedule: str | None,
 ) -> tuple[dict[str, Any], Path, float, Any]:
     from petri.configs import ExperimentConfig, apply_overrides, deep_merge
@@ -74,13 +92,18 @@ def _run(
     for source in sources:
         merged = deep_merge(merged, load_config_source(source))
     merged = apply_overrides(merged, overrides)
+    if save_dir:
+        merged["output_dir"] = save_dir
     if output_dir:
-        merged["output_dir"] = output_dir
+        estimator_config = dict(merged.get("estimator_config") or {})
+        if not estimator_config.get("output_dir") and not estimator_config.get("model_dir"):
+            estimator_config["output_dir"] = output_dir  # checkpoints directly in the folder
+        merged["estimator_config"] = estimator_config
     if schedule:
         merged["schedule"] = schedule
     config = ExperimentConfig.read_configs(merged)
     started = time.perf_counter()
-    experiment = create_experiment(config)
+    experiment = create_experiment(config, output_dir=output_dir)
     click.echo(
         f"petri: running {config.name!r} ({config.schedule}) in {experiment.output_dir}", err=True
     )
@@ -103,9 +126,135 @@ def _print_result(
         click.echo(f"{key.ljust(width)}  {text}")
     click.echo("")
     click.echo(f"finished in {elapsed:.1f} s")
+    click.echo(f"run:         {directory}")
     click.echo(f"checkpoints: {experiment.estimator.model_dir}")
-    click.echo(f"metrics:     {experiment.metrics_log.path}")
+    click.echo(f"metrics:     {directory / 'metrics.csv'}")
     click.echo(f"config:      {directory / 'config.yaml'}")
+
+
+# ------------------------------------------------------------------- run records
+_SAVE_DIR_HELP = "Root of the runs (default ./petri_logs)."
+
+
+@main.command("ls")
+@click.argument("save_dir", required=False, default=None, type=click.Path(file_okay=False))
+@click.option(
+    "--sort",
+    metavar="KEY",
+    help="Sort by name, version, created, status, step, a metric or a "
+    "tag; prefix with - for descending (--sort=-acc).",
+)
+@click.option(
+    "--filter",
+    "filters",
+    multiple=True,
+    metavar="EXPR",
+    help="Keep runs where KEY OP VALUE holds (OP: > >= < <= = != ~); repeatable, all must hold. "
+    "Example: --filter 'eval/acc>0.9' --filter status=finished",
+)
+@click.option("--metrics", help="Comma-separated metric columns (default: up to 3 key metrics).")
+@click.option("--name", help="Only runs of this experiment name.")
+@click.option("-r", "--reverse", is_flag=True, help="Reverse the order.")
+def ls_command(
+    save_dir: str | None,
+    sort: str | None,
+    filters: tuple[str, ...],
+    metrics: str | None,
+    name: str | None,
+    reverse: bool,
+) -> None:
+    """List the runs under SAVE_DIR (default ./petri_logs): name, version, created, status,
+    last step, key metrics and the tags that differ between runs."""
+    from petri.tracking._report import ls_text
+
+    try:
+        text = ls_text(
+            save_dir or "petri_logs",
+            sort=sort,
+            filters=filters,
+            metrics=[m.strip() for m in metrics.split(",") if m.strip()] if metrics else None,
+            name=name,
+            reverse=reverse,
+        )
+    except ValueError as error:
+        _fail(error)
+    click.echo(text)
+
+
+@main.command("show")
+@click.argument("run_spec", metavar="RUN")
+@click.option("--save-dir", default="petri_logs", show_default=True, help=_SAVE_DIR_HELP)
+def show_command(run_spec: str, save_dir: str) -> None:
+    """Show one run: status, git commit, tags, final metrics and files.
+
+    RUN is a run folder, NAME (its latest version), NAME:VERSION or NAME/version_N.
+    """
+    from petri.tracking._report import resolve_run, show_text
+
+    try:
+        click.echo(show_text(resolve_run(run_spec, save_dir)))
+    except FileNotFoundError as error:
+        _fail(error)
+
+
+@main.command("compare")
+@click.argument("run_specs", metavar="RUN RUN...", nargs=-1, required=True)
+@click.option("--save-dir", default="petri_logs", show_default=True, help=_SAVE_DIR_HELP)
+@click.option("--all-tags", is_flag=True, help="Show every tag, not only those that differ.")
+def compare_command(run_specs: tuple[str, ...], save_dir: str, all_tags: bool) -> None:
+    """Compare runs: the tags that differ, and final metrics side by side."""
+    from petri.tracking._report import compare_text, resolve_run
+
+    if len(run_specs) < 2:
+        _fail(ValueError(f"compare needs at least two runs; received {len(run_specs)}."))
+    try:
+        runs = [resolve_run(spec, save_dir) for spec in run_specs]
+    except FileNotFoundError as error:
+        _fail(error)
+    click.echo(compare_text(runs, all_tags=all_tags))
+
+
+@main.command("tensorboard")
+@click.argument("paths", nargs=-1, type=click.Path(exists=True, file_okay=False))
+@click.option("--port", default=6006, show_default=True, type=int)
+@click.option("--host", default="localhost", show_default=True)
+@click.option(
+    "--dry-run", is_flag=True, help="Print the tensorboard command instead of running it."
+)
+def tensorboard_command(paths: tuple[str, ...], port: int, host: str, dry_run: bool) -> None:
+    """Start TensorBoard on runs: a save_dir (default ./petri_logs) or run folders."""
+    import importlib.util
+    import shlex
+    import subprocess
+
+    if importlib.util.find_spec("tensorboard") is None:
+        _fail(
+            RuntimeError(
+                "tensorboard is not installed; install it with `pip install tensorboard`."
+            )
+        )
+    targets = list(paths) or ["petri_logs"]
+    command = [sys.executable, "-m", "tensorboard.main", "--port", str(port), "--host", host]
+    if len(targets) == 1:
+        command += ["--logdir", targets[0]]
+    else:
+        from petri.tracking import load
+
+        specs = []
+        for target in targets:
+            try:
+                label = f"{load(target).name}_v{load(target).version}"
+            except FileNotFoundError:
+                label = Path(target).name
+            specs.append(f"{label}:{target}")
+        command += ["--logdir_spec", ",".join(specs)]
+    if dry_run:
+        click.echo(shlex.join(command))
+        return
+    try:
+        sys.exit(subprocess.call(command))
+    except KeyboardInterrupt:
+        sys.exit(0)
 
 
 def _fail(error: BaseException) -> None:

@@ -98,10 +98,14 @@ def test_seed_000_config_runs_continuous_train_and_evaluate(digits, tmp_path):
     assert results["global_step"] == 300
     assert results["streaming_accuracy"] > 0.8
     assert len(xp.eval_results) == 3  # eval_every_n_steps=1: after every 100-step iteration
-    assert (tmp_path / "lenet" / "config.yaml").is_file()
-    with open(tmp_path / "lenet" / "metrics.csv") as file:
+    # The run is versioned under output_dir (the save_dir); checkpoints stay in
+    # estimator_config.output_dir as the seed asks.
+    run_dir = tmp_path / "lenet" / "lenet_mnsit" / "version_0"
+    assert xp.output_dir == run_dir
+    assert (run_dir / "config.yaml").is_file()
+    with open(run_dir / "metrics.csv") as file:
         rows = list(csv.DictReader(file))
-    assert [r["global_step"] for r in rows if r["split"] == "eval"] == ["100", "200", "300"]
+    assert [r["global_step"] for r in rows if r["eval/loss"]] == ["100", "200", "300"]
 
 
 def test_seed_002_json_with_numpy_data(digits, tmp_path):

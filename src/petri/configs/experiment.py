@@ -68,8 +68,10 @@ class ExperimentConfig(BaseConfig):
     output_dir: str | None = Field(
         default=None, validation_alias=AliasChoices("output_dir", "save_dir")
     )
-    """Where the run's files go; None means ``./petri_logs/<name>``."""
+    """The save directory of run logs: the run goes to ``<output_dir>/<name>/version_<n>/``
+    (``./petri_logs`` when None)."""
     version: int | None = None
+    """Resume this version of the run instead of allocating a new one."""
     run_config: RunConfig = Field(default_factory=RunConfig)
     train_input_data_config: InputDataConfig | None = None
     eval_input_data_config: InputDataConfig | None = None

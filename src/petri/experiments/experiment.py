@@ -6,15 +6,16 @@ import logging
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from petri.estimators.estimator import Estimator
 from petri.estimators.hooks import StepLoggingHook
-from petri.experiments._metrics_log import MetricsLog
+from petri.tracking import Experiment as RunLog
 
 __all__ = ["Experiment"]
 
 logger = logging.getLogger("petri")
+_T = TypeVar("_T")
 
 
 class Experiment:
@@ -31,7 +32,16 @@ class Experiment:
         eval_delay_secs: wait before the first evaluation of ``evaluate()``.
         eval_every_n_steps: evaluate when at least this many steps passed since the last one.
         train_steps_per_iteration: steps per training call in continuous train-and-evaluate.
-        output_dir: where ``metrics.csv`` goes (defaults to the estimator's model_dir).
+        output_dir: the run's folder when ``run`` is None (defaults to the estimator's
+            model_dir).
+        run: the run log (a ``petri.tracking.Experiment``) that receives training rows (loss,
+            learning_rate, steps_per_sec every ``log_step_count_steps``), every evaluation's
+            metrics (prefixed ``eval/``, or ``eval_<name>/`` for a named evaluation), the
+            model's TensorBoard summaries and the run status. None opens one at ``output_dir``
+            (resuming a run already there); False logs nothing.
+
+    Each schedule method marks the run ``finished`` when it returns and ``crashed`` (with the
+    error) when it raises; calling another schedule reopens it.
     """
 
     def __init__(
@@ -50,6 +60,7 @@ class Experiment:
         export_strategies: Any = None,
         delay_workers_by_global_step: bool = False,
         output_dir: str | Path | None = None,
+        run: RunLog | bool | None = None,
     ) -> None:
         if not isinstance(estimator, Estimator):
             raise TypeError(
@@ -70,8 +81,14 @@ class Experiment:
         self.train_steps_per_iteration = train_steps_per_iteration or eval_every_n_steps
         self.export_strategies = export_strategies
         self.delay_workers_by_global_step = delay_workers_by_global_step
-        self.output_dir = Path(output_dir or estimator.model_dir)
-        self.metrics_log = MetricsLog(self.output_dir)
+        if run is None or run is True:
+            directory = Path(output_dir or estimator.model_dir)
+            run = RunLog(name=directory.name or "experiment", log_dir=directory, autosave=True)
+            run.tag(_flatten({"params": estimator.params, "run_config": estimator.config}))
+        self.run: RunLog | None = run or None
+        self.output_dir = (
+            Path(self.run.log_dir) if self.run else Path(output_dir or estimator.model_dir)
+        )
         self.eval_results: list[dict[str, Any]] = []
 
     # --------------------------------------------------------------- schedules
@@ -80,12 +97,17 @@ class Experiment:
         self._need(self.train_input_fn, "train_input_fn")
         if delay_secs:
             time.sleep(delay_secs)
-        return self.estimator.train(
-            self.train_input_fn, max_steps=self.train_steps, hooks=self._train_hooks()
+        return self._tracked(
+            lambda: self.estimator.train(
+                self.train_input_fn, max_steps=self.train_steps, hooks=self._train_hooks()
+            )
         )
 
     def evaluate(self, delay_secs: float | None = None, name: str | None = None) -> dict[str, Any]:
-        """Evaluate the latest checkpoint on ``eval_steps`` batches; logs a row to metrics.csv."""
+        """Evaluate the latest checkpoint on ``eval_steps`` batches; logs a row to the run."""
+        return self._tracked(lambda: self._evaluate(delay_secs, name))
+
+    def _evaluate(self, delay_secs: float | None, name: str | None) -> dict[str, Any]:
         self._need(self.eval_input_fn, "eval_input_fn")
         delay = self.eval_delay_secs if delay_secs is None else delay_secs
         if delay:
@@ -94,12 +116,17 @@ class Experiment:
             self.eval_input_fn, steps=self.eval_steps, hooks=self.eval_hooks, name=name
         )
         self.eval_results.append(results)
-        self.metrics_log.log(dict(results), split=f"eval_{name}" if name else "eval")
+        if self.run is not None:
+            prefix = f"eval_{name}/" if name else "eval/"
+            self.run.log(
+                {f"{prefix}{k}": v for k, v in results.items() if k != "global_step"},
+                global_step=results["global_step"],
+            )
         return results
 
     def train_and_evaluate(self) -> dict[str, Any]:
         """Train to ``train_steps``, evaluating every ``eval_every_n_steps`` and at the end."""
-        return self._train_evaluating(self.eval_every_n_steps)
+        return self._tracked(lambda: self._train_evaluating(self.eval_every_n_steps))
 
     def continuous_train_and_evaluate(
         self, continuous_eval_predicate_fn: Callable[[dict[str, Any]], bool] | None = None
@@ -108,7 +135,16 @@ class Experiment:
         after
         an iteration once ``eval_every_n_steps`` steps passed since the last evaluation, and at
         the end. ``continuous_eval_predicate_fn(results)`` returning False stops early."""
-        return self._train_evaluating(self.train_steps_per_iteration, continuous_eval_predicate_fn)
+        return self._tracked(
+            lambda: self._train_evaluating(
+                self.train_steps_per_iteration, continuous_eval_predicate_fn
+            )
+        )
+
+    def close(self) -> None:
+        """Close the run log (status ``finished``); schedules reopen it if called again."""
+        if self.run is not None:
+            self.run.close()
 
     # ----------------------------------------------------------------- helpers
     def _train_evaluating(
@@ -130,24 +166,78 @@ class Experiment:
             exhausted = step < target
             finished = self.train_steps is not None and step >= self.train_steps
             if exhausted or finished or step - last_eval >= self.eval_every_n_steps:
-                results = self.evaluate()
+                results = self._evaluate(None, None)
                 last_eval = step
                 if predicate is not None and not predicate(results):
                     break
             if exhausted:
                 logger.info("Training input ended at global step %d.", step)
                 break
-        return results if results is not None else self.evaluate()
+        return results if results is not None else self._evaluate(None, None)
 
     def _train_hooks(self) -> list[Any]:
-        sink = StepLoggingHook(
-            self.estimator.config.log_step_count_steps,
-            sink=lambda row: self.metrics_log.log(row, split="train"),
-            log=False,
-        )
-        return [sink, *self.train_hooks]
+        run = self.run
+        if run is None:
+            return list(self.train_hooks)
+        hooks: list[Any] = [
+            StepLoggingHook(
+                self.estimator.config.log_step_count_steps,
+                sink=lambda row: run.log(
+                    {k: v for k, v in row.items() if k != "global_step" and v is not None},
+                    global_step=row["global_step"],
+                ),
+                log=False,
+            )
+        ]
+        summaries = getattr(self.estimator.model, "summaries", None)
+        if summaries:
+            from petri.tracking.summaries import SummaryHook
+
+            hooks.append(
+                SummaryHook(run, summaries, every_n_steps=self.estimator.config.save_summary_steps)
+            )
+        return [*hooks, *self.train_hooks]
+
+    def _tracked(self, action: Callable[[], _T]) -> _T:
+        """Run a schedule; the run log ends ``finished``, or ``crashed`` if it raises."""
+        try:
+            result = action()
+        except BaseException as error:
+            if self.run is not None:
+                self.run.close("crashed", error=f"{type(error).__name__}: {error}")
+            raise
+        if self.run is not None:
+            self.run.close("finished")
+        return result
 
     @staticmethod
     def _need(value: Any, name: str) -> None:
         if value is None:
             raise ValueError(f"This Experiment has no {name}; pass one to Experiment(...).")
+
+
+def _flatten(value: Any, prefix: str = "") -> dict[str, Any]:
+    """Nested dicts and configs as ``a/b/c`` keys (tags); arrays summarised by shape."""
+    if hasattr(value, "to_dict") and callable(value.to_dict):
+        value = value.to_dict()
+    if isinstance(value, dict):
+        flat: dict[str, Any] = {}
+        for key, item in value.items():
+            flat.update(_flatten(item, f"{prefix}{key}/"))
+        return flat
+    return {prefix.rstrip("/"): _summary(value)} if prefix else {}
+
+
+def _summary(value: Any) -> Any:
+    if isinstance(value, list | tuple):
+        return [_summary(v) for v in value]
+    if isinstance(value, dict):
+        return {str(k): _summary(v) for k, v in value.items()}
+    shape = getattr(value, "shape", None)
+    if shape is not None and getattr(value, "ndim", 0) > 0:
+        return f"<array shape={tuple(shape)} dtype={getattr(value, 'dtype', '?')}>"
+    if isinstance(value, type):
+        return f"{value.__module__}.{value.__qualname__}"
+    if value is None or isinstance(value, str | int | float | bool):
+        return value
+    return repr(value)

@@ -14,18 +14,36 @@ import yaml
 
 from petri.configs import ExperimentConfig, HookConfig
 from petri.errors import ConfigError
-from petri.experiments.experiment import Experiment
+from petri.experiments.experiment import Experiment, _flatten
+from petri.tracking import DEFAULT_SAVE_DIR
+from petri.tracking import Experiment as RunLog
 
 __all__ = ["create_experiment", "default_output_dir"]
 
 
 def default_output_dir(config: ExperimentConfig) -> Path:
-    """``output_dir`` if set, else ``./petri_logs/<name>``."""
-    return Path(config.output_dir) if config.output_dir else Path("petri_logs") / config.name
+    """The save_dir runs of ``config`` go under: ``output_dir`` (alias ``save_dir``) if set,
+    else ``./petri_logs``; each run is ``<save_dir>/<name>/version_<n>/``."""
+    return Path(config.output_dir) if config.output_dir else Path(DEFAULT_SAVE_DIR)
 
 
-def create_experiment(config: Any, output_dir: str | os.PathLike[str] | None = None) -> Experiment:
-    """Build data, model, estimator and hooks from ``config`` (an ExperimentConfig, dict or path).
+def create_experiment(
+    config: Any,
+    output_dir: str | os.PathLike[str] | None = None,
+    run: RunLog | None = None,
+) -> Experiment:
+    """Build data, model, estimator, hooks and the run log from ``config``.
+
+    The run is ``<output_dir or ./petri_logs>/<name>/version_<n>/`` (config keys ``name``,
+    ``output_dir``/``save_dir``, ``version``: None takes the next free version, an existing one
+    resumes). It holds ``config.yaml``, the run log's files and ``checkpoints/`` (the
+    Estimator's model_dir, unless ``estimator_config.output_dir`` is set), and is tagged with
+    the flattened config (``model_config/optimizer_config/learning_rate``, ...).
+
+    Args:
+        config: an ExperimentConfig, a dict, or a YAML/JSON path (or a list of them).
+        output_dir: use exactly this folder for the run instead of a new version folder.
+        run: an open run log to use instead (then ``output_dir`` is ignored).
 
     Raises:
         ConfigError: the config is invalid or names something that cannot be built.
@@ -35,7 +53,6 @@ def create_experiment(config: Any, output_dir: str | os.PathLike[str] | None = N
     from petri.models import MODELS
 
     config = ExperimentConfig.read_configs(config)
-    directory = Path(output_dir) if output_dir else default_output_dir(config)
     seed = config.run_config.seed
     if seed is not None:
         torch.manual_seed(seed)
@@ -62,14 +79,22 @@ def create_experiment(config: Any, output_dir: str | os.PathLike[str] | None = N
             f"model_config could not be built: {error}", "model_config", model_config.module
         ) from error
     estimator_class = ESTIMATORS.get(config.estimator_config.module)
-    model_dir = config.estimator_config.output_dir or str(directory)
-    estimator = estimator_class(
-        model_fn=model,
-        model_dir=model_dir,
-        config=config.run_config,
-        params=config.estimator_config.params or None,
-    )
+    if run is None:
+        run = _open_run(config, output_dir)  # only now: a bad config leaves no folder behind
+    directory = Path(run.log_dir)
+    model_dir = config.estimator_config.output_dir or str(directory / "checkpoints")
+    try:
+        estimator = estimator_class(
+            model_fn=model,
+            model_dir=model_dir,
+            config=config.run_config,
+            params=config.estimator_config.params or None,
+        )
+    except Exception as error:
+        run.close("crashed", error=f"{type(error).__name__}: {error}")
+        raise
     _write_config(directory, config)
+    run.tag(_flatten(_summarise(config.to_dict())))
     return Experiment(
         estimator=estimator,
         train_input_fn=train_input_fn,
@@ -84,8 +109,22 @@ def create_experiment(config: Any, output_dir: str | os.PathLike[str] | None = N
         train_steps_per_iteration=config.train_steps_per_iteration,
         export_strategies=config.export_strategies,
         delay_workers_by_global_step=config.delay_workers_by_global_step,
-        output_dir=directory,
+        run=run,
     )
+
+
+def _open_run(config: ExperimentConfig, output_dir: str | os.PathLike[str] | None) -> RunLog:
+    try:
+        if output_dir is not None:
+            return RunLog(name=config.name, log_dir=output_dir, autosave=True)
+        return RunLog(
+            save_dir=default_output_dir(config),
+            name=config.name,
+            version=config.version,
+            autosave=True,
+        )
+    except ValueError as error:
+        raise ConfigError(str(error), "name", config.name) from None
 
 
 def _hooks(configs: list[HookConfig], path: str) -> list[Any]:

@@ -1,0 +1,716 @@
+"""``Experiment``: test_tube's run log (seed 004), versioned, typed, crash-safe and fast.
+
+One instance is one run, stored in ``<save_dir>/<name>/version_<n>/``::
+
+    meta.experiment   JSON: test_tube's keys + status, host/pid, heartbeat, git snapshot
+    meta_tags.csv     key,value,type
+    metrics.csv       one row per log(); columns = union of keys; created_at added
+    media/            images logged in rows: <key>_<step>.png|jpg
+    tf/               TensorBoard event files (scalars, images, histograms, text)
+
+Petri's ``petri.experiments.Experiment`` adds ``config.yaml`` and ``checkpoints/`` beside them.
+"""
+
+from __future__ import annotations
+
+import atexit
+import os
+import re
+import sys
+import threading
+import time
+import warnings
+import weakref
+from collections.abc import Mapping
+from typing import Any
+
+from petri.tracking import _proto
+from petri.tracking._csv_log import CsvLog, read_csv
+from petri.tracking._git import create_tag, git_snapshot
+from petri.tracking._media import ImageData, as_image, media_name
+from petri.tracking._rows import IMAGE, NUMBER, expand
+from petri.tracking._status import (
+    HEARTBEAT_SECS,
+    META_FILE,
+    read_meta,
+    this_process,
+    write_meta,
+)
+from petri.tracking._tags import read_tags, tag_value, write_tags
+from petri.tracking._tensorboard import EventWriter
+from petri.tracking._timestamps import utc_string
+from petri.tracking._versions import allocate_version, version_dir
+
+__all__ = ["DEFAULT_SAVE_DIR", "Experiment"]
+
+DEFAULT_SAVE_DIR = "petri_logs"
+"""Where runs go when ``save_dir`` is None: ``./petri_logs`` (test_tube used site-packages)."""
+
+_FLUSH_SECS = 2.0  # TensorBoard events of an autosaving run reach disk at least this often
+_MAX_PENDING = 20_000  # ... or as soon as this many events wait
+_VERSION_DIR = re.compile(r"version_(\d+)$")
+_PLAIN_TYPES = frozenset((float, int))
+_time = time.time
+_write = os.write
+_second_cache: list[Any] = [-1, ""]
+
+
+def _stamp(milliseconds: int) -> str:
+    """``created_at`` for a time in ms: test_tube's ``str(datetime.utcnow())`` form, to the ms.
+
+    The date-and-seconds part is cached, so a row costs one small format.
+    """
+    seconds = milliseconds // 1000
+    if seconds != _second_cache[0]:
+        _second_cache[0] = seconds
+        _second_cache[1] = time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime(seconds))
+    return f"{_second_cache[1]}.{milliseconds % 1000:03d}"
+
+
+class Experiment:
+    """A versioned record of one run: tags, metric rows, images and TensorBoard events.
+
+    test_tube's API and files, without its bugs: versions are allocated atomically, tags keep
+    their types, ``autosave`` appends instead of rewriting, images are saved, ``debug`` and
+    ``rank > 0`` write nothing and never crash, and ``save_dir=None`` means ``./petri_logs``.
+
+    Args:
+        save_dir: root folder of all experiments (None: ``./petri_logs``).
+        name: experiment name, a folder under ``save_dir``.
+        debug: keep everything in memory and write nothing.
+        version: None allocates the next free version; the number of an existing run resumes it
+            (tags and metrics reload, logging appends); a new number creates that version.
+        autosave: make every ``log``/``tag`` durable at once (one appended line per row).
+            False keeps rows in memory until :meth:`save` (or :meth:`close`).
+        description: free text stored in ``meta.experiment``.
+        create_git_tag: tag the current git HEAD as ``petri_<name>_v<version>``.
+        rank: the process rank in distributed training; only rank 0 writes.
+        log_dir: Petri extension: use exactly this folder instead of
+            ``<save_dir>/<name>/version_<n>`` (an existing run there is resumed).
+
+    Example:
+        >>> import tempfile
+        >>> from petri.tracking import Experiment
+        >>> with Experiment(save_dir=tempfile.mkdtemp(), name="demo", autosave=True) as exp:
+        ...     exp.tag({"learning_rate": 0.002, "nb_layers": 2})
+        ...     exp.log({"val_loss": 0.22, "epoch_nb": 1})
+        >>> exp.version, exp.metrics[0]["val_loss"]
+        (0, 0.22)
+
+    Thread-safety: one thread logs; a background thread of the run flushes TensorBoard events
+    and refreshes the heartbeat.
+    """
+
+    def __init__(
+        self,
+        save_dir: str | os.PathLike[str] | None = None,
+        name: str = "default",
+        debug: bool = False,
+        version: int | None = None,
+        autosave: bool = False,
+        description: str | None = None,
+        create_git_tag: bool = False,
+        rank: int = 0,
+        *,
+        log_dir: str | os.PathLike[str] | None = None,
+    ) -> None:
+        _check_name(name)
+        if version is not None and (isinstance(version, bool) or not isinstance(version, int)):
+            raise TypeError(
+                f"Experiment expected version to be an int >= 0 or None; received "
+                f"{version!r} ({type(version).__name__})."
+            )
+        if version is not None and version < 0:
+            raise ValueError(f"Experiment expected version >= 0 or None; received {version}.")
+        self.name = name
+        self.debug = bool(debug)
+        self._hot = False
+        self._autosave = bool(autosave)
+        self.description = description
+        self.create_git_tag = bool(create_git_tag)
+        self.rank = int(rank)
+        self.save_dir = os.path.abspath(
+            os.fspath(save_dir) if save_dir is not None else DEFAULT_SAVE_DIR
+        )
+        self.tags: dict[str, Any] = {}
+        self.metrics: list[dict[str, Any]] = []
+        self.created_at = utc_string(time.time())
+        self.status = "running"
+        self.git: dict[str, Any] | None = None
+        self.git_tag: str | None = None
+        self._writes = not self.debug and self.rank == 0
+        self._closed = not self._writes
+        self._saved_rows = 0
+        self._tags_dirty = False
+        self._tags_text_written = False
+        self._media: list[tuple[str, str, ImageData]] = []
+        self._meta_lock = threading.Lock()
+        self._error: str | None = None
+        self._finished_at: float | None = None
+        self._last_beat = 0.0
+        self._timer: _Timer | None = None
+        self._stamp_next = 0.0  # created_at is cached for the current millisecond
+        self._stamp = ""
+        self._plain: list[bool] = []  # per unsaved row: plain numbers (autosave=False)
+        self._line_keys: frozenset[str] | None = None  # the hot path's cached CSV line format
+        self._run_keys: frozenset[str] | None = None  # keys of the rows queued since a None
+        self._line_template = ""
+        self._line_fd = -1
+
+        resume = False
+        if log_dir is not None:
+            self.log_dir = os.path.abspath(os.fspath(log_dir))
+            match = _VERSION_DIR.search(self.log_dir)
+            self.version = version if version is not None else int(match[1]) if match else 0
+            if self._writes:
+                os.makedirs(self.log_dir, exist_ok=True)
+                resume = os.path.isfile(os.path.join(self.log_dir, META_FILE))
+        elif not self._writes:
+            self.version = version if version is not None else 0
+            self.log_dir = version_dir(self.save_dir, name, self.version)
+        elif version is None:
+            self.version, self.log_dir = allocate_version(self.save_dir, name)
+        else:
+            self.version = version
+            self.log_dir = version_dir(self.save_dir, name, version)
+            os.makedirs(self.log_dir, exist_ok=True)
+            resume = os.path.isfile(os.path.join(self.log_dir, META_FILE))
+        self.exp_hash = f"{self.name}_v{self.version}"
+        self._csv = CsvLog(os.path.join(self.log_dir, "metrics.csv"))
+        self._events = EventWriter(self.get_tensorboard_path(), self.metrics)
+        self._event_queue = self._events.queue
+        if not self._writes:
+            return
+        if resume:
+            self._load()
+        os.makedirs(self.get_media_path(self.name, self.version), exist_ok=True)
+        os.makedirs(self.get_tensorboard_path(), exist_ok=True)
+        self.git = git_snapshot()
+        if self.create_git_tag:
+            self.git_tag = create_tag(self.name, self.version, self.description) or None
+        self._open()
+
+    # ------------------------------------------------------------------ test_tube API
+    def tag(self, tag_dict: Mapping[str, Any]) -> None:
+        """Add tags (hyperparameters, dataset names...); nested dicts flatten to ``a/b``.
+
+        Raises:
+            TypeError: ``tag_dict`` is not a mapping.
+        """
+        if not isinstance(tag_dict, Mapping):
+            raise TypeError(
+                f"Experiment.tag expected a dict of name -> value; received "
+                f"{type(tag_dict).__name__}. Example: exp.tag({{'learning_rate': 0.002}})."
+            )
+        self.tags.update(_flatten_tags(tag_dict))
+        if not self._writes:
+            return
+        self._tags_dirty = True
+        if self.autosave:
+            self._reopen_if_closed()
+            self._write_tags()
+
+    def log(
+        self,
+        metrics_dict: Mapping[str, Any],
+        global_step: int | None = None,
+        walltime: float | None = None,
+    ) -> None:
+        """Add one row of metrics (CSV) and its scalars and images (TensorBoard).
+
+        Args:
+            metrics_dict: name -> value. Numbers (Python, numpy, one-element tensors) are
+                scalars; nested dicts flatten to ``parent/child``; images are saved under
+                ``media/`` and the cell holds their relative path; other values are kept as text.
+            global_step: TensorBoard step, also written as a ``global_step`` column (None: the
+                row's index).
+            walltime: Unix time of the row (None: now).
+
+        Raises:
+            TypeError: ``metrics_dict`` is not a mapping.
+        """
+        if (
+            self._hot
+            and type(metrics_dict) is dict
+            and walltime is None
+            and "created_at" not in metrics_dict
+            and _PLAIN_TYPES.issuperset(map(type, metrics_dict.values()))
+        ):
+            # The hot path (an open autosaving run, Python numbers only): C-level dict and
+            # tuple calls, one %-format and one os.write per row.
+            now = _time()
+            if global_step is None:
+                row: dict[str, Any] = dict(metrics_dict)
+            elif type(global_step) is int:
+                row = {"global_step": global_step, **metrics_dict}
+            else:
+                row = {"global_step": int(global_step), **metrics_dict}
+            if now >= self._stamp_next:
+                milliseconds = int(now * 1000)
+                self._stamp = _stamp(milliseconds)
+                self._stamp_next = (milliseconds + 1) / 1000
+            row["created_at"] = self._stamp
+            self.metrics.append(row)
+            # Invariant: _line_keys is set only while the queued run of rows (_run_keys) has
+            # the same keys, so one comparison decides both the line format and the queue.
+            if row.keys() == self._line_keys:
+                self._event_queue.append(now)
+                data = (self._line_template % row).encode()
+                if _write(self._line_fd, data) != len(data):
+                    raise OSError(f"Short write to {self._csv.path} (disk full?).")
+            else:
+                self._queue_row(row, now)
+                self._append_row(row, True)
+            return
+        self._log(metrics_dict, global_step, walltime)
+
+    def _log(
+        self, metrics_dict: Mapping[str, Any], global_step: int | None, walltime: float | None
+    ) -> None:
+        """The general path of :meth:`log`: any values, closed runs, autosave off."""
+        if not isinstance(metrics_dict, Mapping):
+            raise TypeError(
+                f"Experiment.log expected a dict of name -> value; received "
+                f"{type(metrics_dict).__name__}. Example: exp.log({{'loss': 0.1}})."
+            )
+        now = time.time() if walltime is None else float(walltime)
+        if global_step is None:
+            step = len(self.metrics)
+            row: dict[str, Any] = {}
+        else:
+            step = int(global_step)
+            row = {"global_step": step}
+        tags_list: list[str] = []
+        values: list[Any] = []
+        plain = self._add_values(metrics_dict, row, tags_list, values, step, now)
+        tags = tuple(tags_list)
+        if "created_at" not in row:
+            row["created_at"] = _stamp(int(now * 1000))
+        self.metrics.append(row)
+        if not self._writes:
+            return
+        if self._closed:
+            self._reopen_if_closed()
+        if plain:  # found again in self.metrics at flush time (see EventWriter)
+            self._queue_row(row, now)
+        else:
+            self._event_queue.append((now, step, tags, values, True))
+            self._run_keys = self._line_keys = None
+        if not self._autosave:
+            self._plain.append(plain)
+            return
+        if self._media:
+            self._write_media()
+        self._append_row(row, plain)
+        if len(self._event_queue) > _MAX_PENDING:
+            self._events.flush()
+
+    def _queue_row(self, row: dict[str, Any], now: float) -> None:
+        """Queue a row of numbers for TensorBoard, opening a new run when its keys differ."""
+        if self._run_keys is None or row.keys() != self._run_keys:
+            self._event_queue.append(None)
+            self._run_keys = frozenset(row)
+            self._line_keys = None
+        self._event_queue.append(now)
+        if len(self._event_queue) > _MAX_PENDING:
+            self._events.flush()
+
+    def _append_row(self, row: dict[str, Any], plain: bool) -> None:
+        """Append one row now and remember its line format for the next rows like it."""
+        template = self._csv.append_row(row, plain)
+        self._line_keys = self._run_keys if template is not None else None
+        self._line_template = template or ""
+        self._line_fd = self._csv.fd
+        self._saved_rows = len(self.metrics)
+
+    @property
+    def autosave(self) -> bool:
+        """Whether each ``log``/``tag`` is written at once; switching it on saves what waits."""
+        return self._autosave
+
+    @autosave.setter
+    def autosave(self, value: bool) -> None:
+        value = bool(value)
+        if value and not self._autosave and self._writes and not self._closed:
+            self.save()  # rows logged while autosave was off
+        self._autosave = value
+        self._update_hot()
+
+    def _update_hot(self) -> None:
+        self._hot = bool(
+            getattr(self, "_writes", False)
+            and self._autosave
+            and not getattr(self, "_closed", True)
+        )
+
+    def argparse(self, argparser: Any) -> None:
+        """Tag every non-callable attribute of an ``argparse.Namespace`` (or hparams object)."""
+        self.tag({k: v for k, v in vars(argparser).items() if not callable(v)})
+
+    def save(self) -> None:
+        """Write everything not yet on disk: rows, tags, images, TensorBoard events, metadata."""
+        if not self._writes:
+            return
+        self._reopen_if_closed()
+        if self._media:
+            self._write_media()
+        if self._autosave:
+            self._saved_rows = len(self.metrics)  # every row was written when logged
+        rows = self.metrics[self._saved_rows :]
+        if rows:
+            plain = self._plain[-len(rows) :] if len(self._plain) >= len(rows) else None
+            self._csv.append(rows, plain)
+            self._line_keys = None
+            self._saved_rows = len(self.metrics)
+        self._plain = []
+        if self._tags_dirty or not os.path.exists(self._tags_path):
+            self._write_tags()
+        if not self._tags_text_written:
+            self._write_tags_text()
+        self._events.flush()
+        self._write_meta()
+
+    def close(self, status: str = "finished", error: str | None = None) -> None:
+        """Save, mark the run ``status`` and release its files; logging again reopens the run.
+
+        Args:
+            status: ``finished``, or ``crashed`` when the run ends with an error.
+            error: what went wrong, stored in ``meta.experiment``.
+        """
+        if error is not None:
+            self._error = error
+        if not self._writes:
+            self.status = status
+            return
+        if self._closed:
+            if status != self.status:
+                self.status = status
+                self._write_meta()
+            return
+        self.save()
+        self.status = status
+        self._finished_at = time.time()
+        self._stop_timer()
+        self._events.close()
+        self._csv.close()
+        self._line_keys = None
+        self._closed = True
+        self._update_hot()
+        self._write_meta()
+        atexit.unregister(self._at_exit)
+
+    def __enter__(self) -> Experiment:
+        return self
+
+    def __exit__(self, exc_type: Any, exc: Any, traceback: Any) -> None:
+        if exc is not None:
+            self._error = f"{type(exc).__name__}: {exc}"
+        self.close("crashed" if exc_type is not None else "finished")
+
+    def get_data_path(self, exp_name: str, exp_version: int) -> str:
+        """The version folder of ``exp_name``/``exp_version`` under this run's ``save_dir``."""
+        if exp_name == self.name and exp_version == self.version:
+            return self.log_dir
+        return version_dir(self.save_dir, exp_name, exp_version)
+
+    def get_media_path(self, exp_name: str, exp_version: int) -> str:
+        """The ``media/`` folder of ``exp_name``/``exp_version``."""
+        return os.path.join(self.get_data_path(exp_name, exp_version), "media")
+
+    def get_tensorboard_path(self) -> str:
+        """This run's ``tf/`` folder (point TensorBoard at it or at ``save_dir``)."""
+        return os.path.join(self.log_dir, "tf")
+
+    def get_tensorboardx_path(self, exp_name: str, exp_version: int) -> str:
+        """test_tube's name for the ``tf/`` folder of ``exp_name``/``exp_version``."""
+        return os.path.join(self.get_data_path(exp_name, exp_version), "tf")
+
+    def __repr__(self) -> str:
+        return f"Experiment(name={self.name!r}, version={self.version}, log_dir={self.log_dir!r})"
+
+    def __str__(self) -> str:
+        return f"Exp: {self.name}, v: {self.version}"
+
+    # ------------------------------------------------------- TensorBoard-only writers
+    def add_scalar(
+        self,
+        tag: str,
+        scalar_value: float,
+        global_step: int | None = None,
+        walltime: float | None = None,
+    ) -> None:
+        """A scalar for TensorBoard only (no CSV row), as SummaryWriter.add_scalar."""
+        if self._writes:
+            step = len(self.metrics) if global_step is None else int(global_step)
+            self._events.add_scalars(
+                time.time() if walltime is None else walltime, step, (tag,), [scalar_value]
+            )
+
+    def add_histogram(
+        self,
+        tag: str,
+        values: Any,
+        global_step: int | None = None,
+        bins: int = 30,
+        walltime: float | None = None,
+    ) -> None:
+        """A histogram of ``values`` (array or tensor) for TensorBoard."""
+        if not self._writes:
+            return
+        import numpy as np
+
+        if hasattr(values, "detach"):
+            values = values.detach().float().cpu().numpy()
+        array = np.asarray(values, dtype=np.float64).ravel()
+        array = array[np.isfinite(array)]
+        if array.size == 0:
+            return
+        counts, edges = np.histogram(array, bins=bins)
+        encoded = _proto.histogram_value(
+            tag,
+            float(array.min()),
+            float(array.max()),
+            float(array.size),
+            float(array.sum()),
+            float(np.dot(array, array)),
+            edges[1:].tolist(),
+            counts.astype(np.float64).tolist(),
+        )
+        step = len(self.metrics) if global_step is None else int(global_step)
+        self._events.add_values(time.time() if walltime is None else walltime, step, encoded)
+
+    def add_image(
+        self,
+        tag: str,
+        img_tensor: Any,
+        global_step: int | None = None,
+        walltime: float | None = None,
+    ) -> None:
+        """An image (any accepted kind, see :mod:`petri.tracking._media`) for TensorBoard."""
+        if not self._writes:
+            return
+        image = as_image(img_tensor)
+        step = len(self.metrics) if global_step is None else int(global_step)
+        self._add_image_event(tag, image, step, time.time() if walltime is None else walltime)
+
+    def add_text(
+        self,
+        tag: str,
+        text_string: str,
+        global_step: int | None = None,
+        walltime: float | None = None,
+    ) -> None:
+        """Text (markdown) for TensorBoard's text tab."""
+        if self._writes:
+            step = len(self.metrics) if global_step is None else int(global_step)
+            self._events.add_values(
+                time.time() if walltime is None else walltime,
+                step,
+                _proto.text_value(tag, str(text_string)),
+            )
+
+    def flush(self) -> None:
+        """Write queued TensorBoard events now."""
+        if self._writes:
+            self._events.flush()
+
+    # ------------------------------------------------------------------ internals
+    @property
+    def _tags_path(self) -> str:
+        return os.path.join(self.log_dir, "meta_tags.csv")
+
+    def _add_values(
+        self,
+        metrics_dict: Mapping[str, Any],
+        row: dict[str, Any],
+        tags: list[str],
+        values: list[Any],
+        step: int,
+        now: float,
+    ) -> bool:
+        """The general path of :meth:`log`; returns whether every cell is a plain number."""
+        expanded: list[tuple[str, Any, str]] = []
+        for key, value in metrics_dict.items():
+            expand(str(key), value, expanded)
+        plain = "created_at" not in metrics_dict
+        for name, item, kind in expanded:
+            if kind == NUMBER:
+                row[name] = item
+                tags.append(name)
+                values.append(float(item))
+                continue
+            plain = False
+            if kind != IMAGE:
+                row[name] = item
+                continue
+            fmt, raw = item
+            try:
+                image = as_image(raw)
+            except (TypeError, ValueError) as error:
+                warnings.warn(
+                    f"{name!r} looked like an image but could not be converted ({error}); it "
+                    "is logged as text.",
+                    RuntimeWarning,
+                    stacklevel=3,
+                )
+                row[name] = str(raw)
+                continue
+            file_name = media_name(name, step, fmt)
+            row[name] = f"media/{file_name}"
+            if self._writes:
+                self._media.append((file_name, fmt, image))
+                self._add_image_event(name, image, step, now)
+        return plain
+
+    def _add_image_event(self, tag: str, image: ImageData, step: int, now: float) -> None:
+        self._events.add_values(
+            now,
+            step,
+            _proto.image_value(
+                tag, image.height, image.width, image.channels, image.encode("png")
+            ),
+        )
+
+    def _write_media(self) -> None:
+        media_dir = self.get_media_path(self.name, self.version)
+        os.makedirs(media_dir, exist_ok=True)
+        pending, self._media = self._media, []
+        for file_name, fmt, image in pending:
+            with open(os.path.join(media_dir, file_name), "wb") as file:
+                file.write(image.encode(fmt))
+
+    def _write_tags(self) -> None:
+        write_tags(self._tags_path, self.tags)
+        self._tags_dirty = False
+        self._tags_text_written = False
+
+    def _write_tags_text(self) -> None:
+        """The tags as a markdown table in TensorBoard's text tab (once per change)."""
+        self._tags_text_written = True
+        if self.tags:
+            rows = "".join(f"{k}|{v}\n" for k, v in self.tags.items())
+            header = f"###### {self.name}, version {self.version}\n"
+            if self.description:
+                header += f"*{self.description}*\n\n"
+            self.add_text("hparams", f"{header}parameter|value\n-|-\n{rows}", global_step=0)
+
+    def _meta(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "version": self.version,
+            "tags_path": self._tags_path,
+            "metrics_path": self._csv.path,
+            "autosave": self.autosave,
+            "description": self.description,
+            "created_at": self.created_at,
+            "exp_hash": self.exp_hash,
+            "status": self.status,
+            **this_process(),
+            "heartbeat": time.time(),
+            "finished_at": self._finished_at,
+            "error": self._error,
+            "git": self.git,
+            "git_tag": self.git_tag,
+        }
+
+    def _write_meta(self) -> None:
+        with self._meta_lock:
+            write_meta(self.log_dir, self._meta())
+            self._last_beat = time.monotonic()
+
+    def _load(self) -> None:
+        """Resume: metadata, typed tags and typed metric rows of the existing run."""
+        meta = read_meta(self.log_dir)
+        self.created_at = meta.get("created_at", self.created_at)
+        if self.description is None:
+            self.description = meta.get("description")
+        self.git_tag = meta.get("git_tag")
+        self.tags = read_tags(self._tags_path)
+        _, rows = read_csv(self._csv.path)
+        self.metrics.extend(rows)  # the event writer holds this list
+        self._events.cursor = self._saved_rows = len(self.metrics)
+
+    def _open(self) -> None:
+        """Mark the run running, start the flush/heartbeat timer, and close it at exit."""
+        self._closed = False
+        self._update_hot()
+        self.status = "running"
+        self._finished_at = None
+        self._write_meta()
+        self._timer = _Timer(self)
+        self._timer.start()
+        atexit.register(self._at_exit)
+
+    def _reopen_if_closed(self) -> None:
+        if self._closed and self._writes:
+            self._open()
+
+    def _stop_timer(self) -> None:
+        if self._timer is not None:
+            self._timer.stop()
+            self._timer = None
+
+    def _tick(self) -> None:
+        """Called by the timer thread every ``_FLUSH_SECS``."""
+        if self.autosave:
+            self._events.flush()
+        if time.monotonic() - self._last_beat >= HEARTBEAT_SECS:
+            self._write_meta()
+
+    def _at_exit(self) -> None:
+        """Interpreter exit: save and close; an uncaught exception marks the run crashed."""
+        if self._closed:
+            return
+        failure = getattr(sys, "last_value", None)
+        if failure is not None and not isinstance(failure, SystemExit):
+            self._error = f"{type(failure).__name__}: {failure}"
+            self.close("crashed")
+        else:
+            self.close("finished")
+
+
+class _Timer(threading.Thread):
+    """Flushes an autosaving run's TensorBoard events and refreshes its heartbeat."""
+
+    def __init__(self, experiment: Experiment) -> None:
+        super().__init__(name=f"petri-run-{experiment.exp_hash}", daemon=True)
+        self._experiment = weakref.ref(experiment)
+        self._stop_event = threading.Event()
+
+    def stop(self) -> None:
+        self._stop_event.set()
+
+    def run(self) -> None:
+        while not self._stop_event.wait(_FLUSH_SECS):
+            experiment = self._experiment()
+            if experiment is None:
+                return
+            try:
+                experiment._tick()
+            except OSError as error:  # a full disk must not kill training
+                warnings.warn(f"Run log flush failed: {error}", RuntimeWarning, stacklevel=1)
+            del experiment
+
+
+def _check_name(name: Any) -> None:
+    if not isinstance(name, str) or not name.strip() or name in (".", ".."):
+        raise ValueError(
+            f"Experiment expected a non-empty name; received {name!r}. Example: "
+            "Experiment(name='dense_model')."
+        )
+    if "/" in name or os.sep in name or (os.altsep and os.altsep in name):
+        raise ValueError(
+            f"Experiment name {name!r} contains a path separator; names are one folder. Put the "
+            "parent folders in save_dir instead."
+        )
+
+
+def _flatten_tags(tags: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
+    flat: dict[str, Any] = {}
+    for key, value in tags.items():
+        name = f"{prefix}{key}"
+        if isinstance(value, Mapping) and value:
+            flat.update(_flatten_tags(value, f"{name}/"))
+        else:
+            flat[name] = tag_value(value)
+    return flat

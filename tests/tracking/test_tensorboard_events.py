@@ -1,0 +1,134 @@
+"""TensorBoard reads back what the run log wrote: TensorBoard's own reader and protos."""
+
+from __future__ import annotations
+
+import math
+import struct
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from petri.tracking import Experiment
+from petri.tracking._crc import masked_crc32c, masked_crc32c_rows
+
+from ._helpers import accumulator
+
+
+def records(path: Path) -> list[bytes]:
+    """TFRecord payloads of an event file, checking both CRCs with TensorBoard's own code."""
+    from tensorboard.compat.tensorflow_stub.pywrap_tensorflow import masked_crc32c as reference
+
+    data = path.read_bytes()
+    out, position = [], 0
+    while position < len(data):
+        header = data[position : position + 8]
+        (length,) = struct.unpack("<Q", header)
+        (header_crc,) = struct.unpack_from("<I", data, position + 8)
+        payload = data[position + 12 : position + 12 + length]
+        (payload_crc,) = struct.unpack_from("<I", data, position + 12 + length)
+        assert header_crc == reference(header)
+        assert payload_crc == reference(payload)
+        out.append(payload)
+        position += 16 + length
+    return out
+
+
+def test_crc_matches_tensorboard():
+    from tensorboard.compat.tensorflow_stub.pywrap_tensorflow import masked_crc32c as reference
+
+    rng = np.random.default_rng(0)
+    samples = [b"", b"a", bytes(range(256))] + [rng.bytes(40) for _ in range(20)]
+    assert [masked_crc32c(s) for s in samples] == [reference(s) for s in samples]
+    block = np.frombuffer(b"".join(samples[3:]), np.uint8).reshape(20, 40)
+    assert masked_crc32c_rows(block).tolist() == [reference(s) for s in samples[3:]]
+
+
+@pytest.mark.parametrize("autosave", [True, False])
+def test_every_scalar_is_read_back_with_its_step(tmp_path, autosave):
+    exp = Experiment(save_dir=tmp_path, autosave=autosave)
+    expected: dict[str, list[tuple[int, float]]] = {}
+
+    def log(row, step=None):
+        index = len(exp.metrics)
+        exp.log(row, global_step=step)
+        for key, value in row.items():
+            expected.setdefault(key, []).append((index if step is None else step, value))
+
+    for step in range(6_000):  # steps up to 18,000 cross the 1-, 2- and 3-byte varint widths
+        log({"loss": 1.0 / (step + 1), "acc": step / 6_000}, step * 3)
+        if step % 1000 == 0:
+            log({"eval/acc": 0.5 + step / 1e5, "eval/loss": float(step)}, step * 3)
+    log({"np": np.float32(0.25), "flag": True}, 70_000)
+    log({"big": 1e39, "nan": float("nan"), "neg": -2.5}, 70_001)
+    log({"nested": {"a": 1.0}}, 2**40)
+    log({"no_step": 7.0})
+    exp.close()
+    reader = accumulator(exp.get_tensorboard_path())
+    assert set(reader.Tags()["scalars"]) == {
+        "loss",
+        "acc",
+        "eval/acc",
+        "eval/loss",
+        "np",
+        "flag",
+        "big",
+        "nan",
+        "neg",
+        "nested/a",
+        "no_step",
+    }
+    expected["nested/a"] = [(2**40, 1.0)]
+    expected.pop("nested")
+    for tag, points in expected.items():
+        events = reader.Scalars(tag)
+        assert [e.step for e in events] == [step for step, _ in points], tag
+        for event, (_, value) in zip(events, points):
+            value = float(value)
+            if math.isnan(value):
+                assert math.isnan(event.value)
+            elif abs(value) > 3.4e38:
+                assert event.value == math.inf
+            else:
+                assert event.value == pytest.approx(value, rel=1e-6), tag
+
+
+def test_events_are_valid_protos_with_valid_checksums(tmp_path):
+    from tensorboard.compat.proto import event_pb2
+
+    exp = Experiment(save_dir=tmp_path, autosave=True)
+    for step in range(100):
+        exp.log({"loss": step / 10}, global_step=step)
+    exp.add_text("notes", "**hello**", 3)
+    exp.add_histogram("weights", np.random.default_rng(0).normal(size=1000), 4)
+    exp.close()
+    files = list(Path(exp.get_tensorboard_path()).iterdir())
+    assert len(files) == 1 and files[0].name.startswith("events.out.tfevents.")
+    events = [event_pb2.Event.FromString(payload) for payload in records(files[0])]
+    assert events[0].file_version == "brain.Event:2"
+    scalars = [
+        e for e in events if e.summary.value and e.summary.value[0].HasField("simple_value")
+    ]
+    assert [e.step for e in scalars] == list(range(100))
+    assert scalars[7].summary.value[0].tag == "loss"
+    assert scalars[7].summary.value[0].simple_value == pytest.approx(0.7)
+    reader = accumulator(exp.get_tensorboard_path())
+    histogram = reader.Histograms("weights")[0]
+    assert histogram.step == 4 and histogram.histogram_value.num == 1000
+    assert "notes" in reader.Tags()["tensors"]
+
+
+def test_images_and_resumed_runs(tmp_path):
+    exp = Experiment(save_dir=tmp_path, name="img", autosave=True)
+    exp.log({"sample_png": np.zeros((6, 5, 3), np.uint8), "loss": 1.0}, global_step=2)
+    exp.add_image("direct", np.ones((7, 4, 3)), 3)
+    exp.close()
+    again = Experiment(save_dir=tmp_path, name="img", version=0, autosave=True)
+    again.log({"loss": 0.5}, global_step=3)
+    again.close()
+    reader = accumulator(exp.get_tensorboard_path())
+    image = reader.Images("sample_png")[0]
+    assert (image.step, image.height, image.width) == (2, 6, 5)
+    direct = reader.Images("direct")[0]
+    assert (direct.step, direct.height, direct.width) == (3, 7, 4)
+    assert [e.step for e in reader.Scalars("loss")] == [2, 3]
