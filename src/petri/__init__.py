@@ -18,6 +18,7 @@ _SUBMODULES = (
     "configs",
     "data",
     "datasets",
+    "envs",
     "estimators",
     "experiments",
     "layers",
@@ -26,6 +27,8 @@ _SUBMODULES = (
     "models",
     "optimizers",
     "registry",
+    "rl",
+    "tracking",
 )
 
 __all__ = [
@@ -42,6 +45,7 @@ if TYPE_CHECKING:
         configs,
         data,
         datasets,
+        envs,
         estimators,
         experiments,
         layers,
@@ -50,6 +54,8 @@ if TYPE_CHECKING:
         models,
         optimizers,
         registry,
+        rl,
+        tracking,
     )
 
 

@@ -4,8 +4,8 @@ Inside an active graph scope (the Estimator opens one around every ``model_fn`` 
 ``GraphModule`` that was already built on an earlier call returns that same module, found by its
 stable name (``lenet/conv2d_1``). A ``model_fn`` that writes
 ``FullyConnected(mode, num_units=512)`` therefore creates its weights once and reuses them on
-every later step, exactly the variable sharing of the seed's TensorFlow graph modules. Outside a scope a ``GraphModule`` is an ordinary
-``nn.Module``.
+every later step, exactly the variable sharing of the seed's TensorFlow graph modules. Outside a
+scope a ``GraphModule`` is an ordinary ``nn.Module``.
 """
 
 from __future__ import annotations

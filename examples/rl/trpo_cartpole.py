@@ -1,0 +1,42 @@
+"""A TRPO agent for CartPole (seed 002's ``trpo_cartpole``).
+
+Run: ``python examples/rl/trpo_cartpole.py``.
+"""
+
+from __future__ import annotations
+
+import sys
+
+import petri as plx
+
+
+def main(steps: int = 100_000, model_dir: str = "/tmp/petri_logs/trpo_cartpole") -> dict:
+    env = plx.envs.GymEnvironment("CartPole-v1", seed=0, num_envs=4)
+
+    def graph_fn(mode, inputs):
+        x = plx.layers.FullyConnected(mode, num_units=64, activation="tanh")(inputs["state"])
+        return plx.layers.FullyConnected(mode, num_units=64, activation="tanh")(x)
+
+    def model_fn(features, labels, mode):
+        model = plx.models.TRPOModel(
+            mode,
+            graph_fn=graph_fn,
+            num_states=env.num_states,
+            num_actions=env.num_actions,
+            optimizer_config=plx.configs.OptimizerConfig(module="adam", learning_rate=1e-3),
+            max_kl=0.01,
+            gae_lambda=0.95,
+            value_iterations=10,
+        )
+        return model(features, labels)
+
+    memory = plx.rl.memories.BatchMemory(batch_size=2048)
+    agent = plx.estimators.PGAgent(
+        model_fn=model_fn, memory=memory, model_dir=model_dir, config={"seed": 0, "num_threads": 1}
+    )
+    agent.train(env, steps=steps)
+    return agent.evaluate(plx.envs.GymEnvironment("CartPole-v1", seed=100), episodes=20)
+
+
+if __name__ == "__main__":
+    print(main(*(int(a) for a in sys.argv[1:2])))

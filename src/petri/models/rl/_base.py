@@ -1,0 +1,230 @@
+"""``RLModel``: what every RL model shares (graph, optimizer, exploration, spec) but the algorithm.
+
+An RL model is a ``GraphModule``: built inside a ``model_fn`` it is created on the first call and
+returned again on later calls. The Agent talks to it through three methods:
+
+* ``act(states, timestep, rng, greedy=False) -> actions`` (numpy in, numpy out, no gradients),
+* ``update(batch) -> UpdateResult`` (one learning step on a memory's batch),
+* ``predictions(states) -> dict`` (what ``predict`` and the ``EstimatorSpec`` report).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable
+from typing import Any, ClassVar, NamedTuple
+
+import numpy as np
+import torch
+from torch import nn
+
+from petri.estimators.spec import EstimatorSpec
+from petri.layers._base import GraphModule
+from petri.modes import ModeKeys
+
+__all__ = ["RLModel", "UpdateResult"]
+
+
+class UpdateResult(NamedTuple):
+    """What one ``update`` returns.
+
+    Attributes:
+        logs: namespaced scalars (``losses/td_loss``, ``q_values/mean``), tensors or floats.
+        td_errors: per-sample TD errors for prioritized replay, else None.
+    """
+
+    logs: dict[str, Any]
+    td_errors: torch.Tensor | None = None
+
+
+def _positive(owner: str, name: str, value: Any) -> int:
+    if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < 1:
+        raise ValueError(
+            f"{owner} expected {name} to be a positive integer (take it from the environment: "
+            f"env.{name}). Received: {name}={value!r}."
+        )
+    return int(value)
+
+
+class RLModel(GraphModule):
+    """Base of the RL models: validates sizes, builds the exploration and the optimizer.
+
+    Args:
+        mode: ``ModeKeys`` value (seed style).
+        graph_fn: the network body (see :class:`~petri.models.rl._network.GraphNetwork`).
+        loss_config: ``LossConfig`` or loss name (models that use one).
+        num_states: size of a (flattened) state, or the state shape.
+        num_actions: number of discrete actions, or the action dimension.
+        optimizer_config: ``OptimizerConfig`` or optimizer name (default adam, lr 1e-3).
+        exploration_config: ``ExplorationConfig``, name, or ``Exploration`` instance.
+        discount: the reward discount ``gamma``.
+        summaries: accepted for seed compatibility; scalars go to the run log.
+        clip_gradients: clip the global gradient norm (None disables).
+        name: scope name.
+
+    Subclasses set ``discrete_actions`` (True, False, or None for both), build their networks,
+    then call ``self._finish(trainable_modules)``.
+    """
+
+    discrete_actions: ClassVar[bool | None] = True
+    default_loss: ClassVar[str] = "mean_squared_error"
+
+    def __init__(
+        self,
+        mode: str | None = None,
+        graph_fn: Any = None,
+        loss_config: Any = None,
+        num_states: int | tuple[int, ...] | None = None,
+        num_actions: int | None = None,
+        optimizer_config: Any = None,
+        exploration_config: Any = None,
+        discount: float = 0.99,
+        summaries: str | list[str] | None = None,
+        clip_gradients: float | None = 10.0,
+        name: str | None = None,
+    ) -> None:
+        super().__init__(mode=mode, name=name)
+        owner = type(self).__name__
+        if graph_fn is None:
+            raise ValueError(
+                f"{owner} needs a graph_fn: a function graph_fn(mode, inputs) returning features "
+                "of inputs['state'], an nn.Module, or a graph_config."
+            )
+        if isinstance(num_states, list | tuple):
+            self.state_shape = tuple(_positive(owner, "num_states", n) for n in num_states)
+        else:
+            self.state_shape = (_positive(owner, "num_states", num_states),)
+        self.num_states = math.prod(self.state_shape)
+        self.num_actions = _positive(owner, "num_actions", num_actions)
+        if not 0.0 <= discount <= 1.0:
+            raise ValueError(f"{owner} expected discount in [0, 1]. Received: {discount!r}.")
+        self.discount = float(discount)
+        self.summaries = summaries
+        self.clip_gradients = clip_gradients
+        from petri.models._base import _as_config, _build_loss
+
+        self.loss_config = _as_config(loss_config or self.default_loss, "LossConfig")
+        self._loss = _build_loss(self.loss_config)
+        self.optimizer_config = (
+            _as_config(optimizer_config, "OptimizerConfig")
+            if optimizer_config is not None
+            else _as_config("adam", "OptimizerConfig")
+        )
+        from petri.rl.explorations import create_exploration
+
+        self.exploration = create_exploration(
+            exploration_config, is_continuous=self.discrete_actions is False
+        )
+        self.optimizer: torch.optim.Optimizer | None = None
+        self.scheduler: Any = None
+        self.num_updates = 0
+        self.last_exploration_rate = 0.0
+
+    # ------------------------------------------------------------------ building
+    def _finish(self, trainable: Iterable[nn.Module | nn.Parameter]) -> None:
+        """Create lazily-shaped weights on a dummy state, then the optimizer over ``trainable``
+        (modules or parameters)."""
+        self._materialize()
+        from petri.estimators._optimizer import build_optimizer
+
+        parameters = [
+            p
+            for item in trainable
+            for p in (item.parameters() if isinstance(item, nn.Module) else [item])
+        ]
+        self._parameters_list = [p for p in parameters if p.requires_grad]
+        self.optimizer, self.scheduler = build_optimizer(self.optimizer_config, parameters)
+
+    def _materialize(self) -> None:
+        was_training = self.training
+        self.train(False)
+        with torch.no_grad():
+            self.predictions(torch.zeros((1, *self.state_shape)))
+        self.train(was_training)
+
+    def _optimize(self, loss: torch.Tensor) -> None:
+        """One gradient step on ``loss``: zero, backward, clip, step, schedule."""
+        optimizer = self.optimizer
+        optimizer.zero_grad(set_to_none=True)  # type: ignore[union-attr]
+        loss.backward()
+        if self.clip_gradients:
+            torch.nn.utils.clip_grad_norm_(self._parameters_list, self.clip_gradients)
+        optimizer.step()  # type: ignore[union-attr]
+        if self.scheduler is not None:
+            self.scheduler.step()
+
+    # ------------------------------------------------------------------ contract
+    def act(
+        self,
+        states: np.ndarray,
+        timestep: int,
+        rng: np.random.Generator,
+        greedy: bool = False,
+    ) -> np.ndarray:
+        """Actions for a batch of states ``[N, *state_shape]`` (float32 numpy)."""
+        raise NotImplementedError
+
+    def update(self, batch: Any) -> UpdateResult:
+        """One learning step on a batch from the memory."""
+        raise NotImplementedError
+
+    def predictions(self, states: torch.Tensor) -> dict[str, torch.Tensor]:
+        """What the model predicts for ``states`` (``actions`` and model-specific values)."""
+        raise NotImplementedError
+
+    def reset_exploration(self, index: int | None = None) -> None:
+        """An episode starts (in sub-environment ``index``)."""
+        self.exploration.reset(index)
+
+    def training_state(self) -> dict[str, Any]:
+        """Optimizer, schedule and counters, for checkpoints (weights are in ``state_dict``)."""
+        state: dict[str, Any] = {"num_updates": self.num_updates}
+        if self.optimizer is not None:
+            state["optimizer"] = self.optimizer.state_dict()
+        if self.scheduler is not None:
+            state["scheduler"] = self.scheduler.state_dict()
+        return state
+
+    def load_training_state(self, state: dict[str, Any]) -> None:
+        self.num_updates = int(state.get("num_updates", 0))
+        if self.optimizer is not None and "optimizer" in state:
+            self.optimizer.load_state_dict(state["optimizer"])
+        if self.scheduler is not None and "scheduler" in state:
+            self.scheduler.load_state_dict(state["scheduler"])
+
+    # ------------------------------------------------------------------ spec (seed surface)
+    def forward(self, features: Any, labels: Any = None, mode: str | None = None) -> EstimatorSpec:
+        """Seed-style call from a ``model_fn``: predictions, and the loss when a batch is given."""
+        mode = mode or self.mode or ModeKeys.TRAIN
+        states = features["state"] if isinstance(features, dict) else features
+        with torch.no_grad():
+            predictions = self.predictions(torch.as_tensor(states, dtype=torch.float32))
+        loss = None
+        if labels is not None and mode != ModeKeys.PREDICT:
+            loss = self.loss(labels)
+        return EstimatorSpec(
+            mode=mode,
+            predictions=predictions,
+            loss=loss,
+            optimizer=self.optimizer_config,
+            export_outputs=predictions,
+            clip_gradients=self.clip_gradients,
+        )
+
+    def loss(self, batch: Any) -> torch.Tensor:
+        """The training loss on ``batch`` without a gradient step (for specs and evaluation)."""
+        raise NotImplementedError
+
+    @classmethod
+    def from_config(
+        cls,
+        config: Any,
+        mode: str | None = None,
+        num_states: int | tuple[int, ...] | None = None,
+        num_actions: int | None = None,
+        **kwargs: Any,
+    ) -> RLModel:
+        """Build from an ``RLModelConfig`` and the environment's sizes (``kwargs``: settings
+        taken from the environment, e.g. ``is_continuous``, ``action_bounds``)."""
+        arguments = {**config.model_kwargs(), **kwargs}
+        return cls(mode, num_states=num_states, num_actions=num_actions, **arguments)

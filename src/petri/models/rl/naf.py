@@ -1,0 +1,182 @@
+"""``NAFModel``: continuous Q-learning with normalized advantage functions (Gu et al. 2016)."""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+
+from petri.layers.core import FullyConnected
+from petri.models.rl._base import RLModel, UpdateResult
+from petri.models.rl._network import GraphNetwork
+from petri.rl.memories import ReplayBatch
+
+__all__ = ["NAFModel", "naf_advantage"]
+
+
+def naf_advantage(actions: torch.Tensor, mu: torch.Tensor, lower: torch.Tensor) -> torch.Tensor:
+    """``A(s, a) = -1/2 (a - mu)^T L L^T (a - mu)`` with ``L`` lower triangular ``[B, n, n]``."""
+    diff = (actions - mu).unsqueeze(-1)  # [B, n, 1]
+    projected = lower.transpose(1, 2) @ diff  # L^T (a - mu)
+    return -0.5 * projected.square().sum(dim=(1, 2))
+
+
+class _NAFNetwork(nn.Module):
+    """State value ``V``, greedy action ``mu`` and the Cholesky factor ``L`` of ``P``."""
+
+    def __init__(self, body: GraphNetwork, num_actions: int, bounds: Any) -> None:
+        super().__init__()
+        self.body = body
+        self.num_actions = num_actions
+        self.value = FullyConnected(num_units=1)
+        self.mu = FullyConnected(num_units=num_actions)
+        self.entries = FullyConnected(num_units=num_actions * (num_actions + 1) // 2)
+        rows, cols = torch.tril_indices(num_actions, num_actions)
+        self.register_buffer("rows", rows, persistent=False)
+        self.register_buffer("cols", cols, persistent=False)
+        self.register_buffer("diagonal", rows == cols, persistent=False)
+        if bounds is None:
+            self.register_buffer("center", None, persistent=False)
+            self.register_buffer("scale", None, persistent=False)
+        else:
+            low = torch.as_tensor(bounds[0], dtype=torch.float32).expand(num_actions)
+            high = torch.as_tensor(bounds[1], dtype=torch.float32).expand(num_actions)
+            self.register_buffer("center", (high + low) / 2, persistent=False)
+            self.register_buffer("scale", (high - low) / 2, persistent=False)
+
+    def forward(self, states: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        features = self.body(states)
+        mu = self.mu(features)
+        if self.scale is not None:
+            mu = torch.tanh(mu) * self.scale + self.center
+        entries = self.entries(features)
+        entries = torch.where(self.diagonal, entries.clamp(-5.0, 5.0).exp(), entries)
+        lower = entries.new_zeros(len(states), self.num_actions, self.num_actions)
+        lower[:, self.rows, self.cols] = entries
+        return self.value(features).squeeze(-1), mu, lower
+
+
+class NAFModel(RLModel):
+    """``Q(s, a) = V(s) + A(s, a)`` with a quadratic advantage, so ``argmax_a Q = mu(s)``.
+
+    Targets ``r + discount**k (1 - terminal) V_target(s')`` come from a target network moved
+    towards the online one by ``tau`` every ``target_update_frequency`` updates.
+
+    Args:
+        action_bounds: ``(low, high)`` (scalars or per-dimension); ``mu`` is squashed into them
+            with tanh. None leaves ``mu`` unbounded (the environment clips actions).
+        target_update_frequency, tau, n_steps: as in ``DQNModel`` (here soft updates every
+            update by default, tau 0.001 as in the paper).
+        See ``RLModel`` for the rest (loss default ``huber_loss``; exploration default
+        Gaussian noise, ``sigma`` 0.1, added to ``mu``; no gradient clipping by default:
+        Q-values of hundreds make clipped updates crawl).
+    """
+
+    discrete_actions = False
+    default_loss = "huber_loss"
+
+    def __init__(
+        self,
+        mode: str | None = None,
+        graph_fn: Any = None,
+        loss_config: Any = None,
+        num_states: int | tuple[int, ...] | None = None,
+        num_actions: int | None = None,
+        optimizer_config: Any = None,
+        exploration_config: Any = None,
+        target_update_frequency: int = 1,
+        tau: float | None = 0.001,
+        n_steps: int = 1,
+        discount: float = 0.99,
+        action_bounds: tuple[Sequence[float] | float, Sequence[float] | float] | None = None,
+        summaries: str | list[str] | None = None,
+        clip_gradients: float | None = None,
+        name: str | None = None,
+    ) -> None:
+        super().__init__(
+            mode,
+            graph_fn,
+            loss_config,
+            num_states,
+            num_actions,
+            optimizer_config,
+            exploration_config,
+            discount,
+            summaries,
+            clip_gradients,
+            name,
+        )
+        if target_update_frequency < 1 or (tau is not None and not 0 < tau <= 1) or n_steps < 1:
+            raise ValueError(
+                "NAFModel expected target_update_frequency >= 1, tau in (0, 1] and n_steps >= 1. "
+                f"Received: {target_update_frequency!r}, {tau!r}, {n_steps!r}."
+            )
+        self.target_update_frequency, self.n_steps = target_update_frequency, n_steps
+        self.tau = 1.0 if tau is None else float(tau)
+        self.action_bounds = action_bounds
+        if action_bounds is not None:
+            self._low = np.broadcast_to(np.asarray(action_bounds[0], np.float32), num_actions)
+            self._high = np.broadcast_to(np.asarray(action_bounds[1], np.float32), num_actions)
+        self.network = _NAFNetwork(
+            GraphNetwork(graph_fn, self.mode), self.num_actions, action_bounds
+        )
+        self._finish([self.network])
+        self.target_network = copy.deepcopy(self.network).requires_grad_(False)
+        self._online = list(self.network.parameters())
+        self._target = list(self.target_network.parameters())
+
+    def act(
+        self, states: np.ndarray, timestep: int, rng: np.random.Generator, greedy: bool = False
+    ) -> np.ndarray:
+        """``mu(s)`` plus the exploration's noise (none when ``greedy``)."""
+        with torch.no_grad():
+            mu = self.network(torch.from_numpy(states))[1].numpy()
+        if greedy:
+            self.last_exploration_rate = 0.0
+            return mu
+        self.last_exploration_rate = self.exploration.rate(timestep)
+        actions = mu + self.exploration.noise(timestep, mu.shape, rng)
+        if self.action_bounds is not None:
+            actions = np.clip(actions, self._low, self._high)
+        return actions.astype(np.float32)
+
+    def predictions(self, states: torch.Tensor) -> dict[str, torch.Tensor]:
+        value, mu, _ = self.network(states)
+        return {"actions": mu, "values": value}
+
+    def loss(self, batch: ReplayBatch) -> torch.Tensor:
+        return self._td(batch)[0]
+
+    def _td(self, batch: ReplayBatch) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        value, mu, lower = self.network(batch.states)
+        q_values = value + naf_advantage(batch.actions.view_as(mu), mu, lower)
+        with torch.no_grad():
+            discounts = self.discount if self.n_steps == 1 else self.discount**batch.steps
+            next_values = self.target_network(batch.next_states)[0]
+            targets = batch.rewards + discounts * (1.0 - batch.terminals) * next_values
+        if batch.weights is None:
+            loss = self._loss(q_values, targets)
+        else:
+            loss = self._loss(q_values, targets, weights=batch.weights)
+        return loss, q_values, targets
+
+    def update(self, batch: ReplayBatch) -> UpdateResult:
+        """One gradient step on the TD loss, then a (soft) target update when due."""
+        loss, q_values, targets = self._td(batch)
+        self._optimize(loss)
+        self.num_updates += 1
+        if self.num_updates % self.target_update_frequency == 0:
+            self.sync_target()
+        logs = {"losses/td_loss": loss.detach(), "q_values/mean": q_values.detach().mean()}
+        return UpdateResult(logs, (targets - q_values).detach())
+
+    @torch.no_grad()
+    def sync_target(self) -> None:
+        if self.tau >= 1.0:
+            torch._foreach_copy_(self._target, self._online)
+        else:
+            torch._foreach_lerp_(self._target, self._online, self.tau)

@@ -1,0 +1,76 @@
+"""``VPGModel``: vanilla policy gradient, REINFORCE with a learned baseline (Williams 1992)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from petri.models.rl._base import UpdateResult
+from petri.models.rl._policy import PolicyGradientModel
+from petri.rl.memories import RolloutBatch
+
+__all__ = ["VPGModel"]
+
+
+class VPGModel(PolicyGradientModel):
+    """One gradient step per batch on ``-log pi(a|s) * A + c_v * (V(s) - R)**2``.
+
+    With the default ``gae_lambda=1`` the advantage is the discounted return-to-go minus the
+    value baseline (bootstrapped only where a rollout stops mid-episode or an episode was
+    truncated). Arguments: see ``PolicyGradientModel``.
+    """
+
+    def __init__(
+        self,
+        mode: str | None = None,
+        graph_fn: Any = None,
+        num_states: int | tuple[int, ...] | None = None,
+        num_actions: int | None = None,
+        optimizer_config: Any = None,
+        is_continuous: bool = False,
+        discount: float = 0.99,
+        gae_lambda: float = 1.0,
+        normalize_advantages: bool = True,
+        value_coefficient: float = 0.5,
+        entropy_coefficient: float = 0.0,
+        summaries: str | list[str] | None = None,
+        clip_gradients: float | None = 0.5,
+        name: str | None = None,
+    ) -> None:
+        super().__init__(
+            mode,
+            graph_fn,
+            num_states,
+            num_actions,
+            optimizer_config,
+            is_continuous,
+            discount,
+            gae_lambda,
+            normalize_advantages,
+            value_coefficient,
+            entropy_coefficient,
+            summaries,
+            clip_gradients,
+            name,
+        )
+        self._finish_policy()
+
+    def update(self, batch: RolloutBatch) -> UpdateResult:
+        """One step on the policy-gradient loss plus the value (baseline) loss."""
+        flat = self._flat_batch(batch)
+        advantages = self._normalized(flat["advantages"])
+        log_probs, entropy = self.log_probs(flat["states"], flat["actions"])
+        policy_loss = -(log_probs * advantages).mean()
+        value_loss = self._value_loss(flat["states"], flat["returns"])
+        entropy = entropy.mean()
+        loss = (
+            policy_loss + self.value_coefficient * value_loss - self.entropy_coefficient * entropy
+        )
+        self._optimize(loss)
+        self.num_updates += 1
+        return UpdateResult(
+            {
+                "losses/policy_loss": policy_loss.detach(),
+                "losses/value_loss": value_loss.detach(),
+                "policy/entropy": entropy.detach(),
+            }
+        )
