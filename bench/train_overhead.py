@@ -8,41 +8,57 @@ Command (from the repository root; the first part is needed once per machine):
 ``bench/setup_peers.sh`` creates ``.venv-peers/`` (torch==2.13.0 CPU, numpy, scikit-learn,
 lightning, keras, and Petri installed editable), so ONE interpreter runs every row. Lightning
 and Keras are benchmark peers, never Petri dependencies. A peer that does not import is
-reported as a "not installed" row. The whole default run takes about 6-8 minutes on 2 cores.
+reported as a "not installed" row. A default run takes about 8-10 minutes on 2 idle cores.
 
 Rows (each runs in its own subprocess: ``train_overhead.py --worker FRAMEWORK WORKLOAD``,
 which prints one JSON result; imports and thread pools never meet):
 
-    torch-loop          the floor: tensors in memory, one torch.randperm per epoch, batches
-                        by tensor indexing, model(x) -> F.cross_entropy -> zero_grad(set_to_none)
-                        -> backward -> Adam.step
+    torch-loop          THE FLOOR: tensors in memory, one torch.randperm per epoch, batches by
+                        tensor indexing, model(x) -> F.cross_entropy -> zero_grad(set_to_none)
+                        -> backward -> torch.optim.Adam(lr=1e-3).step (torch's CPU default
+                        kernel, the for-loop one)
+    torch-loop-fused    the same loop with Adam(fused=True): the kernel Petri's optimizer factory
+                        picks on CPU, so "/fused" isolates Petri's own loop overhead
     petri               petri.models.Classifier(graph_fn=<the same nn.Module>) given directly to
                         petri.estimators.Estimator, numpy_input_fn(shuffle=True, num_epochs=None)
     petri-layers        the same network built from Petri's own layers (a definition list)
     lightning-lean      Trainer(logger=False, enable_checkpointing=False,
                         enable_progress_bar=False, enable_model_summary=False)
-    lightning-defaults  Trainer defaults except enable_progress_bar=False (its default logger
-                        and per-epoch ModelCheckpoint on)
-    keras               Keras 3, KERAS_BACKEND=torch, model.fit(numpy arrays, verbose=0)
+    lightning-defaults  Trainer defaults except enable_progress_bar=False (default logger and
+                        the per-epoch ModelCheckpoint on)
+    keras               Keras 3, KERAS_BACKEND=torch, model.fit(numpy arrays, verbose=0),
+                        channels_first (torch's layout, no transposes), compile() defaults
+
+Lightning gets the fastest stock DataLoader form (a BatchSampler over a TensorDataset with
+batch_size=None: one fancy-indexing fetch per batch, no per-sample collate), so its rows measure
+the Trainer rather than collation. Its LightningModule returns the same torch Adam as the floor.
 
 Workloads (identical network, data, optimizer and step count in every row):
 
     lenet  conv(1->32, 5x5, same)+relu, maxpool 2, conv(32->64, 5x5, same)+relu, maxpool 2,
-           flatten, fc(3136->1024)+tanh, fc(1024->10); batch 64. Data: sklearn load_digits,
-           8x8 images scaled to [0, 1] and upsampled to 1x28x28 (bilinear F.interpolate).
+           flatten, fc(3136->1024)+tanh, fc(1024->10) (3.27M parameters); batch 64.
+           Data: sklearn load_digits, 8x8 images scaled to [0, 1] and upsampled to 1x28x28
+           (bilinear F.interpolate), i.e. real digits, not random data.
     mlp    fc(64->64)+relu, fc(64->10); batch 32; sklearn load_digits, 64 features in [0, 1].
 
 Both use the first 1792 digits (a multiple of 64 and 32, so every batch is full and an epoch is
 28 resp. 56 steps); step counts are whole epochs so Keras, which trains in epochs, runs the same
 steps. Adam(lr=1e-3), no gradient clipping, float32, CPU, torch.set_num_threads(--threads) in
-every row. Timing: a warm-up call (excluded), then --repeats timed calls of --steps steps each;
-a timed call is the framework's own entry point (``est.train(steps=N)``, ``trainer.fit`` with a
-fresh Trainer, ``model.fit``), so per-call costs (Petri's end-of-call checkpoint, Lightning's
-fit setup) are included; the floor times its loop. The table reports the median of the repeats
-and the ratio to the floor's median. Repeats are spread over --rounds: each round runs every row
-once, so slow drift of the machine affects all rows alike.
+every row (default 2).
 
-Options: --quick (a smoke run, ~1 minute), --rows, --workloads, --json PATH, --python PATH.
+Timing: a warm-up call (excluded), then timed calls of --steps steps each. A timed call is the
+framework's own entry point (``est.train(steps=N)`` on the same Estimator, ``trainer.fit`` on a
+fresh Trainer built untimed, ``model.fit``), so per-call costs (Petri's end-of-call checkpoint,
+Lightning's fit setup) count; the floor times its loop. Repeats are spread over --rounds: each
+round runs every row once in a rotated order, so slow drift affects all rows alike. The table
+reports the median samples/s over all timed calls and the ratio to the floor's median.
+
+The machine may be shared: the driver waits (up to --max-wait s) for the cores to go idle before
+each row, and a timed call during which OTHER processes used more than --contention of all cores
+(read from /proc/stat) is re-run up to --retries times; the "other" column reports what remained.
+
+Options: --quick (a smoke run), --rows, --workloads, --rounds, --repeats, --threads, --json PATH,
+--python PATH (default .venv-peers/bin/python).
 """
 
 from __future__ import annotations
@@ -50,7 +66,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import statistics
 import subprocess
 import sys
@@ -68,14 +83,16 @@ N_EXAMPLES = 1792  # 28 * 64 = 56 * 32: full batches only, whole epochs for Kera
 LEARNING_RATE = 1e-3
 
 # Steps are whole epochs (lenet: 28 steps/epoch, mlp: 56 steps/epoch).
+# repeats: timed calls per row per round.
 WORKLOADS: dict[str, dict[str, int]] = {
-    "lenet": {"batch": 64, "steps": 56, "warmup": 28},
-    "mlp": {"batch": 32, "steps": 1120, "warmup": 112},
+    "lenet": {"batch": 64, "steps": 28, "warmup": 28, "repeats": 1},
+    "mlp": {"batch": 32, "steps": 560, "warmup": 112, "repeats": 2},
 }
 QUICK_STEPS = {"lenet": {"steps": 28, "warmup": 28}, "mlp": {"steps": 224, "warmup": 56}}
 
 ROWS: dict[str, str] = {
     "torch-loop": "hand-written loop (floor)",
+    "torch-loop-fused": "hand-written loop, Adam(fused=True)",
     "petri": "Petri Estimator + Classifier(nn.Module)",
     "petri-layers": "Petri Estimator + petri.layers",
     "lightning-lean": "Lightning Trainer, lean",
@@ -83,6 +100,7 @@ ROWS: dict[str, str] = {
     "keras": "Keras 3 (torch backend) fit",
 }
 FLOOR = "torch-loop"
+FUSED_FLOOR = "torch-loop-fused"  # the Adam kernel Petri's optimizer factory picks on CPU
 
 
 # =============================================================================================
@@ -141,20 +159,100 @@ def _petri_definition(workload: str) -> list[Any]:
     ]
 
 
+def _cpu_seconds() -> tuple[float, float] | None:
+    """(busy CPU seconds of the whole machine, CPU seconds of this process), Linux only."""
+    try:
+        with open("/proc/stat") as stat:
+            ticks = [int(v) for v in stat.readline().split()[1:9]]
+    except (OSError, ValueError):
+        return None
+    busy = sum(ticks) - ticks[3] - ticks[4]  # all but idle and iowait (steal counts as busy)
+    return busy / os.sysconf("SC_CLK_TCK"), time.process_time()
+
+
+class Segments:
+    """Times the timed calls, and how busy OTHER processes kept the machine meanwhile.
+
+    A call during which other processes used more than ``threshold`` of all cores is discarded
+    and run again, at most ``retries`` times per repeat (the machine may be shared); the last
+    attempt is kept either way and its contention is reported.
+    """
+
+    def __init__(self, retries: int = 2, threshold: float = 0.15) -> None:
+        self.retries = retries
+        self.threshold = threshold
+        self.seconds: list[float] = []
+        self.loop_seconds: list[float] = []
+        self.other_load: list[float] = []  # fraction of all cores used by other processes
+        self.cpu_seconds: list[float] = []  # this process's CPU time (all its threads)
+        self.discarded = 0
+
+    def measure(self, run: Any, repeats: int, prepare: Any = None) -> None:
+        """``repeats`` times: ``prepare()`` (untimed), then time ``run(start)``.
+
+        ``run`` may return the ``time.perf_counter()`` at which its last step ended (before
+        per-call teardown such as a final checkpoint), recorded as ``loop_seconds``.
+        """
+        for _ in range(repeats):
+            for attempt in range(self.retries + 1):
+                context = prepare() if prepare is not None else None
+                before = _cpu_seconds()
+                cpu = time.process_time()
+                start = time.perf_counter()
+                loop_end = run(start) if context is None else run(start, context)
+                elapsed = time.perf_counter() - start
+                cpu = time.process_time() - cpu
+                after = _cpu_seconds()
+                other = None
+                if before is not None and after is not None:
+                    foreign = (after[0] - before[0]) - (after[1] - before[1])
+                    other = max(0.0, foreign / (elapsed * (os.cpu_count() or 1)))
+                if other is None or other <= self.threshold or attempt == self.retries:
+                    break
+                self.discarded += 1
+            self.seconds.append(elapsed)
+            self.cpu_seconds.append(cpu)
+            if other is not None:
+                self.other_load.append(other)
+            if loop_end is not None:
+                self.loop_seconds.append(loop_end - start)
+
+    def result(self, **extra: Any) -> dict[str, Any]:
+        result = {
+            "seconds": self.seconds,
+            "other_load": self.other_load,
+            "cpu_seconds": self.cpu_seconds,
+            **extra,
+        }
+        result["discarded"] = self.discarded
+        if self.loop_seconds:
+            result["loop_seconds"] = self.loop_seconds
+        return result
+
+
 def _timed(fn: Any) -> float:
     start = time.perf_counter()
     fn()
     return time.perf_counter() - start
 
 
-def _run_floor(workload: str, batch: int, steps: int, warmup: int, repeats: int) -> dict[str, Any]:
+def _run_floor(
+    segments: Segments,
+    workload: str,
+    batch: int,
+    steps: int,
+    warmup: int,
+    repeats: int,
+    fused: bool,
+) -> dict[str, Any]:
     import torch
     import torch.nn.functional as F
 
     x, y = _load_data(workload)
     net = _torch_net(workload)
     net.train()
-    optimizer = torch.optim.Adam(net.parameters(), lr=LEARNING_RATE)
+    kernel = {"fused": True} if fused else {}  # default: torch's CPU choice, the for-loop
+    optimizer = torch.optim.Adam(net.parameters(), lr=LEARNING_RATE, **kernel)
     generator = torch.Generator().manual_seed(0)
     size = x.shape[0]
     state: dict[str, Any] = {"order": None, "position": size}
@@ -173,12 +271,18 @@ def _run_floor(workload: str, batch: int, steps: int, warmup: int, repeats: int)
         state["order"], state["position"] = order, position
 
     train(warmup)
-    seconds = [_timed(lambda: train(steps)) for _ in range(repeats)]
-    return {"seconds": seconds}
+    segments.measure(lambda start: train(steps), repeats)
+    return segments.result()
 
 
 def _run_petri(
-    workload: str, batch: int, steps: int, warmup: int, repeats: int, layers: bool
+    segments: Segments,
+    workload: str,
+    batch: int,
+    steps: int,
+    warmup: int,
+    repeats: int,
+    layers: bool,
 ) -> dict[str, Any]:
     try:
         from petri.configs import OptimizerConfig
@@ -210,31 +314,36 @@ def _run_petri(
                 end_times.append(time.perf_counter())
 
     with tempfile.TemporaryDirectory(prefix="petri_bench_") as model_dir:
-        estimator = Estimator(model, model_dir=model_dir, config=RunConfig(log_step_count_steps=1000))
+        config = RunConfig(log_step_count_steps=1000)
+        estimator = Estimator(model, model_dir=model_dir, config=config)
         input_fn = numpy_input_fn(
             x.numpy(), y.numpy(), batch_size=batch, num_epochs=None, shuffle=True, seed=0
         )
         estimator.train(input_fn, steps=warmup)
-        seconds, loop_seconds = [], []
         hooks = [LoopEnd()]
-        for _ in range(repeats):
-            start = time.perf_counter()
+
+        def run(start: float) -> float:
             estimator.train(input_fn, steps=steps, hooks=hooks)
-            seconds.append(time.perf_counter() - start)
-            loop_seconds.append(end_times[-1] - start)
+            return end_times[-1]
+
+        segments.measure(run, repeats)
         checkpoint = [_timed(estimator.save_checkpoint) for _ in range(3)]
         latest = estimator.latest_checkpoint()
         size_mb = os.path.getsize(latest) / 2**20 if latest else 0.0
-    return {
-        "seconds": seconds,
-        "loop_seconds": loop_seconds,
-        "checkpoint_ms": 1000 * statistics.median(checkpoint),
-        "checkpoint_mb": size_mb,
-    }
+    return segments.result(
+        checkpoint_ms=1000 * statistics.median(checkpoint),
+        checkpoint_mb=size_mb,
+    )
 
 
 def _run_lightning(
-    workload: str, batch: int, steps: int, warmup: int, repeats: int, lean: bool
+    segments: Segments,
+    workload: str,
+    batch: int,
+    steps: int,
+    warmup: int,
+    repeats: int,
+    lean: bool,
 ) -> dict[str, Any]:
     import logging
     import warnings
@@ -307,17 +416,19 @@ def _run_lightning(
             )
 
         trainer(warmup).fit(module, loader)
-        seconds, loop_seconds = [], []
-        for _ in range(repeats):
-            fresh = trainer(steps)
-            start = time.perf_counter()
+
+        def run(start: float, fresh: Any) -> float:
             fresh.fit(module, loader)
-            seconds.append(time.perf_counter() - start)
-            loop_seconds.append(loop_ends[-1] - start)
-    return {"seconds": seconds, "loop_seconds": loop_seconds}
+            return loop_ends[-1]
+
+        # A fresh Trainer per timed call (built untimed); fit() itself, setup included, is timed.
+        segments.measure(run, repeats, prepare=lambda: trainer(steps))
+    return segments.result()
 
 
-def _run_keras(workload: str, batch: int, steps: int, warmup: int, repeats: int) -> dict[str, Any]:
+def _run_keras(
+    segments: Segments, workload: str, batch: int, steps: int, warmup: int, repeats: int
+) -> dict[str, Any]:
     os.environ["KERAS_BACKEND"] = "torch"
     try:
         import keras
@@ -356,8 +467,8 @@ def _run_keras(workload: str, batch: int, steps: int, warmup: int, repeats: int)
         model.fit(x_np, y_np, batch_size=batch, epochs=n // per_epoch, shuffle=True, verbose=0)
 
     fit(warmup)
-    seconds = [_timed(lambda: fit(steps)) for _ in range(repeats)]
-    return {"seconds": seconds, "jit_compile": str(getattr(model, "jit_compile", "?"))}
+    segments.measure(lambda start: fit(steps), repeats)
+    return segments.result(jit_compile=str(getattr(model, "jit_compile", "?")))
 
 
 def _versions() -> dict[str, str]:
@@ -383,11 +494,12 @@ def worker(framework: str, workload: str, args: argparse.Namespace) -> dict[str,
 
     torch.set_num_threads(args.threads)
     torch.manual_seed(0)
-    spec = dict(WORKLOADS[workload])
+    spec = WORKLOADS[workload]
     batch, steps, warmup, repeats = spec["batch"], args.steps, args.warmup, args.repeats
-    run_args = (workload, batch, steps, warmup, repeats)
-    if framework == "torch-loop":
-        result = _run_floor(*run_args)
+    segments = Segments(args.retries, args.contention)
+    run_args = (segments, workload, batch, steps, warmup, repeats)
+    if framework in (FLOOR, FUSED_FLOOR):
+        result = _run_floor(*run_args, fused=framework == FUSED_FLOOR)
     elif framework in ("petri", "petri-layers"):
         result = _run_petri(*run_args, layers=framework == "petri-layers")
     elif framework in ("lightning-lean", "lightning-defaults"):
@@ -416,6 +528,8 @@ def worker_main(argv: list[str]) -> int:
     parser.add_argument("--warmup", type=int, required=True)
     parser.add_argument("--repeats", type=int, required=True)
     parser.add_argument("--threads", type=int, required=True)
+    parser.add_argument("--retries", type=int, default=2)
+    parser.add_argument("--contention", type=float, default=0.15)
     args = parser.parse_args(argv)
     framework, workload = args.worker
     try:
@@ -436,8 +550,13 @@ def worker_main(argv: list[str]) -> int:
 # Driver side: runs the workers, aggregates, prints the table.
 # =============================================================================================
 def _run_worker(
-    python: str, framework: str, workload: str, steps: int, warmup: int, repeats: int, threads: int
+    python: str,
+    framework: str,
+    workload: str,
+    plan: dict[str, int],
+    args: argparse.Namespace,
 ) -> dict[str, Any]:
+    threads = args.threads
     env = dict(os.environ)
     env.update(
         KERAS_BACKEND="torch",
@@ -453,13 +572,17 @@ def _run_worker(
         framework,
         workload,
         "--steps",
-        str(steps),
+        str(plan["steps"]),
         "--warmup",
-        str(warmup),
+        str(plan["warmup"]),
         "--repeats",
-        str(repeats),
+        str(plan["repeats"]),
         "--threads",
         str(threads),
+        "--retries",
+        str(args.retries),
+        "--contention",
+        str(args.contention),
     ]
     with tempfile.TemporaryDirectory(prefix="train_overhead_") as cwd:  # stray logs land here
         done = subprocess.run(
@@ -483,9 +606,10 @@ def _merge(previous: dict[str, Any] | None, new: dict[str, Any]) -> dict[str, An
     if new.get("status") != "ok":
         return previous
     merged = dict(previous)
-    for key in ("seconds", "loop_seconds"):
+    for key in ("seconds", "loop_seconds", "other_load", "cpu_seconds"):
         if key in new:
             merged[key] = previous.get(key, []) + new[key]
+    merged["discarded"] = previous.get("discarded", 0) + new.get("discarded", 0)
     return merged
 
 
@@ -493,39 +617,78 @@ def _summarise(result: dict[str, Any]) -> None:
     if result.get("status") != "ok":
         return
     samples = result["steps"] * result["batch"]
-    result["samples_per_s"] = [samples / s for s in result["seconds"]]
-    result["median_samples_per_s"] = statistics.median(result["samples_per_s"])
-    if result.get("loop_seconds"):
-        result["median_loop_samples_per_s"] = statistics.median(
-            samples / s for s in result["loop_seconds"]
-        )
+    for clock, key in (("wall", "seconds"), ("cpu", "cpu_seconds"), ("loop", "loop_seconds")):
+        if result.get(key):
+            rates = [samples / max(s, 1e-9) for s in result[key]]
+            result[f"{clock}_samples_per_s"] = rates
+            result[f"median_{clock}_samples_per_s"] = statistics.median(rates)
+    result["median_samples_per_s"] = result["median_wall_samples_per_s"]
+
+
+def paired_ratio(result: dict[str, Any], reference: dict[str, Any], clock: str) -> float | None:
+    """Median over rounds of result's samples/s / reference's in the same round.
+
+    Pairing by round cancels drift of the machine between rounds; without common rounds it
+    falls back to the ratio of the overall medians.
+    """
+    if result.get("status") != "ok" or reference.get("status") != "ok":
+        return None
+    mine, theirs = result.get("per_round", {}), reference.get("per_round", {})
+    common = [key for key in mine if key in theirs and theirs[key][clock]]
+    if common:
+        return statistics.median(mine[key][clock] / theirs[key][clock] for key in common)
+    rate = result.get(f"median_{clock}_samples_per_s")
+    base = reference.get(f"median_{clock}_samples_per_s")
+    return rate / base if rate and base else None
 
 
 def _format_table(results: dict[tuple[str, str], dict[str, Any]], workloads: list[str]) -> str:
     header = (
-        f"{'framework':<38} {'workload':<8} {'steps':>6} {'batch':>5} {'samples/s':>10} "
-        f"{'steps/s':>8} {'ratio':>7} {'spread':>7}"
+        f"{'framework':<37} {'workload':<8} {'batch':>5} {'steps':>5} {'n':>2} "
+        f"{'samples/s':>9} {'ratio':>6} {'/fused':>6} {'spread':>6} "
+        f"{'cpu-s/s':>8} {'ratio':>6} {'/fused':>6} {'other':>5}"
     )
     lines = [header, "-" * len(header)]
     for workload in workloads:
         floor = results.get((FLOOR, workload), {})
-        floor_rate = floor.get("median_samples_per_s")
+        fused_floor = results.get((FUSED_FLOOR, workload), {})
         for framework, label in ROWS.items():
             result = results.get((framework, workload))
             if result is None:
                 continue
             if result.get("status") != "ok":
-                lines.append(f"{label:<38} {workload:<8} {result.get('reason', result['status'])}")
+                lines.append(f"{label:<37} {workload:<8} {result.get('reason', result['status'])}")
                 continue
-            rate = result["median_samples_per_s"]
-            rates = result["samples_per_s"]
-            spread = (max(rates) - min(rates)) / rate
-            ratio = f"{rate / floor_rate:.2f}x" if floor_rate else "n/a"
+            cells = {}
+            for clock in ("wall", "cpu"):
+                rate = result.get(f"median_{clock}_samples_per_s")
+                ratio = paired_ratio(result, floor, clock)
+                fused = paired_ratio(result, fused_floor, clock)
+                cells[clock] = (
+                    f"{rate:,.0f}" if rate else "n/a",
+                    f"{ratio:.2f}x" if ratio else "n/a",
+                    f"{fused:.2f}x" if fused else "n/a",
+                )
+            rates = result["wall_samples_per_s"]
+            spread = (max(rates) - min(rates)) / result["median_wall_samples_per_s"]
+            other = result.get("other_load") or []
+            other_text = f"{statistics.median(other):.0%}" if other else "n/a"
+            wall, cpu = cells["wall"], cells["cpu"]
             lines.append(
-                f"{label:<38} {workload:<8} {result['steps']:>6} {result['batch']:>5} "
-                f"{rate:>10,.0f} {rate / result['batch']:>8,.1f} {ratio:>7} {spread:>6.1%}"
+                f"{label:<37} {workload:<8} {result['batch']:>5} {result['steps']:>5} "
+                f"{len(rates):>2} {wall[0]:>9} {wall[1]:>6} {wall[2]:>6} {spread:>6.0%} "
+                f"{cpu[0]:>8} {cpu[1]:>6} {cpu[2]:>6} {other_text:>5}"
             )
     return "\n".join(lines)
+
+
+LEGEND = """\
+samples/s = median over the n timed calls of samples / wall-clock second; ratio = median over
+rounds of (the row's samples/s / the floor's in the same round), the floor being the
+hand-written loop; /fused = the same against the loop with Adam(fused=True), the kernel Petri
+uses; spread = (max - min) / median of the wall figures; cpu-s/s = samples per
+CPU-second of the row's own process (all its threads), then its ratios; other = median share of
+all cores that OTHER processes used during the timed calls (above ~15%: contended)."""
 
 
 def _notes(results: dict[tuple[str, str], dict[str, Any]], workloads: list[str]) -> list[str]:
@@ -542,9 +705,9 @@ def _notes(results: dict[tuple[str, str], dict[str, Any]], workloads: list[str])
             if "checkpoint_ms" in result:
                 per_call = statistics.median(result["seconds"])
                 extra = (
-                    f"; end-of-train() checkpoint {result['checkpoint_mb']:.1f} MB in "
-                    f"{result['checkpoint_ms']:.0f} ms = {result['checkpoint_ms'] / 10 / per_call:.1f}%"
-                    " of a timed call"
+                    f"; its checkpoint: {result['checkpoint_mb']:.1f} MB in "
+                    f"{result['checkpoint_ms']:.0f} ms "
+                    f"({result['checkpoint_ms'] / 10 / per_call:.1f}% of a timed call)"
                 )
             notes.append(
                 f"{framework}/{workload}: loop only (per-call setup/teardown excluded) "
@@ -553,14 +716,55 @@ def _notes(results: dict[tuple[str, str], dict[str, Any]], workloads: list[str])
     return notes
 
 
+def _machine_busy(interval: float = 0.5) -> float | None:
+    """Fraction of all cores busy over ``interval`` (the driver itself sleeps meanwhile)."""
+    before = _cpu_seconds()
+    time.sleep(interval)
+    after = _cpu_seconds()
+    if before is None or after is None:
+        return None
+    return (after[0] - before[0]) / (interval * (os.cpu_count() or 1))
+
+
+def _wait_until_quiet(max_wait: float, threshold: float = 0.2) -> float | None:
+    """Wait (at most ``max_wait`` s) for other processes to leave the cores; last busy fraction."""
+    deadline = time.monotonic() + max_wait
+    busy = _machine_busy()
+    while busy is not None and busy > threshold and time.monotonic() < deadline:
+        busy = _machine_busy(1.0)
+    return busy
+
+
 def driver_main(argv: list[str]) -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--rows", nargs="+", choices=list(ROWS), default=list(ROWS))
     parser.add_argument("--workloads", nargs="+", choices=list(WORKLOADS), default=list(WORKLOADS))
     parser.add_argument("--rounds", type=int, default=3, help="rounds over all rows (default 3)")
-    parser.add_argument("--repeats", type=int, default=2, help="timed calls per row per round")
-    parser.add_argument("--threads", type=int, default=2, help="torch.set_num_threads in every row")
-    parser.add_argument("--quick", action="store_true", help="short smoke run (~1 minute)")
+    parser.add_argument(
+        "--repeats", type=int, help="timed calls per row per round (default: lenet 1, mlp 2)"
+    )
+    parser.add_argument("--threads", type=int, default=2, help="torch.set_num_threads everywhere")
+    parser.add_argument(
+        "--max-wait",
+        type=float,
+        default=90.0,
+        help="seconds, in total over the run, to wait before rows for other processes to go idle",
+    )
+    parser.add_argument(
+        "--contention",
+        type=float,
+        default=0.15,
+        help="re-run a timed call if other processes used more than this share of all cores",
+    )
+    parser.add_argument(
+        "--retries",
+        type=int,
+        default=2,
+        help="re-runs per contended call (only when the machine was idle when the row started)",
+    )
+    parser.add_argument("--quick", action="store_true", help="short smoke run (~2 minutes)")
     parser.add_argument("--python", help="interpreter for the workers (default: .venv-peers)")
     parser.add_argument("--json", type=Path, help="also write all results to this JSON file")
     args = parser.parse_args(argv)
@@ -569,44 +773,65 @@ def driver_main(argv: list[str]) -> int:
     if not args.python and not PEERS_PYTHON.exists():
         print(f"warning: {PEERS_PYTHON} missing ({SETUP_HINT}); peers will show as not installed")
     if args.quick:
-        args.rounds, args.repeats = 1, 2
+        args.rounds = 1
     rows = [r for r in ROWS if r in args.rows]
     if FLOOR not in rows:
         rows.insert(0, FLOOR)
-    steps = {w: dict(WORKLOADS[w], **(QUICK_STEPS[w] if args.quick else {})) for w in args.workloads}
+    plans: dict[str, dict[str, int]] = {}
+    for workload in args.workloads:
+        plan = dict(WORKLOADS[workload], **(QUICK_STEPS[workload] if args.quick else {}))
+        if args.repeats:
+            plan["repeats"] = args.repeats
+        plans[workload] = plan
     print(
-        f"train_overhead: {platform.node()} nproc={os.cpu_count()} threads={args.threads} "
-        f"python={python}"
-    )
-    print(
-        "  " + ", ".join(
-            f"{w}: batch {s['batch']}, {s['steps']} timed steps x {args.repeats} x {args.rounds} "
-            f"rounds, {s['warmup']} warm-up"
-            for w, s in steps.items()
+        f"train_overhead: nproc={os.cpu_count()} threads={args.threads} python={python}\n  "
+        + "\n  ".join(
+            f"{w}: batch {p['batch']}, {p['warmup']} warm-up steps, then {p['repeats']} x "
+            f"{p['steps']} timed steps per round, {args.rounds} round(s)"
+            for w, p in plans.items()
         ),
         flush=True,
     )
     results: dict[tuple[str, str], dict[str, Any]] = {}
     started = time.perf_counter()
+    wait_budget = args.max_wait
     for round_index in range(args.rounds):
         for workload in args.workloads:
-            spec = steps[workload]
+            plan = plans[workload]
             # Rotate the order each round so no row always runs first or last.
             shift = round_index % len(rows)
             for framework in rows[shift:] + rows[:shift]:
                 if results.get((framework, workload), {}).get("status") in ("missing", "skipped"):
                     continue
+                t0 = time.monotonic()
+                busy = _wait_until_quiet(min(wait_budget, 20.0))
+                wait_budget = max(0.0, wait_budget - (time.monotonic() - t0))
+                # Re-running contended calls only pays when the contention comes and goes.
+                sustained = busy is not None and busy > args.contention
+                worker_args = argparse.Namespace(**vars(args))
+                worker_args.retries = 0 if sustained else args.retries
                 t0 = time.perf_counter()
-                result = _run_worker(
-                    python, framework, workload, spec["steps"], spec["warmup"], args.repeats,
-                    args.threads,
-                )
-                results[(framework, workload)] = _merge(results.get((framework, workload)), result)
+                result = _run_worker(python, framework, workload, plan, worker_args)
+                merged = _merge(results.get((framework, workload)), result)
+                if result.get("status") == "ok":  # per-round medians, for paired ratios
+                    samples = plan["steps"] * plan["batch"]
+                    merged.setdefault("per_round", {})[str(round_index)] = {
+                        "wall": statistics.median(samples / s for s in result["seconds"]),
+                        "cpu": statistics.median(
+                            samples / max(s, 1e-9) for s in result["cpu_seconds"]
+                        ),
+                    }
+                results[(framework, workload)] = merged
                 status = result.get("status")
                 detail = "" if status == "ok" else f" ({result.get('reason')})"
+                if status == "ok" and result.get("other_load"):
+                    detail = f" other load {max(result['other_load']):.0%}"
+                    if result.get("discarded"):
+                        detail += f", {result['discarded']} contended call(s) re-run"
+                noisy = f" (machine busy {busy:.0%} before start)" if busy and busy > 0.2 else ""
                 print(
                     f"  round {round_index + 1}/{args.rounds} {workload:<6} {framework:<19} "
-                    f"{status}{detail} [{time.perf_counter() - t0:.1f}s]",
+                    f"{status}{detail} [{time.perf_counter() - t0:.1f}s]{noisy}",
                     flush=True,
                 )
     for result in results.values():
@@ -617,18 +842,31 @@ def driver_main(argv: list[str]) -> int:
     print()
     print(_format_table(results, args.workloads))
     print()
-    print("ratio = median samples/s / the floor's median; spread = (max - min) / median.")
+    print(LEGEND)
+    contended = [
+        f"{f}/{w}"
+        for (f, w), r in results.items()
+        if r.get("other_load") and statistics.median(r["other_load"]) > args.contention
+    ]
+    if contended:
+        print(
+            f"WARNING: other processes kept the machine busy during {', '.join(contended)}: "
+            "their wall-clock samples/s are low and noisy; the cpu-s/s columns (per CPU-second "
+            "of the row's own process) hold up better. Rerun on an idle machine for wall figures, "
+            "or with --threads 1 (with 2 threads on 2 busy cores torch's OpenMP regions stall)."
+        )
     for note in _notes(results, args.workloads):
         print("  " + note)
     keras_jit = {r.get("jit_compile") for (f, _), r in results.items() if f == "keras"} - {None}
     print(
-        "versions: " + ", ".join(f"{k} {v}" for k, v in sorted(versions.items()))
+        "versions: "
+        + ", ".join(f"{k} {v}" for k, v in sorted(versions.items()))
         + (f"; keras jit_compile={'/'.join(sorted(keras_jit))}" if keras_jit else "")
     )
     print(f"total {time.perf_counter() - started:.0f} s")
     if args.json:
         payload = {
-            "machine": {"node": platform.node(), "nproc": os.cpu_count(), "threads": args.threads},
+            "machine": {"nproc": os.cpu_count(), "threads": args.threads},
             "versions": versions,
             "results": [results[key] for key in sorted(results)],
         }
