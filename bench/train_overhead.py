@@ -8,7 +8,8 @@ Command (from the repository root; the first part is needed once per machine):
 ``bench/setup_peers.sh`` creates ``.venv-peers/`` (torch==2.13.0 CPU, numpy, scikit-learn,
 lightning, keras, and Petri installed editable), so ONE interpreter runs every row. Lightning
 and Keras are benchmark peers, never Petri dependencies. A peer that does not import is
-reported as a "not installed" row. A default run takes about 8-10 minutes on 2 idle cores.
+reported as a "not installed" row. A default run takes about 10 minutes on 2 idle cores (12-25
+minutes on a shared, busy machine).
 
 Rows (each runs in its own subprocess: ``train_overhead.py --worker FRAMEWORK WORKLOAD``,
 which prints one JSON result; imports and thread pools never meet):
@@ -51,11 +52,15 @@ framework's own entry point (``est.train(steps=N)`` on the same Estimator, ``tra
 fresh Trainer built untimed, ``model.fit``), so per-call costs (Petri's end-of-call checkpoint,
 Lightning's fit setup) count; the floor times its loop. Repeats are spread over --rounds: each
 round runs every row once in a rotated order, so slow drift affects all rows alike. The table
-reports the median samples/s over all timed calls and the ratio to the floor's median.
+reports the median samples/s over all timed calls and the ratio paired by round (median over
+rounds of the row's samples/s / the floor's in the same round), by wall clock and by the CPU
+time of the row's own process.
 
-The machine may be shared: the driver waits (up to --max-wait s) for the cores to go idle before
-each row, and a timed call during which OTHER processes used more than --contention of all cores
-(read from /proc/stat) is re-run up to --retries times; the "other" column reports what remained.
+The machine may be shared: the driver waits (up to --max-wait s in all) for the cores to go idle
+before each row, and a timed call during which OTHER processes used more than --contention of
+all cores (read from /proc/stat; plus the share of cores the rows' threads leave free) is re-run
+up to --retries times; the "other" column reports what remained. On a busy 2-core machine use
+--threads 1: with 2 threads on 2 busy cores torch's OpenMP regions stall (10-40x slower).
 
 Options: --quick (a smoke run), --rows, --workloads, --rounds, --repeats, --threads, --json PATH,
 --python PATH (default .venv-peers/bin/python).
@@ -644,7 +649,7 @@ def paired_ratio(result: dict[str, Any], reference: dict[str, Any], clock: str) 
 
 def _format_table(results: dict[tuple[str, str], dict[str, Any]], workloads: list[str]) -> str:
     header = (
-        f"{'framework':<37} {'workload':<8} {'batch':>5} {'steps':>5} {'n':>2} "
+        f"{'framework':<40} {'workload':<8} {'batch':>5} {'steps':>5} {'n':>2} "
         f"{'samples/s':>9} {'ratio':>6} {'/fused':>6} {'spread':>6} "
         f"{'cpu-s/s':>8} {'ratio':>6} {'/fused':>6} {'other':>5}"
     )
@@ -657,7 +662,7 @@ def _format_table(results: dict[tuple[str, str], dict[str, Any]], workloads: lis
             if result is None:
                 continue
             if result.get("status") != "ok":
-                lines.append(f"{label:<37} {workload:<8} {result.get('reason', result['status'])}")
+                lines.append(f"{label:<40} {workload:<8} {result.get('reason', result['status'])}")
                 continue
             cells = {}
             for clock in ("wall", "cpu"):
@@ -675,7 +680,7 @@ def _format_table(results: dict[tuple[str, str], dict[str, Any]], workloads: lis
             other_text = f"{statistics.median(other):.0%}" if other else "n/a"
             wall, cpu = cells["wall"], cells["cpu"]
             lines.append(
-                f"{label:<37} {workload:<8} {result['batch']:>5} {result['steps']:>5} "
+                f"{label:<40} {workload:<8} {result['batch']:>5} {result['steps']:>5} "
                 f"{len(rates):>2} {wall[0]:>9} {wall[1]:>6} {wall[2]:>6} {spread:>6.0%} "
                 f"{cpu[0]:>8} {cpu[1]:>6} {cpu[2]:>6} {other_text:>5}"
             )
@@ -688,7 +693,8 @@ rounds of (the row's samples/s / the floor's in the same round), the floor being
 hand-written loop; /fused = the same against the loop with Adam(fused=True), the kernel Petri
 uses; spread = (max - min) / median of the wall figures; cpu-s/s = samples per
 CPU-second of the row's own process (all its threads), then its ratios; other = median share of
-all cores that OTHER processes used during the timed calls (above ~15%: contended)."""
+all cores that OTHER processes used during the timed calls (contended above 15% plus the share
+of cores the rows leave free: 65% with --threads 1 on 2 cores)."""
 
 
 def _notes(results: dict[tuple[str, str], dict[str, Any]], workloads: list[str]) -> list[str]:
@@ -726,7 +732,7 @@ def _machine_busy(interval: float = 0.5) -> float | None:
     return (after[0] - before[0]) / (interval * (os.cpu_count() or 1))
 
 
-def _wait_until_quiet(max_wait: float, threshold: float = 0.2) -> float | None:
+def _wait_until_quiet(max_wait: float, threshold: float) -> float | None:
     """Wait (at most ``max_wait`` s) for other processes to leave the cores; last busy fraction."""
     deadline = time.monotonic() + max_wait
     busy = _machine_busy()
@@ -795,6 +801,10 @@ def driver_main(argv: list[str]) -> int:
     results: dict[tuple[str, str], dict[str, Any]] = {}
     started = time.perf_counter()
     wait_budget = args.max_wait
+    # Other processes only compete once they need the cores the rows' threads use: with
+    # --threads 1 on 2 cores, one busy core elsewhere is not contention.
+    cores = os.cpu_count() or 1
+    args.contention += max(0.0, 1.0 - args.threads / cores)
     for round_index in range(args.rounds):
         for workload in args.workloads:
             plan = plans[workload]
@@ -804,7 +814,7 @@ def driver_main(argv: list[str]) -> int:
                 if results.get((framework, workload), {}).get("status") in ("missing", "skipped"):
                     continue
                 t0 = time.monotonic()
-                busy = _wait_until_quiet(min(wait_budget, 20.0))
+                busy = _wait_until_quiet(min(wait_budget, 20.0), args.contention)
                 wait_budget = max(0.0, wait_budget - (time.monotonic() - t0))
                 # Re-running contended calls only pays when the contention comes and goes.
                 sustained = busy is not None and busy > args.contention
@@ -828,7 +838,11 @@ def driver_main(argv: list[str]) -> int:
                     detail = f" other load {max(result['other_load']):.0%}"
                     if result.get("discarded"):
                         detail += f", {result['discarded']} contended call(s) re-run"
-                noisy = f" (machine busy {busy:.0%} before start)" if busy and busy > 0.2 else ""
+                noisy = (
+                    f" (machine busy {busy:.0%} before start)"
+                    if busy and busy > args.contention
+                    else ""
+                )
                 print(
                     f"  round {round_index + 1}/{args.rounds} {workload:<6} {framework:<19} "
                     f"{status}{detail} [{time.perf_counter() - t0:.1f}s]{noisy}",

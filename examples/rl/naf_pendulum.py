@@ -14,8 +14,8 @@ def main(steps: int = 20_000, model_dir: str = "/tmp/petri_logs/naf_pendulum") -
     env = plx.envs.GymEnvironment("Pendulum-v1", seed=0)
 
     def graph_fn(mode, inputs):
-        x = plx.layers.FullyConnected(mode, num_units=128, activation="relu")(inputs["state"])
-        return plx.layers.FullyConnected(mode, num_units=128, activation="relu")(x)
+        x = plx.layers.FullyConnected(mode, num_units=64, activation="relu")(inputs["state"])
+        return plx.layers.FullyConnected(mode, num_units=64, activation="relu")(x)
 
     def model_fn(features, labels, mode):
         model = plx.models.NAFModel(
