@@ -76,3 +76,22 @@ def test_missing_config_file(tmp_path):
     result = petri("run", str(tmp_path / "missing.yaml"))
     assert result.returncode == 2
     assert "does not exist" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_run_dispatches_rl_configs_to_an_agent(tmp_path):
+    config = ROOT / "examples" / "rl" / "dqn_cartpole.yaml"
+    result = petri(
+        "run",
+        str(config),
+        "--set",
+        "train_steps=600",
+        "--set",
+        "first_update=200",
+        "--output-dir",
+        str(tmp_path / "rl"),
+    )
+    assert result.returncode == 0, result.stderr
+    assert "return_mean" in result.stdout and "global_step" in result.stdout
+    assert (tmp_path / "rl" / "checkpoints").is_dir()
+    bad = petri("run", str(config), "--set", "environment_config.env_id=CartPol-v1")
+    assert bad.returncode == 2 and "Traceback" not in bad.stderr

@@ -84,7 +84,7 @@ def _run(
     save_dir: str | None,
     schedule: str | None,
 ) -> tuple[dict[str, Any], Path, float, Any]:
-    from petri.configs import ExperimentConfig, apply_overrides, deep_merge
+    from petri.configs import ExperimentConfig, apply_overrides, deep_merge, is_rl_config
     from petri.configs._base import load_config_source
     from petri.experiments import create_experiment
 
@@ -94,13 +94,15 @@ def _run(
     merged = apply_overrides(merged, overrides)
     if save_dir:
         merged["output_dir"] = save_dir
+    if schedule:
+        merged["schedule"] = schedule
+    if is_rl_config(merged):
+        return _run_rl(merged, output_dir)
     if output_dir:
         estimator_config = dict(merged.get("estimator_config") or {})
         if not estimator_config.get("output_dir") and not estimator_config.get("model_dir"):
             estimator_config["output_dir"] = output_dir  # checkpoints directly in the folder
         merged["estimator_config"] = estimator_config
-    if schedule:
-        merged["schedule"] = schedule
     config = ExperimentConfig.read_configs(merged)
     started = time.perf_counter()
     experiment = create_experiment(config, output_dir=output_dir)
@@ -112,6 +114,21 @@ def _run(
     if config.schedule == "train":
         result = {"global_step": experiment.estimator.global_step}
     return result, experiment.output_dir, time.perf_counter() - started, experiment
+
+
+def _run_rl(
+    merged: dict[str, Any], output_dir: str | None
+) -> tuple[dict[str, Any], Path, float, Any]:
+    """An RL config (``kind: rl`` or ``environment_config``) runs through an Agent."""
+    from petri.configs import RLExperimentConfig
+    from petri.rl import create_rl_experiment
+
+    config = RLExperimentConfig.read_configs(merged)
+    started = time.perf_counter()
+    experiment = create_rl_experiment(config, output_dir=output_dir)
+    click.echo(f"petri: running RL experiment in {experiment.output_dir}", err=True)
+    result = experiment.run_schedule()
+    return result, Path(experiment.output_dir), time.perf_counter() - started, experiment
 
 
 def _print_result(
