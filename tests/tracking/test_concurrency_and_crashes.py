@@ -8,6 +8,8 @@ import signal
 import time
 from pathlib import Path
 
+import pytest
+
 from petri.tracking import Experiment, list_runs, load
 
 from ._helpers import python
@@ -55,13 +57,17 @@ exp.tag({"lr": 0.1})
 print(exp.log_dir, flush=True)
 step = 0
 while True:
-    exp.log({"loss": 1.0 / (step + 1), "note": "row, " * (step % 7)}, global_step=step)
+    if sys.argv[2] == "text":  # the general path: one write per row
+        exp.log({"loss": 1.0 / (step + 1), "note": "row, " * (step % 7)}, global_step=step)
+    else:  # the hot path: numbers only, lines queued and written together
+        exp.log({"loss": 1.0 / (step + 1)}, global_step=step)
     step += 1
 """
 
 
-def test_sigkill_leaves_a_loadable_run_marked_crashed(tmp_path):
-    process = python(KILLED, str(tmp_path))
+@pytest.mark.parametrize("values", ["text", "numbers"])
+def test_sigkill_leaves_a_loadable_run_marked_crashed(tmp_path, values):
+    process = python(KILLED, str(tmp_path), values)
     log_dir = Path(process.stdout.readline().strip())
     metrics = log_dir / "metrics.csv"
     deadline = time.time() + 60
@@ -85,6 +91,24 @@ def test_sigkill_leaves_a_loadable_run_marked_crashed(tmp_path):
     after = load(log_dir)
     assert [row["global_step"] for row in after.metrics] == list(range(len(rows) + 1))
     assert after.status == "finished"
+
+
+def test_autosaved_rows_reach_the_file_while_the_run_is_open(tmp_path):
+    exp = Experiment(save_dir=tmp_path, name="open", autosave=True)
+    for step in range(100):
+        exp.log({"loss": 1.0 / (step + 1), "acc": step / 100}, global_step=step)
+    logged = time.monotonic()
+    rows: list = []
+    while len(rows) < 100 and time.monotonic() - logged < 5:
+        time.sleep(0.02)
+        rows = load(exp.log_dir).metrics
+    waited = time.monotonic() - logged
+    assert [row["global_step"] for row in rows] == list(range(100))
+    assert waited < 1.0, f"rows reached metrics.csv {waited:.2f} s after log()"
+    exp.log({"loss": 0.0, "acc": 1.0}, global_step=100)
+    exp.save()  # save() writes queued rows at once
+    assert len(load(exp.log_dir).metrics) == 101
+    exp.close()
 
 
 def test_a_torn_last_line_is_ignored_and_repaired_on_resume(tmp_path):

@@ -3,6 +3,13 @@
 A checkpoint is a single ``state_dict`` (model, optimizer, schedule, global step, RNG states,
 input position) written to a temporary file, fsynced, then renamed into place, so a crash at any
 moment leaves either the previous set of checkpoints or the new one, never a torn file.
+
+Training need not wait for the disk: :func:`save_checkpoint_async` copies the state (a memcpy)
+and writes it on a background thread, one write at a time per directory, in order. Every reader
+here (:func:`list_checkpoints`, :func:`latest_checkpoint`, :func:`load_checkpoint`) first waits
+for the pending writes into its directory, so callers in this process never see a checkpoint
+"missing" that is on its way; the interpreter waits for them at exit (the threads are not
+daemons); a kill before a write finishes leaves the previous checkpoint, as a crash would.
 """
 
 from __future__ import annotations
@@ -11,6 +18,7 @@ import os
 import random
 import re
 import tempfile
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -24,8 +32,11 @@ __all__ = [
     "latest_checkpoint",
     "list_checkpoints",
     "load_checkpoint",
+    "pending_checkpoint",
     "restore_rng_state",
     "save_checkpoint",
+    "save_checkpoint_async",
+    "wait_for_checkpoints",
 ]
 
 _PATTERN = re.compile(r"^model\.ckpt-(\d+)\.pt$")
@@ -35,7 +46,11 @@ FORMAT = 1
 
 def list_checkpoints(model_dir: str | os.PathLike[str]) -> list[Path]:
     """Complete checkpoint files in ``model_dir``, oldest step first."""
-    directory = Path(model_dir)
+    wait_for_checkpoints(model_dir)
+    return _list_complete(Path(model_dir))
+
+
+def _list_complete(directory: Path) -> list[Path]:
     if not directory.is_dir():
         return []
     found = []
@@ -71,7 +86,13 @@ def save_checkpoint(
     With ``keep_every_n_hours``, a checkpoint written at least that long after the previous one
     kept this way survives pruning (judged by file modification times), as TF's Saver did.
     """
-    directory = Path(model_dir)
+    wait_for_checkpoints(model_dir)
+    return _write(Path(model_dir), state, keep_max, keep_every_n_hours)
+
+
+def _write(
+    directory: Path, state: dict[str, Any], keep_max: int | None, keep_every_n_hours: float | None
+) -> Path:
     directory.mkdir(parents=True, exist_ok=True)
     target = directory / f"model.ckpt-{int(state['global_step'])}.pt"
     payload = {"format": FORMAT, **state}
@@ -87,12 +108,102 @@ def save_checkpoint(
         raise
     _fsync_directory(directory)
     if keep_max:
-        checkpoints = list_checkpoints(directory)
+        checkpoints = _list_complete(directory)
         milestones = _hourly_milestones(checkpoints, keep_every_n_hours)
         for old in checkpoints[:-keep_max]:
             if old not in milestones:
                 old.unlink(missing_ok=True)
     return target
+
+
+class _PendingWrite:
+    """One background checkpoint write; ``result()`` joins it and re-raises its error."""
+
+    def __init__(self, target: Path, previous: _PendingWrite | None, job: Any) -> None:
+        self.target = target
+        self.error: BaseException | None = None
+        self._thread = threading.Thread(
+            target=self._run, args=(previous, job), name="petri-checkpoint", daemon=False
+        )
+        self._thread.start()
+
+    def _run(self, previous: _PendingWrite | None, job: Any) -> None:
+        if previous is not None:
+            previous._thread.join()  # keep writes into one directory in order
+            self.error = previous.error  # only the newest write is waited on: carry it
+        try:
+            job()
+        except BaseException as error:  # surfaced by result() in the training thread
+            self.error = error
+
+    def result(self) -> None:
+        self._thread.join()
+        if self.error is not None:
+            error, self.error = self.error, None
+            raise error
+
+
+_pending: dict[Path, _PendingWrite] = {}
+_pending_lock = threading.Lock()
+
+
+def save_checkpoint_async(
+    model_dir: str | os.PathLike[str],
+    state: dict[str, Any],
+    keep_max: int | None = 5,
+    keep_every_n_hours: float | None = None,
+) -> Path:
+    """Like :func:`save_checkpoint`, but the file is written on a background thread.
+
+    ``state`` is copied before returning, so training may go on changing the live tensors.
+    An error from the write is raised by the next save or read of this directory.
+    """
+    directory = Path(model_dir).resolve()
+    snapshot = _snapshot(state)
+    target = directory / f"model.ckpt-{int(state['global_step'])}.pt"
+    with _pending_lock:
+        previous = _pending.get(directory)
+        _pending[directory] = _PendingWrite(
+            target, previous, lambda: _write(directory, snapshot, keep_max, keep_every_n_hours)
+        )
+    return target
+
+
+def pending_checkpoint(model_dir: str | os.PathLike[str]) -> Path | None:
+    """The path the newest unfinished background write into ``model_dir`` will create."""
+    with _pending_lock:
+        write = _pending.get(Path(model_dir).resolve())
+    return write.target if write is not None and write.error is None else None
+
+
+def wait_for_checkpoints(model_dir: str | os.PathLike[str] | None = None) -> None:
+    """Block until the background writes into ``model_dir`` (or everywhere) are on disk."""
+    with _pending_lock:
+        if model_dir is None:
+            writes = list(_pending.items())
+        else:
+            directory = Path(model_dir).resolve()
+            writes = [(directory, _pending[directory])] if directory in _pending else []
+    for directory, write in writes:
+        try:
+            write.result()
+        finally:
+            with _pending_lock:
+                if _pending.get(directory) is write:
+                    del _pending[directory]
+
+
+def _snapshot(value: Any) -> Any:
+    """A copy of a nested state whose tensors no longer share memory with the live ones."""
+    if isinstance(value, torch.Tensor):
+        return value.detach().clone()
+    if isinstance(value, dict):
+        return {key: _snapshot(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return type(value)(_snapshot(item) for item in value)
+    if isinstance(value, np.ndarray):
+        return value.copy()
+    return value
 
 
 def _hourly_milestones(checkpoints: list[Path], hours: float | None) -> set[Path]:
@@ -110,6 +221,7 @@ def _hourly_milestones(checkpoints: list[Path], hours: float | None) -> set[Path
 
 def load_checkpoint(path: str | os.PathLike[str]) -> dict[str, Any]:
     """Load and validate a checkpoint (``weights_only``: no code runs from the file)."""
+    wait_for_checkpoints(Path(path).parent)
     try:
         state = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as error:  # torch raises several types for damaged files.

@@ -18,6 +18,7 @@ from petri.estimators import checkpoints as ckpt
 from petri.estimators._inputs import batch_size_of, iterate_input, move_to_device
 from petri.estimators._model_fn import ModelFnModule
 from petri.estimators._optimizer import build_optimizer
+from petri.estimators._outputs import as_python, split_predictions, update_metrics
 from petri.estimators.hooks import (
     CheckpointSaverHook,
     HookList,
@@ -191,7 +192,7 @@ class Estimator:
                 if spec.loss is not None:
                     loss_sum += float(spec.loss) * size
                 examples += size
-                _update_metrics(spec.eval_metric_ops, metric_objects, averages, size)
+                update_metrics(spec.eval_metric_ops, metric_objects, averages, size)
                 state.step += 1
                 state.loss, state.spec = spec.loss, spec
                 hook_list.after_step(state)
@@ -200,7 +201,7 @@ class Estimator:
         if examples == 0:
             raise ValueError(f"evaluate(): input_fn {input_fn!r} produced no batches.")
         results: dict[str, Any] = {
-            key: _as_python(m.compute()) for key, m in metric_objects.items()
+            key: as_python(m.compute()) for key, m in metric_objects.items()
         }
         for key, (total, count) in averages.items():
             results[key] = total / count
@@ -240,7 +241,7 @@ class Estimator:
         with torch.no_grad():
             for features, _ in iterate_input(input_fn, repeat_single=False):
                 spec = self._call(move_to_device(features, self.device), None, ModeKeys.PREDICT)
-                yield from _split_predictions(spec.predictions, keys)
+                yield from split_predictions(spec.predictions, keys)
                 state.step += 1
                 hook_list.after_step(state)
                 if state.stop:
@@ -262,8 +263,13 @@ class Estimator:
             raise ValueError(f"No variable named {name!r}.{hint} See get_variable_names().")
         return variables[name]
 
-    def save_checkpoint(self) -> str:
-        """Write the current state as a checkpoint now; returns its path."""
+    def save_checkpoint(self, wait: bool = True) -> str:
+        """Write the current state as a checkpoint; returns its path.
+
+        With ``wait=False`` the state is copied and written on a background thread (what the
+        training loop does, so steps never wait for the disk); readers of ``model_dir`` in this
+        process wait for it, and so does the interpreter at exit.
+        """
         iterator = self._train_iterator
         state: dict[str, Any] = {
             "global_step": self._global_step,
@@ -276,7 +282,8 @@ class Estimator:
             state["scheduler"] = self._scheduler.state_dict()
         if iterator is not None and hasattr(iterator, "state_dict"):
             state["input"] = iterator.state_dict()
-        path = ckpt.save_checkpoint(
+        save = ckpt.save_checkpoint if wait else ckpt.save_checkpoint_async
+        path = save(
             self.model_dir,
             state,
             self.config.keep_checkpoint_max,
@@ -322,7 +329,7 @@ class Estimator:
             if state.stop:
                 break
         if state.step or self.latest_checkpoint() is None:
-            self.save_checkpoint()
+            self.save_checkpoint(wait=False)
         if exhausted:
             self._train_input_fn = self._train_iterator = None
         hooks.end(state)
@@ -348,7 +355,9 @@ class Estimator:
             NanLossHook(),
             StepLoggingHook(config.log_step_count_steps, log=not progress),
             CheckpointSaverHook(
-                self.save_checkpoint, config.save_checkpoints_steps, config.save_checkpoints_secs
+                lambda: self.save_checkpoint(wait=False),
+                config.save_checkpoints_steps,
+                config.save_checkpoints_secs,
             ),
         ]
         if progress:
@@ -377,9 +386,12 @@ class Estimator:
         self, input_fn: Callable[[], Any], mode: str, checkpoint_path: str | None = None
     ) -> None:
         """Build the model if needed and bring it to the checkpoint this call should use."""
-        target = (
-            Path(checkpoint_path) if checkpoint_path else ckpt.latest_checkpoint(self.model_dir)
-        )
+        if checkpoint_path:
+            target: Path | None = Path(checkpoint_path)
+        else:  # our own write still on its way is the newest: no need to wait for the disk
+            target = ckpt.pending_checkpoint(self.model_dir) or ckpt.latest_checkpoint(
+                self.model_dir
+            )
         if checkpoint_path and not target.is_file():  # type: ignore[union-attr]
             raise ValueError(f"checkpoint_path {checkpoint_path!r} does not exist.")
         if mode != ModeKeys.TRAIN and target is None and self._state_step is None:
@@ -484,56 +496,3 @@ def _resolve_device(name: str) -> torch.device:
     if name == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
     return torch.device(name)
-
-
-def _update_metrics(
-    ops: dict[str, Any] | None,
-    objects: dict[str, Any],
-    averages: dict[str, list[float]],
-    size: int,
-) -> None:
-    for key, op in (ops or {}).items():
-        if isinstance(op, tuple):
-            metric, args = op
-            if key not in objects:
-                metric.reset()
-                objects[key] = metric
-            objects[key].update(*args)
-        else:
-            total = averages.setdefault(key, [0.0, 0])
-            total[0] += float(op) * size
-            total[1] += size
-
-
-def _as_python(value: Any) -> Any:
-    if isinstance(value, torch.Tensor):
-        return value.item() if value.numel() == 1 else value.detach().cpu().numpy()
-    return value
-
-
-def _split_predictions(predictions: Any, keys: list[str] | None) -> Iterator[Any]:
-    if predictions is None:
-        raise ValueError("model_fn returned no predictions in mode 'infer'.")
-    if not isinstance(predictions, dict):
-        if keys:
-            raise ValueError(
-                f"predict_keys={keys!r} given but the model's predictions are a single tensor, "
-                "not a dict."
-            )
-        array = predictions.detach().cpu().numpy()
-        yield from array
-        return
-    if keys:
-        missing = [k for k in keys if k not in predictions]
-        if missing:
-            raise ValueError(
-                f"predict_keys {missing} are not in the predictions; available: "
-                f"{sorted(predictions)}."
-            )
-        predictions = {k: predictions[k] for k in keys}
-    arrays = {k: v.detach().cpu().numpy() for k, v in predictions.items()}
-    sizes = {k: len(v) for k, v in arrays.items()}
-    if len(set(sizes.values())) > 1:
-        raise ValueError(f"Batch length of predictions are not same: {sizes}.")
-    for index in range(next(iter(sizes.values()))):
-        yield {k: v[index] for k, v in arrays.items()}

@@ -8,6 +8,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
 
+from petri.estimators.checkpoints import wait_for_checkpoints
 from petri.estimators.estimator import Estimator
 from petri.estimators.hooks import StepLoggingHook
 from petri.tracking import Experiment as RunLog
@@ -202,6 +203,7 @@ class Experiment:
         """Run a schedule; the run log ends ``finished``, or ``crashed`` if it raises."""
         try:
             result = action()
+            wait_for_checkpoints(self.estimator.model_dir)  # "finished" means on disk
         except BaseException as error:
             if self.run is not None:
                 self.run.close("crashed", error=f"{type(error).__name__}: {error}")

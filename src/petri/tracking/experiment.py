@@ -46,12 +46,12 @@ __all__ = ["DEFAULT_SAVE_DIR", "Experiment"]
 DEFAULT_SAVE_DIR = "petri_logs"
 """Where runs go when ``save_dir`` is None: ``./petri_logs`` (test_tube used site-packages)."""
 
-_FLUSH_SECS = 2.0  # TensorBoard events of an autosaving run reach disk at least this often
+_LINE_SECS = 0.2  # an autosaving run's rows reach metrics.csv at most this late
+_FLUSH_SECS = 2.0  # its TensorBoard events reach disk at least this often
 _MAX_PENDING = 20_000  # ... or as soon as this many events wait
 _VERSION_DIR = re.compile(r"version_(\d+)$")
 _PLAIN_TYPES = frozenset((float, int))
 _time = time.time
-_write = os.write
 _second_cache: list[Any] = [-1, ""]
 
 
@@ -80,7 +80,9 @@ class Experiment:
         debug: keep everything in memory and write nothing.
         version: None allocates the next free version; the number of an existing run resumes it
             (tags and metrics reload, logging appends); a new number creates that version.
-        autosave: make every ``log``/``tag`` durable at once (one appended line per row).
+        autosave: write as you go: each ``tag`` at once, each ``log`` row appended to
+            ``metrics.csv`` within 0.2 s (rows logged in a burst share one write), TensorBoard
+            events within 2 s, everything at :meth:`save`, :meth:`close` and interpreter exit.
             False keeps rows in memory until :meth:`save` (or :meth:`close`).
         description: free text stored in ``meta.experiment``.
         create_git_tag: tag the current git HEAD as ``petri_<name>_v<version>``.
@@ -97,8 +99,8 @@ class Experiment:
         >>> exp.version, exp.metrics[0]["val_loss"]
         (0, 0.22)
 
-    Thread-safety: one thread logs; a background thread of the run flushes TensorBoard events
-    and refreshes the heartbeat.
+    Thread-safety: one thread logs; a background thread of the run writes queued rows and
+    TensorBoard events and refreshes the heartbeat.
     """
 
     def __init__(
@@ -124,7 +126,7 @@ class Experiment:
             raise ValueError(f"Experiment expected version >= 0 or None; received {version}.")
         self.name = name
         self.debug = bool(debug)
-        self._hot = False
+        self._open_run = False  # writes and is not closed: log()'s fast path applies
         self._autosave = bool(autosave)
         self.description = description
         self.create_git_tag = bool(create_git_tag)
@@ -148,6 +150,7 @@ class Experiment:
         self._error: str | None = None
         self._finished_at: float | None = None
         self._last_beat = 0.0
+        self._events_due = time.monotonic() + _FLUSH_SECS
         self._timer: _Timer | None = None
         self._stamp_next = 0.0  # created_at is cached for the current millisecond
         self._stamp = ""
@@ -155,7 +158,7 @@ class Experiment:
         self._line_keys: frozenset[str] | None = None  # the hot path's cached CSV line format
         self._run_keys: frozenset[str] | None = None  # keys of the rows queued since a None
         self._line_template = ""
-        self._line_fd = -1
+        self._lines_due = 0.0  # when the hot path next writes its queued lines
 
         resume = False
         if log_dir is not None:
@@ -177,6 +180,7 @@ class Experiment:
             resume = os.path.isfile(os.path.join(self.log_dir, META_FILE))
         self.exp_hash = f"{self.name}_v{self.version}"
         self._csv = CsvLog(os.path.join(self.log_dir, "metrics.csv"))
+        self._pending_lines = self._csv.pending
         self._events = EventWriter(self.get_tensorboard_path(), self.metrics)
         self._event_queue = self._events.queue
         if not self._writes:
@@ -230,14 +234,15 @@ class Experiment:
             TypeError: ``metrics_dict`` is not a mapping.
         """
         if (
-            self._hot
+            self._open_run
             and type(metrics_dict) is dict
             and walltime is None
             and "created_at" not in metrics_dict
             and _PLAIN_TYPES.issuperset(map(type, metrics_dict.values()))
         ):
-            # The hot path (an open autosaving run, Python numbers only): C-level dict and
-            # tuple calls, one %-format and one os.write per row.
+            # The hot path (an open run, Python numbers only): C-level dict and tuple calls
+            # and, when autosaving, one %-format per row; the lines are written together
+            # every _LINE_SECS, here or by the run's timer thread when logging pauses.
             now = _time()
             if global_step is None:
                 row: dict[str, Any] = dict(metrics_dict)
@@ -251,13 +256,18 @@ class Experiment:
                 self._stamp_next = (milliseconds + 1) / 1000
             row["created_at"] = self._stamp
             self.metrics.append(row)
+            if not self._autosave:
+                self._queue_row(row, now)
+                self._plain.append(True)
+                return
             # Invariant: _line_keys is set only while the queued run of rows (_run_keys) has
             # the same keys, so one comparison decides both the line format and the queue.
             if row.keys() == self._line_keys:
                 self._event_queue.append(now)
-                data = (self._line_template % row).encode()
-                if _write(self._line_fd, data) != len(data):
-                    raise OSError(f"Short write to {self._csv.path} (disk full?).")
+                self._pending_lines.append(self._line_template % row)
+                if now >= self._lines_due:
+                    self._csv.flush_lines()
+                    self._lines_due = now + _LINE_SECS
             else:
                 self._queue_row(row, now)
                 self._append_row(row, True)
@@ -320,12 +330,11 @@ class Experiment:
         template = self._csv.append_row(row, plain)
         self._line_keys = self._run_keys if template is not None else None
         self._line_template = template or ""
-        self._line_fd = self._csv.fd
         self._saved_rows = len(self.metrics)
 
     @property
     def autosave(self) -> bool:
-        """Whether each ``log``/``tag`` is written at once; switching it on saves what waits."""
+        """Whether ``log``/``tag`` write as they go; switching it on saves what waits."""
         return self._autosave
 
     @autosave.setter
@@ -334,13 +343,11 @@ class Experiment:
         if value and not self._autosave and self._writes and not self._closed:
             self.save()  # rows logged while autosave was off
         self._autosave = value
-        self._update_hot()
+        self._update_open_run()
 
-    def _update_hot(self) -> None:
-        self._hot = bool(
-            getattr(self, "_writes", False)
-            and self._autosave
-            and not getattr(self, "_closed", True)
+    def _update_open_run(self) -> None:
+        self._open_run = bool(
+            getattr(self, "_writes", False) and not getattr(self, "_closed", True)
         )
 
     def argparse(self, argparser: Any) -> None:
@@ -355,7 +362,8 @@ class Experiment:
         if self._media:
             self._write_media()
         if self._autosave:
-            self._saved_rows = len(self.metrics)  # every row was written when logged
+            self._csv.flush_lines()  # the hot path's queued lines
+            self._saved_rows = len(self.metrics)  # every other row was written when logged
         rows = self.metrics[self._saved_rows :]
         if rows:
             plain = self._plain[-len(rows) :] if len(self._plain) >= len(rows) else None
@@ -395,7 +403,7 @@ class Experiment:
         self._csv.close()
         self._line_keys = None
         self._closed = True
-        self._update_hot()
+        self._update_open_run()
         self._write_meta()
         atexit.unregister(self._at_exit)
 
@@ -510,8 +518,9 @@ class Experiment:
             )
 
     def flush(self) -> None:
-        """Write queued TensorBoard events now."""
+        """Write queued CSV rows and TensorBoard events now."""
         if self._writes:
+            self._csv.flush_lines()
             self._events.flush()
 
     # ------------------------------------------------------------------ internals
@@ -633,7 +642,7 @@ class Experiment:
     def _open(self) -> None:
         """Mark the run running, start the flush/heartbeat timer, and close it at exit."""
         self._closed = False
-        self._update_hot()
+        self._update_open_run()
         self.status = "running"
         self._finished_at = None
         self._write_meta()
@@ -651,10 +660,14 @@ class Experiment:
             self._timer = None
 
     def _tick(self) -> None:
-        """Called by the timer thread every ``_FLUSH_SECS``."""
+        """Called by the timer thread every ``_LINE_SECS``."""
+        now = time.monotonic()
         if self.autosave:
-            self._events.flush()
-        if time.monotonic() - self._last_beat >= HEARTBEAT_SECS:
+            self._csv.flush_lines()
+            if now >= self._events_due:
+                self._events_due = now + _FLUSH_SECS
+                self._events.flush()
+        if now - self._last_beat >= HEARTBEAT_SECS:
             self._write_meta()
 
     def _at_exit(self) -> None:
@@ -670,7 +683,7 @@ class Experiment:
 
 
 class _Timer(threading.Thread):
-    """Flushes an autosaving run's TensorBoard events and refreshes its heartbeat."""
+    """Writes an autosaving run's queued rows and TensorBoard events; refreshes the heartbeat."""
 
     def __init__(self, experiment: Experiment) -> None:
         super().__init__(name=f"petri-run-{experiment.exp_hash}", daemon=True)
@@ -681,7 +694,7 @@ class _Timer(threading.Thread):
         self._stop_event.set()
 
     def run(self) -> None:
-        while not self._stop_event.wait(_FLUSH_SECS):
+        while not self._stop_event.wait(_LINE_SECS):
             experiment = self._experiment()
             if experiment is None:
                 return
