@@ -98,6 +98,37 @@ def test_cache_gives_the_same_batches(digits_config) -> None:
     assert all(torch.equal(a[1], b[1]) for a, b in pairs)
 
 
+def test_cache_keeps_deterministic_processing_and_reruns_random(digits_config) -> None:
+    definition = [
+        ["Resize", {"height": 12, "width": 12, "method": "bilinear"}],
+        ["RandomCrop", {"height": 10, "width": 10}],
+        ["Resize", {"height": 9, "width": 9, "method": "bilinear"}],  # after a random one
+        ["Flip", {"is_random": True}],
+    ]
+    config = digits_config("eval", shuffle=True, num_epochs=3, seed=4, definition=definition)
+    cached = create_input_fn({**config, "params": {**config["params"], "cache": True}})
+    pairs = list(zip(cached(), create_input_fn(config)(), strict=True))
+    assert len(pairs) == 34  # 3 epochs of 360 examples in batches of 32, the last one short
+    assert all(torch.equal(a[0]["image"], b[0]["image"]) for a, b in pairs)
+    assert pairs[0][0][0]["image"].shape[1:] == (1, 9, 9)
+
+
+def test_processors_say_whether_a_cache_may_keep_their_output() -> None:
+    from petri.data.processors import Flip, Processor, Resize, split_deterministic
+
+    class Noise(Processor):  # a custom processor: not declared deterministic
+        def __call__(self, value, rng):
+            return value + float(rng.normal())
+
+    resize, still, flip = Resize(4, 4), Flip(is_random=False), Flip(is_random=True)
+    fixed, rest = split_deterministic(
+        {"image": [resize, still], "label": [Noise()], "mask": [resize, flip, still]}
+    )
+    assert fixed == {"image": [resize, still], "mask": [resize]}
+    assert rest["mask"] == [flip, still] and [type(p) for p in rest["label"]] == [Noise]
+    assert "image" not in rest
+
+
 def test_definition_processes_images(digits_config) -> None:
     config = digits_config(
         "eval",

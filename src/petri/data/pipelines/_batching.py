@@ -9,7 +9,7 @@ import numpy as np
 import torch
 
 from petri.data.pipelines._stream import RecordStream
-from petri.data.processors._base import Processor, apply_processors
+from petri.data.processors._base import Processor, apply_processors, split_deterministic
 from petri.errors import PetriError
 
 __all__ = ["Batcher", "collate"]
@@ -73,7 +73,9 @@ class Batcher:
         dynamic_pad: zero-pad features of varying length (see :func:`collate`).
         seed: seeds the processors' generator (with the stream number).
         cache: keep every decoded example in memory (keyed by shard and reference), so later
-            epochs skip decoding (``tf.data``'s ``cache()``); processors still run each time.
+            epochs skip decoding (``tf.data``'s ``cache()``); the cached value is taken after
+            each feature's leading deterministic processors (a Resize, a dtype conversion), and
+            only the processors from the first random one on run again each epoch.
     """
 
     def __init__(
@@ -98,6 +100,7 @@ class Batcher:
         self.dynamic_pad = dynamic_pad
         self._rng = np.random.default_rng([seed, stream.stream, 2])
         self._cache: dict[tuple[int, int], dict[str, Any]] | None = {} if cache else None
+        self._fixed, self._rest = split_deterministic(processors) if cache else ({}, processors)
 
     def next_batch(self) -> dict[str, Any]:
         """The next collated batch (numpy arrays and lists).
@@ -106,7 +109,7 @@ class Batcher:
             StopIteration: the input is exhausted.
         """
         examples = []
-        stream, decode, processors, cache = self.stream, self.decode, self.processors, self._cache
+        stream, decode, processors, cache = self.stream, self.decode, self._rest, self._cache
         for shard, ref, raw in stream:
             try:
                 if cache is None:
@@ -114,7 +117,10 @@ class Batcher:
                 else:
                     cached = cache.get((shard, ref))
                     if cached is None:
-                        cached = cache[shard, ref] = decode(raw)
+                        cached = decode(raw)
+                        if self._fixed:  # deterministic: no draws from the generator
+                            cached = apply_processors(cached, self._fixed, self._rng)
+                        cache[shard, ref] = cached
                     example = dict(cached)  # processors replace values, never modify them
                 if processors:
                     example = apply_processors(example, processors, self._rng)

@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
-from petri.data.processors._base import Processor, apply_processors, build_processors
+from petri.data.processors._base import (
+    Processor,
+    apply_processors,
+    build_processors,
+    split_deterministic,
+)
 from petri.data.processors.decode import decode_image, encode_image, to_chw_float
 from petri.data.processors.image import (
     AdjustBrightness,
@@ -28,6 +33,7 @@ __all__ = [
     "Resize",
     "Standardization",
     "apply_processors",
+    "split_deterministic",
     "build_processors",
     "decode_image",
     "encode_image",

@@ -12,7 +12,7 @@ import torch
 from petri.errors import ConfigError, UnknownNameError
 from petri.registry import Registry
 
-__all__ = ["Processor", "apply_processors", "build_processors"]
+__all__ = ["Processor", "apply_processors", "build_processors", "split_deterministic"]
 
 
 class Processor:
@@ -25,6 +25,11 @@ class Processor:
     tensor (or a view) rather than modify ``value`` in place: decoded examples may be cached and
     reused. Processors run in the reader processes; keep them picklable (plain attributes).
     """
+
+    deterministic: bool = False
+    """True when the output depends on the input alone (never on ``rng``): a pipeline with
+    ``cache`` then keeps this processor's output instead of recomputing it every epoch. False by
+    default, so a custom processor that draws from ``rng`` is never frozen by a cache."""
 
     def __call__(self, value: torch.Tensor, rng: np.random.Generator) -> torch.Tensor:
         raise NotImplementedError
@@ -154,3 +159,24 @@ def apply_processors(
             value = processor(value, rng)
         example[feature] = value
     return example
+
+
+def split_deterministic(
+    processors: Mapping[str, list[Processor]],
+) -> tuple[dict[str, list[Processor]], dict[str, list[Processor]]]:
+    """Each feature's chain cut after its leading deterministic processors.
+
+    Returns ``(fixed, rest)``: running ``fixed`` then ``rest`` equals running the whole chains,
+    and ``fixed``'s output may be cached since it draws nothing from the generator.
+    """
+    fixed: dict[str, list[Processor]] = {}
+    rest: dict[str, list[Processor]] = {}
+    for feature, chain in processors.items():
+        cut = 0
+        while cut < len(chain) and chain[cut].deterministic:
+            cut += 1
+        if cut:
+            fixed[feature] = list(chain[:cut])
+        if cut < len(chain):
+            rest[feature] = list(chain[cut:])
+    return fixed, rest

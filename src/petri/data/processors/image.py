@@ -69,6 +69,8 @@ class Resize(Processor):
         align_corners: align the corner pixels (bilinear and bicubic only).
     """
 
+    deterministic = True
+
     def __init__(
         self, height: int, width: int, method: str | int | None = None, align_corners: bool = False
     ) -> None:
@@ -107,6 +109,8 @@ class Resize(Processor):
 
 class CentralCrop(Processor):
     """Keep the central ``central_fraction`` of each side (``tf.image.central_crop``)."""
+
+    deterministic = True
 
     def __init__(self, central_fraction: float) -> None:
         if not 0.0 < float(central_fraction) <= 1.0:
@@ -150,6 +154,10 @@ class Flip(Processor):
     from the pipeline's seeded generator.
     """
 
+    @property
+    def deterministic(self) -> bool:  # type: ignore[override]
+        return not self.is_random
+
     def __init__(self, axis: int = 0, is_random: bool = False, seed: int | None = None) -> None:
         if axis not in (0, 1):
             raise ValueError(
@@ -168,6 +176,8 @@ class Flip(Processor):
 
 class Standardization(Processor):
     """Zero mean, unit variance per image (``tf.image.per_image_standardization``)."""
+
+    deterministic = True
 
     def __call__(self, value: torch.Tensor, rng: np.random.Generator) -> torch.Tensor:
         _check_image(value, "Standardization")
@@ -196,6 +206,8 @@ class ConvertImagesDtype(Processor):
     """Cast to ``dtype``, rescaling between integer ranges and [0, 1] floats
     (``tf.image.convert_image_dtype``); ``saturate`` clips before a narrowing cast."""
 
+    deterministic = True
+
     def __init__(self, dtype: str, saturate: bool = False) -> None:
         key = str(dtype).lower().replace("torch.", "").replace("tf.", "")
         key = {"float": "float32", "double": "float64", "half": "float16"}.get(key, key)
@@ -223,6 +235,10 @@ class ConvertImagesDtype(Processor):
 class AdjustBrightness(Processor):
     """Add ``delta`` to every pixel; with ``is_random``, a delta drawn from [-delta, delta)."""
 
+    @property
+    def deterministic(self) -> bool:  # type: ignore[override]
+        return not self.is_random
+
     def __init__(self, delta: float, is_random: bool = False, seed: int | None = None) -> None:
         if is_random and delta < 0:
             raise ValueError(
@@ -240,6 +256,10 @@ class AdjustBrightness(Processor):
 class AdjustContrast(Processor):
     """Scale each channel's deviation from its mean by ``contrast_factor``; with ``is_random``,
     by a factor drawn from [contrast_factor, contrast_factor_max]."""
+
+    @property
+    def deterministic(self) -> bool:  # type: ignore[override]
+        return not self.is_random
 
     def __init__(
         self,
