@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import csv
 import json
+import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -14,6 +16,7 @@ from petri.data import numpy_input_fn
 from petri.estimators import Estimator, RunConfig
 from petri.experiments import Experiment, create_experiment
 from petri.models import Classifier
+from petri.tracking import Experiment as RunLog
 
 
 def seed_000_config(digits, output_dir):
@@ -278,3 +281,67 @@ def test_lenet_digits_example_reaches_97_percent(tmp_path):
     results = getattr(xp, config.schedule)()
     assert results["streaming_accuracy"] >= 0.97, results
     assert np.isfinite(results["loss"])
+
+
+TRAINER = """
+import sys, time
+import numpy as np
+from petri.data import numpy_input_fn
+from petri.estimators import Estimator, Hook, RunConfig
+from petri.models import Classifier
+
+class Slow(Hook):  # a trainer slower than the evaluator
+    def after_step(self, state):
+        time.sleep(0.01)
+
+rng = np.random.default_rng(0)
+x = rng.normal(size=(256, 8)).astype(np.float32)
+y = (x[:, 0] > 0).astype(np.int64)
+model = Classifier(graph_fn=[["FullyConnected", {"num_units": 2}]], n_classes=2,
+                   optimizer_config={"name": "sgd", "learning_rate": 0.5})
+estimator = Estimator(model, model_dir=sys.argv[1],
+                      config=RunConfig(seed=0, save_checkpoints_steps=20, keep_checkpoint_max=2))
+estimator.train(numpy_input_fn(x, y, batch_size=32, num_epochs=None, shuffle=True, seed=1),
+                max_steps=200, hooks=[Slow()])
+"""
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(300)  # continuous_eval waits for checkpoints: fail, don't hang, if none come
+def test_continuous_eval_follows_a_training_process(tmp_path):
+    model_dir = tmp_path / "model"
+    script = tmp_path / "trainer.py"
+    script.write_text(TRAINER)
+    trainer = subprocess.Popen([sys.executable, str(script), str(model_dir)])
+    try:
+        rng = np.random.default_rng(1)
+        x = rng.normal(size=(128, 8)).astype(np.float32)
+        y = (x[:, 0] > 0).astype(np.int64)
+        estimator = Estimator(
+            Classifier(
+                graph_fn=[["FullyConnected", {"num_units": 2}]],
+                n_classes=2,
+                eval_metrics_config=["streaming_accuracy"],
+            ),
+            model_dir=model_dir,
+        )
+        experiment = Experiment(
+            estimator,
+            train_input_fn=None,
+            eval_input_fn=numpy_input_fn(x, y, batch_size=64, shuffle=False),
+            train_steps=200,
+            eval_steps=None,
+            run=RunLog(log_dir=tmp_path / "evaluator", autosave=True),
+        )
+        results = experiment.continuous_eval(throttle_delay_secs=0)
+        assert trainer.wait(timeout=120) == 0
+    finally:
+        trainer.kill()
+        trainer.wait()
+    steps = [r["global_step"] for r in experiment.eval_results]
+    assert results["global_step"] == 200 and steps[-1] == 200
+    assert len(steps) >= 3 and steps == sorted(set(steps)), steps  # each checkpoint once
+    assert results["streaming_accuracy"] > 0.9  # the trained model, really read from disk
+    with open(tmp_path / "evaluator" / "metrics.csv", newline="") as file:
+        rows = list(csv.DictReader(file))
+    assert [int(r["global_step"]) for r in rows] == steps

@@ -17,6 +17,7 @@ __all__ = ["Experiment"]
 
 logger = logging.getLogger("petri")
 _T = TypeVar("_T")
+_CHECKPOINT_POLL_SECS = 0.5  # continuous_eval's look for a new checkpoint while none is there
 
 
 class Experiment:
@@ -30,7 +31,9 @@ class Experiment:
         eval_steps: batches per evaluation (None: the whole eval input).
         train_hooks: extra hooks for every training call.
         eval_hooks: extra hooks for every evaluation.
-        eval_delay_secs: wait before the first evaluation of ``evaluate()``.
+        eval_delay_secs: wait before ``evaluate()`` and before ``continuous_eval()``'s first
+            look (not inside train-and-evaluate schedules, as in TensorFlow).
+        continuous_eval_throttle_secs: ``continuous_eval()``'s least time between evaluations.
         eval_every_n_steps: evaluate when at least this many steps passed since the last one.
         train_steps_per_iteration: steps per training call in continuous train-and-evaluate.
         output_dir: the run's folder when ``run`` is None (defaults to the estimator's
@@ -108,13 +111,19 @@ class Experiment:
         """Evaluate the latest checkpoint on ``eval_steps`` batches; logs a row to the run."""
         return self._tracked(lambda: self._evaluate(delay_secs, name))
 
-    def _evaluate(self, delay_secs: float | None, name: str | None) -> dict[str, Any]:
+    def _evaluate(
+        self, delay_secs: float | None, name: str | None, checkpoint_path: str | None = None
+    ) -> dict[str, Any]:
         self._need(self.eval_input_fn, "eval_input_fn")
         delay = self.eval_delay_secs if delay_secs is None else delay_secs
         if delay:
             time.sleep(delay)
         results = self.estimator.evaluate(
-            self.eval_input_fn, steps=self.eval_steps, hooks=self.eval_hooks, name=name
+            self.eval_input_fn,
+            steps=self.eval_steps,
+            hooks=self.eval_hooks,
+            checkpoint_path=checkpoint_path,
+            name=name,
         )
         self.eval_results.append(results)
         if self.run is not None:
@@ -124,6 +133,43 @@ class Experiment:
                 global_step=results["global_step"],
             )
         return results
+
+    def continuous_eval(
+        self,
+        delay_secs: float | None = None,
+        throttle_delay_secs: float | None = None,
+        evaluate_checkpoint_only_once: bool = True,
+        name: str | None = None,
+        continuous_eval_predicate_fn: Callable[[dict[str, Any]], bool] | None = None,
+    ) -> dict[str, Any]:
+        """Evaluate each new checkpoint that a trainer (usually another process) writes.
+
+        Watches the estimator's ``model_dir``: evaluates the newest checkpoint, then waits until
+        ``throttle_delay_secs`` (default ``continuous_eval_throttle_secs``) have passed since
+        that evaluation began and a newer checkpoint exists. Stops when an evaluated checkpoint
+        reaches ``train_steps`` or ``continuous_eval_predicate_fn(results)`` returns False;
+        with neither it runs until interrupted, as the seed library's did. Give the evaluator
+        its own ``output_dir`` (or ``run=False``): a run log has one writer.
+
+        Args:
+            delay_secs: wait before the first look (default ``eval_delay_secs``).
+            evaluate_checkpoint_only_once: False re-evaluates the same checkpoint each time.
+            name: evaluation name (metrics logged as ``eval_<name>/...``).
+
+        Returns:
+            The last evaluation's metrics plus ``global_step``.
+        """
+        throttle = (
+            self.continuous_eval_throttle_secs
+            if throttle_delay_secs is None
+            else throttle_delay_secs
+        )
+        delay = self.eval_delay_secs if delay_secs is None else delay_secs
+        return self._tracked(
+            lambda: self._watch_checkpoints(
+                delay, throttle, evaluate_checkpoint_only_once, name, continuous_eval_predicate_fn
+            )
+        )
 
     def train_and_evaluate(self) -> dict[str, Any]:
         """Train to ``train_steps``, evaluating every ``eval_every_n_steps`` and at the end."""
@@ -167,14 +213,46 @@ class Experiment:
             exhausted = step < target
             finished = self.train_steps is not None and step >= self.train_steps
             if exhausted or finished or step - last_eval >= self.eval_every_n_steps:
-                results = self._evaluate(None, None)
+                results = self._evaluate(0, None)  # eval_delay_secs is for evaluate() alone
                 last_eval = step
                 if predicate is not None and not predicate(results):
                     break
             if exhausted:
                 logger.info("Training input ended at global step %d.", step)
                 break
-        return results if results is not None else self._evaluate(None, None)
+        return results if results is not None else self._evaluate(0, None)
+
+    def _watch_checkpoints(
+        self,
+        delay: float,
+        throttle: float,
+        only_once: bool,
+        name: str | None,
+        predicate: Callable[[dict[str, Any]], bool] | None,
+    ) -> dict[str, Any]:
+        self._need(self.eval_input_fn, "eval_input_fn")
+        if delay:
+            time.sleep(delay)
+        evaluated: str | None = None
+        results: dict[str, Any] = {}
+        while True:
+            started = time.monotonic()
+            path = self.estimator.latest_checkpoint()
+            if path is None or (only_once and path == evaluated):
+                time.sleep(_CHECKPOINT_POLL_SECS)
+                continue
+            try:
+                results = self._evaluate(0, name, checkpoint_path=path)
+            except ValueError:
+                if Path(path).exists():
+                    raise
+                continue  # the trainer pruned it meanwhile (keep_checkpoint_max): take the next
+            evaluated = path
+            if predicate is not None and not predicate(results):
+                return results
+            if self.train_steps is not None and results["global_step"] >= self.train_steps:
+                return results
+            time.sleep(max(0.0, throttle - (time.monotonic() - started)))
 
     def _train_hooks(self) -> list[Any]:
         run = self.run
