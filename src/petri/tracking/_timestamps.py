@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import time
 
-__all__ = ["parse_utc", "utc_string"]
+__all__ = ["parse_utc", "utc_millis_string", "utc_string"]
 
 _cache: list = [-1, ""]
 
@@ -20,6 +20,16 @@ def utc_string(timestamp: float) -> str:
         _cache[0] = seconds
         _cache[1] = time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime(seconds))
     return f"{_cache[1]}.{int((timestamp - seconds) * 1e6):06d}"
+
+
+def utc_millis_string(milliseconds: int) -> str:
+    """``YYYY-MM-DD HH:MM:SS.fff`` in UTC for Unix time in whole milliseconds (a row's stamp:
+    ``log`` re-formats it only when the millisecond changes)."""
+    seconds = milliseconds // 1000
+    if seconds != _cache[0]:
+        _cache[0] = seconds
+        _cache[1] = time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime(seconds))
+    return f"{_cache[1]}.{milliseconds % 1000:03d}"
 
 
 def parse_utc(text: str) -> float | None:

@@ -20,13 +20,13 @@ import sys
 import threading
 import time
 import warnings
-import weakref
 from collections.abc import Mapping
 from typing import Any
 
 from petri.tracking import _proto
 from petri.tracking._csv_log import CsvLog, read_csv
 from petri.tracking._git import create_tag, git_snapshot
+from petri.tracking._histogram import histogram_value
 from petri.tracking._media import ImageData, as_image, media_name
 from petri.tracking._rows import IMAGE, NUMBER, expand
 from petri.tracking._status import (
@@ -38,7 +38,8 @@ from petri.tracking._status import (
 )
 from petri.tracking._tags import read_tags, tag_value, write_tags
 from petri.tracking._tensorboard import EventWriter
-from petri.tracking._timestamps import utc_string
+from petri.tracking._timer import RunTimer
+from petri.tracking._timestamps import utc_millis_string, utc_string
 from petri.tracking._versions import allocate_version, version_dir
 
 __all__ = ["DEFAULT_SAVE_DIR", "Experiment"]
@@ -52,19 +53,6 @@ _MAX_PENDING = 20_000  # ... or as soon as this many events wait
 _VERSION_DIR = re.compile(r"version_(\d+)$")
 _PLAIN_TYPES = frozenset((float, int))
 _time = time.time
-_second_cache: list[Any] = [-1, ""]
-
-
-def _stamp(milliseconds: int) -> str:
-    """``created_at`` for a time in ms: test_tube's ``str(datetime.utcnow())`` form, to the ms.
-
-    The date-and-seconds part is cached, so a row costs one small format.
-    """
-    seconds = milliseconds // 1000
-    if seconds != _second_cache[0]:
-        _second_cache[0] = seconds
-        _second_cache[1] = time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime(seconds))
-    return f"{_second_cache[1]}.{milliseconds % 1000:03d}"
 
 
 class Experiment:
@@ -151,7 +139,7 @@ class Experiment:
         self._finished_at: float | None = None
         self._last_beat = 0.0
         self._events_due = time.monotonic() + _FLUSH_SECS
-        self._timer: _Timer | None = None
+        self._timer: RunTimer | None = None
         self._stamp_next = 0.0  # created_at is cached for the current millisecond
         self._stamp = ""
         self._plain: list[bool] = []  # per unsaved row: plain numbers (autosave=False)
@@ -252,7 +240,7 @@ class Experiment:
                 row = {"global_step": int(global_step), **metrics_dict}
             if now >= self._stamp_next:
                 milliseconds = int(now * 1000)
-                self._stamp = _stamp(milliseconds)
+                self._stamp = utc_millis_string(milliseconds)
                 self._stamp_next = (milliseconds + 1) / 1000
             row["created_at"] = self._stamp
             self.metrics.append(row)
@@ -295,7 +283,7 @@ class Experiment:
         plain = self._add_values(metrics_dict, row, tags_list, values, step, now)
         tags = tuple(tags_list)
         if "created_at" not in row:
-            row["created_at"] = _stamp(int(now * 1000))
+            row["created_at"] = utc_millis_string(int(now * 1000))
         self.metrics.append(row)
         if not self._writes:
             return
@@ -465,25 +453,9 @@ class Experiment:
         """A histogram of ``values`` (array or tensor) for TensorBoard."""
         if not self._writes:
             return
-        import numpy as np
-
-        if hasattr(values, "detach"):
-            values = values.detach().float().cpu().numpy()
-        array = np.asarray(values, dtype=np.float64).ravel()
-        array = array[np.isfinite(array)]
-        if array.size == 0:
+        encoded = histogram_value(tag, values, bins)
+        if encoded is None:
             return
-        counts, edges = np.histogram(array, bins=bins)
-        encoded = _proto.histogram_value(
-            tag,
-            float(array.min()),
-            float(array.max()),
-            float(array.size),
-            float(array.sum()),
-            float(np.dot(array, array)),
-            edges[1:].tolist(),
-            counts.astype(np.float64).tolist(),
-        )
         step = len(self.metrics) if global_step is None else int(global_step)
         self._events.add_values(time.time() if walltime is None else walltime, step, encoded)
 
@@ -646,7 +618,7 @@ class Experiment:
         self.status = "running"
         self._finished_at = None
         self._write_meta()
-        self._timer = _Timer(self)
+        self._timer = RunTimer(self._tick, _LINE_SECS, f"petri-run-{self.exp_hash}")
         self._timer.start()
         atexit.register(self._at_exit)
 
@@ -680,29 +652,6 @@ class Experiment:
             self.close("crashed")
         else:
             self.close("finished")
-
-
-class _Timer(threading.Thread):
-    """Writes an autosaving run's queued rows and TensorBoard events; refreshes the heartbeat."""
-
-    def __init__(self, experiment: Experiment) -> None:
-        super().__init__(name=f"petri-run-{experiment.exp_hash}", daemon=True)
-        self._experiment = weakref.ref(experiment)
-        self._stop_event = threading.Event()
-
-    def stop(self) -> None:
-        self._stop_event.set()
-
-    def run(self) -> None:
-        while not self._stop_event.wait(_LINE_SECS):
-            experiment = self._experiment()
-            if experiment is None:
-                return
-            try:
-                experiment._tick()
-            except OSError as error:  # a full disk must not kill training
-                warnings.warn(f"Run log flush failed: {error}", RuntimeWarning, stacklevel=1)
-            del experiment
 
 
 def _check_name(name: Any) -> None:
