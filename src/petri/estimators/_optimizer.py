@@ -7,7 +7,7 @@ from typing import Any
 
 import torch
 
-__all__ = ["build_optimizer"]
+__all__ = ["build_optimizer", "embedding_tables"]
 
 
 def build_optimizer(
@@ -57,3 +57,14 @@ def build_optimizer(
         f"Cannot build an optimizer from {type(source).__name__}; expected an OptimizerConfig, a "
         "name, a torch.optim.Optimizer, or a callable params -> optimizer."
     )
+
+
+def embedding_tables(module: torch.nn.Module) -> list[torch.nn.Parameter]:
+    """The trainable embedding tables in ``module``: what ``clip_embed_gradients`` clips."""
+    from petri.layers.embedding import Embedding
+
+    return [
+        sub.weight
+        for sub in module.modules()
+        if isinstance(sub, Embedding | torch.nn.Embedding) and sub.weight.requires_grad
+    ]

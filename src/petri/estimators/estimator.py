@@ -17,7 +17,7 @@ from petri.configs.run import RunConfig
 from petri.estimators import checkpoints as ckpt
 from petri.estimators._inputs import batch_size_of, iterate_input, move_to_device
 from petri.estimators._model_fn import ModelFnModule
-from petri.estimators._optimizer import build_optimizer
+from petri.estimators._optimizer import build_optimizer, embedding_tables
 from petri.estimators._outputs import as_python, split_predictions, update_metrics
 from petri.estimators.hooks import (
     CheckpointSaverHook,
@@ -82,6 +82,8 @@ class Estimator:
         self._optimizer: torch.optim.Optimizer | None = None
         self._scheduler: Any = None
         self._clip: float | None = None
+        self._embed_clip: float | None = None
+        self._embeddings: list[nn.Parameter] = []
         self._parameters: list[nn.Parameter] = []
         self._global_step = 0
         self._state_step: int | None = None  # step of the weights in memory; None = untrained
@@ -342,6 +344,8 @@ class Estimator:
         spec.loss.backward()  # type: ignore[union-attr]
         if self._clip:
             torch.nn.utils.clip_grad_norm_(self._parameters, self._clip, foreach=True)
+        for table in self._embeddings:  # each table on its own, after the global clip
+            torch.nn.utils.clip_grad_norm_(table, self._embed_clip)  # type: ignore[arg-type]
         optimizer.step()  # type: ignore[union-attr]
         if self._scheduler is not None:
             self._scheduler.step()
@@ -408,6 +412,8 @@ class Estimator:
             )
             self._parameters = [p for p in self._module.parameters() if p.requires_grad]
             self._clip = spec.clip_gradients
+            self._embed_clip = spec.clip_embed_gradients
+            self._embeddings = embedding_tables(self._module) if self._embed_clip else []
             self._spec_hooks = list(spec.training_hooks or [])
         if target is not None and ckpt.checkpoint_step(target) != self._state_step:
             self._restore(target, full=mode == ModeKeys.TRAIN)

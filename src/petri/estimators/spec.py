@@ -27,6 +27,8 @@ class EstimatorSpec:
             over batches weighted by batch size.
         export_outputs: name -> tensor or dict served by an exported model.
         clip_gradients: clip the global gradient norm to this value before each update.
+        clip_embed_gradients: then clip each embedding table's gradient (``petri.layers``
+            ``Embedding`` and ``torch.nn.Embedding`` weights) to this norm, as the seed did.
         training_hooks: hooks added to ``train`` while this model trains.
     """
 
@@ -38,6 +40,7 @@ class EstimatorSpec:
     eval_metric_ops: dict[str, Any] | None = None
     export_outputs: dict[str, Any] | None = None
     clip_gradients: float | None = None
+    clip_embed_gradients: float | None = None
     training_hooks: list[Any] = field(default_factory=list)
 
     @property

@@ -35,8 +35,8 @@ class Model(GraphModule):
         eval_metrics_config: list of ``MetricConfig`` or metric names.
         summaries: TensorBoard summaries to write (``all`` or a list, see ModelConfig).
         clip_gradients: clip the global gradient norm (None disables).
-        clip_embed_gradients: the seed's clip value for embedding gradients (kept with the
-            model's settings; the global clip applies to every parameter).
+        clip_embed_gradients: then clip each embedding table's gradient to this norm on its
+            own, as the seed did (None disables).
         name: scope name of the model.
         n_classes: number of classes, for metrics that need it.
     """
@@ -121,6 +121,7 @@ class Model(GraphModule):
             eval_metric_ops=metric_ops,
             export_outputs=predictions,
             clip_gradients=self.clip_gradients,
+            clip_embed_gradients=self.clip_embed_gradients,
         )
 
     def _compute_loss(self, outputs: torch.Tensor, labels: Any) -> torch.Tensor:
