@@ -8,38 +8,18 @@
 #      PETRI_LOGPEERS_VENV (venv path, default <repo>/.venv-logpeers).
 # Idempotent: re-running reuses the venv and only installs what is missing.
 set -euo pipefail
+source "$(dirname "${BASH_SOURCE[0]}")/_peer_venv.sh"
 
-ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-VENV="${PETRI_LOGPEERS_VENV:-$ROOT/.venv-logpeers}"
-PYTHON="${PYTHON:-python3}"
-# test_tube 0.7.5 depends on torch: the CPU build is installed FIRST and every later pip call
-# repeats this exact pin, so no dependency can swap in another (CUDA) torch.
-TORCH_PIN="torch==2.13.0"
-
-if [ ! -x "$VENV/bin/python" ]; then
-    echo "creating $VENV with $("$PYTHON" --version 2>&1)"
-    "$PYTHON" -m venv "$VENV"
-fi
-PIP=("$VENV/bin/python" -m pip install --disable-pip-version-check)
-
-echo "== $TORCH_PIN (first, pinned)"
-"${PIP[@]}" "$TORCH_PIN"
+# test_tube 0.7.5 depends on torch: create_peer_venv installs the pinned CPU build first.
+create_peer_venv "${PETRI_LOGPEERS_VENV:-$ROOT/.venv-logpeers}"
 echo "== test_tube 0.7.5, mlflow, tensorboard"
 # test_tube 0.7.5 (2020) declares loose lower bounds only (pandas, numpy, imageio, tensorboard,
 # torch, future), so today's releases satisfy it; if a future release breaks it, the bench
 # reports the row as "not installable: <reason>" instead of failing.
-"${PIP[@]}" "$TORCH_PIN" "test_tube==0.7.5" || echo "test_tube==0.7.5 did not install"
-"${PIP[@]}" "$TORCH_PIN" mlflow tensorboard
+pinned_install "test_tube==0.7.5" || echo "test_tube==0.7.5 did not install"
+pinned_install mlflow tensorboard
 echo "== petri (editable)"
-"${PIP[@]}" "$TORCH_PIN" -e "$ROOT"
+pinned_install -e "$ROOT"
 
-"$VENV/bin/python" - <<'PY'
-import importlib
-for name in ("torch", "test_tube", "mlflow", "tensorboard", "petri"):
-    try:
-        module = importlib.import_module(name)
-        print(f"  {name:<12} {getattr(module, '__version__', '?')}")
-    except Exception as error:  # report, don't fail: the bench marks the row as missing
-        print(f"  {name:<12} NOT importable: {type(error).__name__}: {error}")
-PY
+report_versions torch test_tube mlflow tensorboard petri
 echo "peers ready: $VENV/bin/python bench/log_throughput.py"

@@ -40,7 +40,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import torch
 import torch.nn.functional as F
-from train_overhead import LEARNING_RATE, WORKLOADS, _load_data, _torch_net
+from train_overhead import LEARNING_RATE, WORKLOADS, _floor_loop, _load_data, _torch_net
 
 from petri.configs import OptimizerConfig
 from petri.data import numpy_input_fn
@@ -64,29 +64,13 @@ def build_stages(workload: str, batch: int, model_dir: str) -> dict[str, Any]:
     x, y = _load_data(workload)
     torch.manual_seed(0)
     base = _torch_net(workload)
-    size = x.shape[0]
 
     def adam(module: torch.nn.Module) -> torch.optim.Optimizer:
         return torch.optim.Adam(module.parameters(), lr=LEARNING_RATE, fused=True)
 
     # loop -----------------------------------------------------------------------------------
     net = copy.deepcopy(base)
-    optimizer = adam(net)
-    generator = torch.Generator().manual_seed(0)
-    state: dict[str, Any] = {"order": None, "position": size}
-
-    def loop(n: int) -> None:
-        order, position = state["order"], state["position"]
-        for _ in range(n):
-            if position >= size:
-                order, position = torch.randperm(size, generator=generator), 0
-            index = order[position : position + batch]
-            position += batch
-            loss = F.cross_entropy(net(x[index]), y[index])
-            optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            optimizer.step()
-        state["order"], state["position"] = order, position
+    loop = _floor_loop(net, adam(net), x, y, batch)
 
     # +input ---------------------------------------------------------------------------------
     net_input = copy.deepcopy(base)

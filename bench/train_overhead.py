@@ -77,6 +77,7 @@ import sys
 import tempfile
 import time
 import traceback
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -241,23 +242,15 @@ def _timed(fn: Any) -> float:
     return time.perf_counter() - start
 
 
-def _run_floor(
-    segments: Segments,
-    workload: str,
-    batch: int,
-    steps: int,
-    warmup: int,
-    repeats: int,
-    fused: bool,
-) -> dict[str, Any]:
+def _floor_loop(net: Any, optimizer: Any, x: Any, y: Any, batch: int) -> Callable[[int], None]:
+    """The floor's hand-written loop: ``train(n)`` runs n steps of ``batch`` examples.
+
+    One ``torch.randperm`` per epoch, batches by tensor indexing. bench/step_overhead.py's
+    ``loop`` rung runs this same loop, so its ladder starts from the floor measured here.
+    """
     import torch
     import torch.nn.functional as F
 
-    x, y = _load_data(workload)
-    net = _torch_net(workload)
-    net.train()
-    kernel = {"fused": True} if fused else {}  # default: torch's CPU choice, the for-loop
-    optimizer = torch.optim.Adam(net.parameters(), lr=LEARNING_RATE, **kernel)
     generator = torch.Generator().manual_seed(0)
     size = x.shape[0]
     state: dict[str, Any] = {"order": None, "position": size}
@@ -275,6 +268,26 @@ def _run_floor(
             optimizer.step()
         state["order"], state["position"] = order, position
 
+    return train
+
+
+def _run_floor(
+    segments: Segments,
+    workload: str,
+    batch: int,
+    steps: int,
+    warmup: int,
+    repeats: int,
+    fused: bool,
+) -> dict[str, Any]:
+    import torch
+
+    x, y = _load_data(workload)
+    net = _torch_net(workload)
+    net.train()
+    kernel = {"fused": True} if fused else {}  # default: torch's CPU choice, the for-loop
+    optimizer = torch.optim.Adam(net.parameters(), lr=LEARNING_RATE, **kernel)
+    train = _floor_loop(net, optimizer, x, y, batch)
     train(warmup)
     segments.measure(lambda start: train(steps), repeats)
     return segments.result()

@@ -17,9 +17,23 @@ from torch.nn.modules.lazy import LazyModuleMixin
 from torch.nn.parameter import UninitializedParameter, is_lazy
 
 from petri.layers._base import GraphModule
+from petri.layers.initializers import get_initializer
 from petri.layers.regularizers import get_regularizer
 
-__all__ = ["LazyLayer", "Layer"]
+__all__ = ["LazyLayer", "Layer", "materialize"]
+
+
+def materialize(
+    param: nn.Parameter, shape: tuple[int, ...], init: Callable[[torch.Tensor], Any]
+) -> None:
+    """Give a still-lazy ``param`` its ``shape`` and initial values.
+
+    A parameter a ``state_dict`` has already loaded is left alone, as ``LazyLayer`` requires.
+    """
+    if is_lazy(param):
+        with torch.no_grad():
+            param.materialize(shape)
+            init(param)
 
 
 class Layer(GraphModule):
@@ -79,11 +93,29 @@ class LazyLayer(LazyModuleMixin, Layer):
     Subclasses create ``UninitializedParameter``s in ``__init__`` (``self._new_parameter()``) and
     implement ``initialize_parameters(input)``, which runs once, before the first forward. It
     must materialize and initialize only parameters that are still lazy (a ``state_dict`` may
-    have loaded them) and set any non-parameter state every time.
+    have loaded them) and set any non-parameter state every time. ``_add_weight_and_bias`` and
+    :func:`materialize` do this for the usual weight-plus-bias layer.
     """
 
     def initialize_parameters(self, *args: Any, **kwargs: Any) -> None:  # pragma: no cover
         raise NotImplementedError
+
+    def _add_weight_and_bias(
+        self, weights_init: Any, bias: bool, bias_init: Any, bias_size: int
+    ) -> None:
+        """Add a lazy, regularized ``weight`` and, if ``bias``, a ``bias`` of ``bias_size``.
+
+        The bias is initialized now, since its size is known; the weight keeps its initializer
+        in ``_weights_init`` until ``initialize_parameters`` knows its shape.
+        """
+        self._weights_init = get_initializer(weights_init)
+        self.weight = self._new_parameter()
+        if bias:
+            self.bias = self._new_parameter(bias_size)
+            get_initializer(bias_init, default="zeros")(self.bias)
+        else:
+            self.register_parameter("bias", None)
+        self._regularized = ("weight",)
 
     def _build_on(self, *args: Any) -> None:
         """Finish the lazy build on ``args`` for callers that bypass ``__call__``."""

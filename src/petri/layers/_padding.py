@@ -14,7 +14,14 @@ from collections.abc import Sequence
 
 import torch
 
-__all__ = ["SamePadding", "check_padding", "output_size", "pad_argument", "same_pads"]
+__all__ = [
+    "SamePadding",
+    "check_padding",
+    "output_size",
+    "pad_argument",
+    "same_pads",
+    "settle_padding",
+]
 
 _PADDINGS = ("same", "valid")
 
@@ -100,3 +107,21 @@ class SamePadding:
                 self._padding, self._pad = (0,) * len(pairs), pad_argument(pairs)
             self._size = size
         return self._padding, self._pad
+
+
+def settle_padding(
+    same: bool, kernel: Sequence[int], stride: Sequence[int], dilation: Sequence[int]
+) -> tuple[tuple[int, ...], list[int] | None, SamePadding | None]:
+    """The padding a windowed op can settle before it sees an input.
+
+    Returns:
+        The symmetric ``padding=``, an ``F.pad`` argument or None, and a :class:`SamePadding`
+        or None. 'valid' pads nothing and stride-1 'same' does not depend on the input size, so
+        only strided 'same' gets the resolver, which works the padding out per input size.
+    """
+    if not same:
+        return (0,) * len(kernel), None, None
+    if all(s == 1 for s in stride):
+        padding, pad = static_same(kernel, dilation)
+        return padding, pad, None
+    return (0,) * len(kernel), None, SamePadding(kernel, stride, dilation)

@@ -6,7 +6,7 @@ import numbers
 from collections.abc import Sequence
 from typing import Any
 
-__all__ = ["keep_probability", "positive_int", "positive_ints"]
+__all__ = ["check_rank", "keep_probability", "positive_int", "positive_ints"]
 
 
 def positive_int(layer: str, arg: str, value: Any) -> int:
@@ -49,3 +49,11 @@ def keep_probability(layer: str, arg: str, value: Any) -> float:
             f"{layer} expected {arg} to be a keep probability in (0, 1]. Received: {arg}={value!r}"
         )
     return float(value)
+
+
+def check_rank(layer: str, shape: Sequence[int], rank: int, layout: str) -> None:
+    """Raise a ValueError unless ``shape`` has the ``rank`` dimensions that ``layout`` names."""
+    if len(shape) != rank:
+        raise ValueError(
+            f"{layer} expected a {rank}-d input {layout}. Received shape {tuple(shape)}"
+        )

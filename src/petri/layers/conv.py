@@ -7,27 +7,25 @@ from typing import Any, ClassVar
 
 import torch
 import torch.nn.functional as F
-from torch.nn.parameter import is_lazy
 
-from petri.layers._layer import LazyLayer
-from petri.layers._padding import SamePadding, check_padding, static_same
-from petri.layers._validation import positive_int, positive_ints
+from petri.layers._layer import LazyLayer, materialize
+from petri.layers._padding import check_padding, settle_padding
+from petri.layers._validation import check_rank, positive_int, positive_ints
 from petri.layers.activations import get_activation
 from petri.layers.core import callable_name
-from petri.layers.initializers import get_initializer
 
 __all__ = ["Conv1d", "Conv2d", "Conv3d"]
 
-_ARGS = """
+# The arguments convolutions share with transposed convolutions (conv_transpose.py), which
+# document theirs from the same text: the leading ones, then those after the geometry.
+_FILTER_ARGS = """
 
     Args:
         mode: a ``ModeKeys`` value, or None.
         num_filter: the number of output channels.
         filter_size: the kernel size, an int or one int per spatial axis.
-        strides: the stride, an int or one per axis (TF's ``[1, s, s, 1]`` is accepted).
-        padding: ``'same'`` (output ``ceil(size / stride)``, padded as TF does, extra element
-            at the end) or ``'valid'`` (no padding), any case.
-        dilation_rate: the dilation, an int or one per axis.
+"""
+_KERNEL_ARGS = """\
         activation: an activation name or callable; ``softmax``/``crelu`` act on channels.
         bias: whether to add a bias.
         weights_init: an initializer name, number or callable for the kernel.
@@ -38,6 +36,16 @@ _ARGS = """
         restore: False keeps the weights out of ``load_state_dict``.
         name: the layer's name in its graph scope.
 """
+_ARGS = (
+    _FILTER_ARGS
+    + """\
+        strides: the stride, an int or one per axis (TF's ``[1, s, s, 1]`` is accepted).
+        padding: ``'same'`` (output ``ceil(size / stride)``, padded as TF does, extra element
+            at the end) or ``'valid'`` (no padding), any case.
+        dilation_rate: the dilation, an int or one per axis.
+"""
+    + _KERNEL_ARGS
+)
 
 
 class _ConvNd(LazyLayer):
@@ -73,40 +81,23 @@ class _ConvNd(LazyLayer):
         self.filter_size = positive_ints(layer, "filter_size", filter_size, self._ndim)
         self.strides = positive_ints(layer, "strides", strides, self._ndim)
         self.dilation_rate = positive_ints(layer, "dilation_rate", dilation_rate, self._ndim)
-        self.padding = "same" if check_padding(layer, padding) else "valid"
+        same = check_padding(layer, padding)
+        self.padding = "same" if same else "valid"
         self.in_channels = 0
         self.activation_fn = get_activation(activation, feature_dim=1)
-        self._weights_init = get_initializer(weights_init)
         # Padding is settled here so forward does no string work: a symmetric ``padding=`` for
         # the conv itself, an F.pad argument when TF's 'same' is asymmetric (even kernels), or a
         # per-input-size resolver when strides > 1 make the padding depend on the input size.
-        self._padding: tuple[int, ...] = (0,) * self._ndim
-        self._pad: list[int] | None = None
-        self._same: SamePadding | None = None
-        if self.padding == "same":
-            if all(s == 1 for s in self.strides):
-                self._padding, self._pad = static_same(self.filter_size, self.dilation_rate)
-            else:
-                self._same = SamePadding(self.filter_size, self.strides, self.dilation_rate)
-        self.weight = self._new_parameter()
-        if bias:
-            self.bias = self._new_parameter(self.num_filter)
-            get_initializer(bias_init, default="zeros")(self.bias)
-        else:
-            self.register_parameter("bias", None)
-        self._regularized = ("weight",)
+        self._padding, self._pad, self._same = settle_padding(
+            same, self.filter_size, self.strides, self.dilation_rate
+        )
+        self._add_weight_and_bias(weights_init, bias, bias_init, self.num_filter)
 
     def initialize_parameters(self, x: torch.Tensor, *args: Any, **kwargs: Any) -> None:
-        if x.dim() != self._ndim + 2:
-            raise ValueError(
-                f"{type(self).__name__} expected a {self._ndim + 2}-d input {self._layout}. "
-                f"Received shape {tuple(x.shape)}"
-            )
+        check_rank(type(self).__name__, x.shape, self._ndim + 2, self._layout)
         self.in_channels = x.shape[1]
-        if is_lazy(self.weight):
-            with torch.no_grad():
-                self.weight.materialize((self.num_filter, self.in_channels, *self.filter_size))
-                self._weights_init(self.weight)
+        shape = (self.num_filter, self.in_channels, *self.filter_size)
+        materialize(self.weight, shape, self._weights_init)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         padding = self._padding

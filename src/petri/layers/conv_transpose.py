@@ -14,38 +14,27 @@ from typing import Any, ClassVar
 
 import torch
 import torch.nn.functional as F
-from torch.nn.parameter import is_lazy
 
-from petri.layers._layer import LazyLayer
+from petri.layers._layer import LazyLayer, materialize
 from petri.layers._padding import check_padding, output_size, pad_argument, same_pads
-from petri.layers._validation import positive_int, positive_ints
+from petri.layers._validation import check_rank, positive_int, positive_ints
 from petri.layers.activations import get_activation
+from petri.layers.conv import _FILTER_ARGS, _KERNEL_ARGS
 from petri.layers.core import callable_name
-from petri.layers.initializers import get_initializer
 
 __all__ = ["Conv2dTranspose", "Conv3dTranspose"]
 
-_ARGS = """
-
-    Args:
-        mode: a ``ModeKeys`` value, or None.
-        num_filter: the number of output channels.
-        filter_size: the kernel size, an int or one int per spatial axis.
+_ARGS = (
+    _FILTER_ARGS
+    + """\
         output_shape: the output's spatial size (``[height, width]``), optionally with the
             channels first (``[num_filter, height, width]``) or last as in TF; None gives
             ``size * stride`` for 'same' and ``(size - 1) * stride + filter_size`` for 'valid'.
         strides: the stride, an int or one per axis.
         padding: ``'same'`` or ``'valid'`` (any case), as in TF.
-        activation: an activation name or callable; ``softmax``/``crelu`` act on channels.
-        bias: whether to add a bias.
-        weights_init: an initializer name, number or callable for the kernel.
-        bias_init: an initializer for the bias.
-        regularizer: a regularizer name or callable applied to the kernel, or None.
-        scale: the regularizer's scale.
-        trainable: False freezes the weights.
-        restore: False keeps the weights out of ``load_state_dict``.
-        name: the layer's name in its graph scope.
 """
+    + _KERNEL_ARGS
+)
 
 
 class _ConvTransposeNd(LazyLayer):
@@ -85,18 +74,11 @@ class _ConvTransposeNd(LazyLayer):
         self.output_shape = self._spatial_output_shape(output_shape)
         self.in_channels = 0
         self.activation_fn = get_activation(activation, feature_dim=1)
-        self._weights_init = get_initializer(weights_init)
         self._size: torch.Size | None = None
         self._padding: tuple[int, ...] = ()
         self._output_padding: tuple[int, ...] = ()
         self._crop: list[int] | None = None
-        self.weight = self._new_parameter()
-        if bias:
-            self.bias = self._new_parameter(self.num_filter)
-            get_initializer(bias_init, default="zeros")(self.bias)
-        else:
-            self.register_parameter("bias", None)
-        self._regularized = ("weight",)
+        self._add_weight_and_bias(weights_init, bias, bias_init, self.num_filter)
 
     def _spatial_output_shape(self, output_shape: Sequence[int] | None) -> tuple[int, ...] | None:
         if output_shape is None:
@@ -116,16 +98,10 @@ class _ConvTransposeNd(LazyLayer):
         return positive_ints(type(self).__name__, "output_shape", shape, self._ndim)
 
     def initialize_parameters(self, x: torch.Tensor, *args: Any, **kwargs: Any) -> None:
-        if x.dim() != self._ndim + 2:
-            raise ValueError(
-                f"{type(self).__name__} expected a {self._ndim + 2}-d input {self._layout}. "
-                f"Received shape {tuple(x.shape)}"
-            )
+        check_rank(type(self).__name__, x.shape, self._ndim + 2, self._layout)
         self.in_channels = x.shape[1]
-        if is_lazy(self.weight):
-            with torch.no_grad():
-                self.weight.materialize((self.in_channels, self.num_filter, *self.filter_size))
-                self._weights_init(self.weight)
+        shape = (self.in_channels, self.num_filter, *self.filter_size)
+        materialize(self.weight, shape, self._weights_init)
 
     def _resolve(self, size: torch.Size) -> None:
         """Work out padding, output padding and end crop for inputs of spatial ``size``."""

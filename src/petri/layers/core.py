@@ -11,14 +11,12 @@ from typing import Any
 import torch
 import torch.nn.functional as F
 from torch import nn
-from torch.nn.parameter import is_lazy
 
 from petri.errors import closest_name
 from petri.layers._base import GraphModule
-from petri.layers._layer import LazyLayer
+from petri.layers._layer import LazyLayer, materialize
 from petri.layers._validation import keep_probability, positive_int
 from petri.layers.activations import get_activation
-from petri.layers.initializers import get_initializer
 
 __all__ = ["Dropout", "Flatten", "FullyConnected", "Merge", "Reshape"]
 
@@ -82,14 +80,7 @@ class FullyConnected(LazyLayer):
         self.num_units = positive_int("FullyConnected", "num_units", num_units)
         self.in_features = 0
         self.activation_fn = get_activation(activation)
-        self._weights_init = get_initializer(weights_init)
-        self.weight = self._new_parameter()
-        if bias:
-            self.bias = self._new_parameter(self.num_units)
-            get_initializer(bias_init, default="zeros")(self.bias)
-        else:
-            self.register_parameter("bias", None)
-        self._regularized = ("weight",)
+        self._add_weight_and_bias(weights_init, bias, bias_init, self.num_units)
 
     def initialize_parameters(self, x: torch.Tensor, *args: Any, **kwargs: Any) -> None:
         if x.dim() < 2:
@@ -98,10 +89,7 @@ class FullyConnected(LazyLayer):
                 f"Received shape {tuple(x.shape)}"
             )
         self.in_features = math.prod(x.shape[1:])
-        if is_lazy(self.weight):
-            with torch.no_grad():
-                self.weight.materialize((self.num_units, self.in_features))
-                self._weights_init(self.weight)
+        materialize(self.weight, (self.num_units, self.in_features), self._weights_init)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if x.dim() > 2:

@@ -8,9 +8,8 @@ from typing import Any
 
 import torch
 import torch.nn.functional as F
-from torch.nn.parameter import is_lazy
 
-from petri.layers._layer import LazyLayer
+from petri.layers._layer import LazyLayer, materialize
 from petri.layers._validation import keep_probability, positive_int
 from petri.layers.activations import get_activation
 from petri.layers.core import callable_name
@@ -81,11 +80,8 @@ class Highway(LazyLayer):
                 f"Highway expected inputs with num_units={self.num_units} features (it carries "
                 f"its input through). Received shape {tuple(x.shape)}"
             )
-        with torch.no_grad():
-            for weight in (self.weight, self.transform_weight):
-                if is_lazy(weight):
-                    weight.materialize((self.num_units, self.num_units))
-                    self._weights_init(weight)
+        for weight in (self.weight, self.transform_weight):
+            materialize(weight, (self.num_units, self.num_units), self._weights_init)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if x.dim() > 2:

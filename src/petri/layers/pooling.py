@@ -13,7 +13,7 @@ import torch
 import torch.nn.functional as F
 
 from petri.layers._base import GraphModule
-from petri.layers._padding import SamePadding, check_padding, static_same
+from petri.layers._padding import check_padding, settle_padding
 from petri.layers._validation import positive_ints
 
 __all__ = [
@@ -60,16 +60,11 @@ class _PoolNd(GraphModule):
             if strides is None
             else positive_ints(layer, "strides", strides, self._ndim)
         )
-        self.padding = "same" if check_padding(layer, padding) else "valid"
-        ones = (1,) * self._ndim
-        self._padding: tuple[int, ...] = (0,) * self._ndim
-        self._pad: list[int] | None = None
-        self._same: SamePadding | None = None
-        if self.padding == "same":
-            if self.strides == ones:
-                self._padding, self._pad = static_same(self.kernel_size, ones)
-            else:
-                self._same = SamePadding(self.kernel_size, self.strides, ones)
+        same = check_padding(layer, padding)
+        self.padding = "same" if same else "valid"
+        self._padding, self._pad, self._same = settle_padding(
+            same, self.kernel_size, self.strides, (1,) * self._ndim
+        )
         self._divisor_key: tuple[Any, ...] | None = None  # average pooling's cache
         self._divisor: torch.Tensor | None = None
 

@@ -14,11 +14,10 @@ from typing import Any, ClassVar
 
 import torch
 import torch.nn.functional as F
-from torch.nn.parameter import is_lazy
 from torch.nn.utils.rnn import PackedSequence, pack_padded_sequence, pad_packed_sequence
 
-from petri.layers._layer import LazyLayer
-from petri.layers._validation import keep_probability, positive_int
+from petri.layers._layer import LazyLayer, materialize
+from petri.layers._validation import check_rank, keep_probability, positive_int
 from petri.layers.initializers import get_initializer
 
 __all__ = ["GRU", "LSTM", "SimpleRNN", "resolve_lengths"]
@@ -64,7 +63,11 @@ def _dropout_pair(layer: str, dropout: Any) -> tuple[float, float]:
 
 
 class _RNNBase(LazyLayer):
-    """One recurrent layer; see the subclasses for the arguments."""
+    """One recurrent layer; see the subclasses for the arguments.
+
+    ``__init__`` has SimpleRNN's and GRU's public signature, so they need no constructor of
+    their own; LSTM's adds ``forget_bias``.
+    """
 
     _gates: ClassVar[int]
     _kernels: ClassVar[dict[str, Callable[..., Any]]]
@@ -72,18 +75,18 @@ class _RNNBase(LazyLayer):
 
     def __init__(
         self,
-        mode: str | None,
-        num_units: int | None,
-        activation: str,
-        dropout: Any,
-        bias: bool,
-        weights_init: Any,
-        return_seq: bool,
-        return_state: bool,
-        dynamic: bool,
-        trainable: bool,
-        restore: bool,
-        name: str | None,
+        mode: str | None = None,
+        num_units: int | None = None,
+        activation: str = "tanh",
+        dropout: Any = None,
+        bias: bool = True,
+        weights_init: Any = "xavier",
+        return_seq: bool = False,
+        return_state: bool = False,
+        dynamic: bool = False,
+        trainable: bool = True,
+        restore: bool = True,
+        name: str | None = None,
     ) -> None:
         super().__init__(mode, name, trainable=trainable, restore=restore)
         layer = type(self).__name__
@@ -115,16 +118,10 @@ class _RNNBase(LazyLayer):
                 self.bias_hh_l0.zero_()
 
     def initialize_parameters(self, x: torch.Tensor, *args: Any, **kwargs: Any) -> None:
-        if x.dim() != 3:
-            raise ValueError(
-                f"{type(self).__name__} expected a 3-d input [batch, time, features]. "
-                f"Received shape {tuple(x.shape)}"
-            )
+        check_rank(type(self).__name__, x.shape, 3, "[batch, time, features]")
         self.input_size = x.shape[2]
-        if is_lazy(self.weight_ih_l0):
-            with torch.no_grad():
-                self.weight_ih_l0.materialize((self._gates * self.num_units, self.input_size))
-                self._weights_init(self.weight_ih_l0)
+        shape = (self._gates * self.num_units, self.input_size)
+        materialize(self.weight_ih_l0, shape, self._weights_init)
 
     def _flat_weights(self) -> list[torch.Tensor]:
         if self.use_bias:
@@ -231,26 +228,6 @@ class SimpleRNN(_RNNBase):
     _gates = 1
     _kernels = {"tanh": torch.rnn_tanh, "relu": torch.rnn_relu}
 
-    def __init__(
-        self,
-        mode: str | None = None,
-        num_units: int | None = None,
-        activation: str = "tanh",
-        dropout: Any = None,
-        bias: bool = True,
-        weights_init: Any = "xavier",
-        return_seq: bool = False,
-        return_state: bool = False,
-        dynamic: bool = False,
-        trainable: bool = True,
-        restore: bool = True,
-        name: str | None = None,
-    ) -> None:
-        super().__init__(
-            mode, num_units, activation, dropout, bias, weights_init, return_seq, return_state,
-            dynamic, trainable, restore, name,
-        )  # fmt: skip
-
 
 class GRU(_RNNBase):
     __doc__ = "A gated recurrent unit layer (Cho et al., 2014)." + _ARGS.format(
@@ -258,26 +235,6 @@ class GRU(_RNNBase):
     )
     _gates = 3
     _kernels = {"tanh": torch.gru}
-
-    def __init__(
-        self,
-        mode: str | None = None,
-        num_units: int | None = None,
-        activation: str = "tanh",
-        dropout: Any = None,
-        bias: bool = True,
-        weights_init: Any = "xavier",
-        return_seq: bool = False,
-        return_state: bool = False,
-        dynamic: bool = False,
-        trainable: bool = True,
-        restore: bool = True,
-        name: str | None = None,
-    ) -> None:
-        super().__init__(
-            mode, num_units, activation, dropout, bias, weights_init, return_seq, return_state,
-            dynamic, trainable, restore, name,
-        )  # fmt: skip
 
 
 class LSTM(_RNNBase):

@@ -83,6 +83,30 @@ def _nesterov(
     return _momentum(params, lr, momentum=momentum, use_nesterov=True, weight_decay=weight_decay)
 
 
+def _adam_family(
+    cls: type[Optimizer],
+    params: Params,
+    lr: float,
+    beta1: float,
+    beta2: float,
+    epsilon: float,
+    weight_decay: float,
+    amsgrad: bool,
+) -> Optimizer:
+    """Adam or AdamW from TF's argument names; the two differ only in how they decay weights."""
+    # TF 1 adds epsilon to sqrt(v) before bias correction ("epsilon hat"), torch after; they
+    # differ only in how epsilon scales in the first steps.
+    return _fused(
+        cls,
+        params,
+        lr=lr,
+        betas=(beta1, beta2),
+        eps=epsilon,
+        weight_decay=weight_decay,
+        amsgrad=amsgrad,
+    )
+
+
 def _adam(
     params: Params,
     lr: float,
@@ -92,17 +116,7 @@ def _adam(
     weight_decay: float = 0.0,
     amsgrad: bool = False,
 ) -> Optimizer:
-    # TF 1 adds epsilon to sqrt(v) before bias correction ("epsilon hat"), torch after; they
-    # differ only in how epsilon scales in the first steps.
-    return _fused(
-        torch.optim.Adam,
-        params,
-        lr=lr,
-        betas=(beta1, beta2),
-        eps=epsilon,
-        weight_decay=weight_decay,
-        amsgrad=amsgrad,
-    )
+    return _adam_family(torch.optim.Adam, params, lr, beta1, beta2, epsilon, weight_decay, amsgrad)
 
 
 def _adamw(
@@ -114,14 +128,8 @@ def _adamw(
     weight_decay: float = 0.01,
     amsgrad: bool = False,
 ) -> Optimizer:
-    return _fused(
-        torch.optim.AdamW,
-        params,
-        lr=lr,
-        betas=(beta1, beta2),
-        eps=epsilon,
-        weight_decay=weight_decay,
-        amsgrad=amsgrad,
+    return _adam_family(
+        torch.optim.AdamW, params, lr, beta1, beta2, epsilon, weight_decay, amsgrad
     )
 
 

@@ -6,8 +6,8 @@ import glob
 import os
 from collections.abc import Sequence
 from pathlib import Path
-from types import TracebackType
 
+from petri.data.records._atomic import AtomicWriter
 from petri.data.records.tfrecord import TFRecordWriter
 from petri.errors import ConfigError
 
@@ -28,7 +28,7 @@ def shard_names(prefix: str, num_shards: int, suffix: str = SUFFIX) -> list[str]
     return [shard_name(prefix, index, num_shards, suffix) for index in range(num_shards)]
 
 
-class ShardedRecordWriter:
+class ShardedRecordWriter(AtomicWriter):
     """Writes ``num_records`` records into ``num_shards`` files, in contiguous runs.
 
     Contiguous runs (not round robin) keep the original order when the shards are read one
@@ -83,22 +83,9 @@ class ShardedRecordWriter:
             writer.close()
 
     def abort(self) -> None:
+        """Discard every shard written so far (target files are left as they were)."""
         for writer in self._writers:
             writer.abort()
-
-    def __enter__(self) -> ShardedRecordWriter:
-        return self
-
-    def __exit__(
-        self,
-        kind: type[BaseException] | None,
-        error: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        if kind is None:
-            self.close()
-        else:
-            self.abort()
 
 
 def expand_data_files(

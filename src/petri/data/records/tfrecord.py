@@ -19,11 +19,11 @@ import struct
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
-from types import TracebackType
 from typing import BinaryIO
 
 import google_crc32c
 
+from petri.data.records._atomic import AtomicWriter
 from petri.errors import PetriError
 
 __all__ = [
@@ -75,7 +75,7 @@ def masked_crc32c(data: bytes | memoryview) -> int:
     return (((crc >> 15) | (crc << 17)) + _MASK_DELTA) & 0xFFFFFFFF
 
 
-class TFRecordWriter:
+class TFRecordWriter(AtomicWriter):
     """Writes records to one TFRecord file, atomically.
 
     Records go to a temporary file in the same directory that is renamed into place on
@@ -130,20 +130,6 @@ class TFRecordWriter:
             self._file.close()
             self._file = None
         self._temporary.unlink(missing_ok=True)
-
-    def __enter__(self) -> TFRecordWriter:
-        return self
-
-    def __exit__(
-        self,
-        kind: type[BaseException] | None,
-        error: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        if kind is None:
-            self.close()
-        else:
-            self.abort()
 
 
 def _read_record(
