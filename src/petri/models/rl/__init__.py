@@ -3,7 +3,7 @@ policy gradients (VPG, PPO, TRPO)."""
 
 from __future__ import annotations
 
-from petri.models.rl._base import RLModel, UpdateResult
+from petri.models.rl._base import RLModel, TDModel, UpdateResult
 from petri.models.rl._policy import PolicyGradientModel
 from petri.models.rl.ddqn import DDQNModel
 from petri.models.rl.dqn import DQNModel
@@ -19,6 +19,7 @@ __all__ = [
     "PPOModel",
     "PolicyGradientModel",
     "RLModel",
+    "TDModel",
     "TRPOModel",
     "UpdateResult",
     "VPGModel",

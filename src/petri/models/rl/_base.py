@@ -10,6 +10,7 @@ returned again on later calls. The Agent talks to it through three methods:
 
 from __future__ import annotations
 
+import copy
 import math
 from collections.abc import Iterable
 from typing import Any, ClassVar, NamedTuple
@@ -22,7 +23,7 @@ from petri.estimators.spec import EstimatorSpec
 from petri.layers._base import GraphModule
 from petri.modes import ModeKeys
 
-__all__ = ["RLModel", "UpdateResult"]
+__all__ = ["RLModel", "TDModel", "UpdateResult", "sync_parameters"]
 
 
 class UpdateResult(NamedTuple):
@@ -44,6 +45,16 @@ def _positive(owner: str, name: str, value: Any) -> int:
             f"env.{name}). Received: {name}={value!r}."
         )
     return int(value)
+
+
+@torch.no_grad()
+def sync_parameters(target: list[torch.Tensor], online: list[torch.Tensor], tau: float) -> None:
+    """Copy ``online`` into ``target`` (``tau >= 1``) or move it there by Polyak averaging,
+    ``target += tau * (online - target)``."""
+    if tau >= 1.0:
+        torch._foreach_copy_(target, online)
+    else:
+        torch._foreach_lerp_(target, online, tau)
 
 
 class RLModel(GraphModule):
@@ -228,3 +239,80 @@ class RLModel(GraphModule):
         taken from the environment, e.g. ``is_continuous``, ``action_bounds``)."""
         arguments = {**config.model_kwargs(), **kwargs}
         return cls(mode, num_states=num_states, num_actions=num_actions, **arguments)
+
+
+class TDModel(RLModel):
+    """Base of the temporal-difference models (DQN, DDQN, NAF): a target network, the TD loss,
+    ``update`` and target syncs.
+
+    A subclass calls ``RLModel.__init__``, then :meth:`_check_td_settings`, builds its online
+    network and hands it to :meth:`_finish_td` (which builds the optimizer and the target
+    network). It implements :meth:`_q_and_targets`; this class turns those into the
+    (importance-weighted) loss, the gradient step and the syncs.
+    """
+
+    target_update_frequency: int
+    tau: float
+    n_steps: int
+
+    def _check_td_settings(
+        self, target_update_frequency: Any, tau: float | None, n_steps: Any
+    ) -> None:
+        owner = type(self).__name__
+        if isinstance(target_update_frequency, bool) or not (
+            isinstance(target_update_frequency, int) and target_update_frequency >= 1
+        ):
+            raise ValueError(
+                f"{owner} expected target_update_frequency to be a positive integer (updates "
+                f"between target syncs). Received: {target_update_frequency!r}."
+            )
+        if tau is not None and not 0.0 < tau <= 1.0:
+            raise ValueError(f"{owner} expected tau in (0, 1] or None. Received: tau={tau!r}.")
+        if isinstance(n_steps, bool) or not isinstance(n_steps, int) or n_steps < 1:
+            raise ValueError(f"{owner} expected n_steps >= 1. Received: n_steps={n_steps!r}.")
+        self.target_update_frequency = target_update_frequency
+        self.tau = 1.0 if tau is None else float(tau)
+        self.n_steps = n_steps
+
+    def _finish_td(self, online: nn.Module) -> None:
+        """Optimizer over ``online``, then ``target_network``: a frozen copy of it."""
+        self._finish([online])
+        self.target_network = copy.deepcopy(online).requires_grad_(False)
+        self._online = list(online.parameters())
+        self._target = list(self.target_network.parameters())
+
+    def _td_targets(self, batch: Any, next_values: torch.Tensor) -> torch.Tensor:
+        """``r + discount**steps * (1 - terminal) * next_values``: a truncated transition
+        (``terminal = 0``) bootstraps from its stored next state."""
+        discounts = self.discount if self.n_steps == 1 else self.discount**batch.steps
+        return batch.rewards + discounts * (1.0 - batch.terminals) * next_values
+
+    def _q_and_targets(self, batch: Any) -> tuple[torch.Tensor, torch.Tensor]:
+        """``Q(s, a)`` of the batch (with gradients) and its TD targets (without)."""
+        raise NotImplementedError
+
+    def _td(self, batch: Any) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """(loss, Q(s, a), targets) on a replay batch."""
+        q_values, targets = self._q_and_targets(batch)
+        if batch.weights is None:
+            loss = self._loss(q_values, targets)
+        else:  # prioritized replay: importance-weighted mean
+            loss = self._loss(q_values, targets, weights=batch.weights)
+        return loss, q_values, targets
+
+    def loss(self, batch: Any) -> torch.Tensor:
+        return self._td(batch)[0]
+
+    def update(self, batch: Any) -> UpdateResult:
+        """One gradient step on the TD loss, then a target sync when one is due."""
+        loss, q_values, targets = self._td(batch)
+        self._optimize(loss)
+        self.num_updates += 1
+        if self.num_updates % self.target_update_frequency == 0:
+            self.sync_target()
+        logs = {"losses/td_loss": loss.detach(), "q_values/mean": q_values.detach().mean()}
+        return UpdateResult(logs, (targets - q_values).detach())
+
+    def sync_target(self) -> None:
+        """Copy (``tau = 1``) or move (``tau < 1``) the target weights to the online ones."""
+        sync_parameters(self._target, self._online, self.tau)

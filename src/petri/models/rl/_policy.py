@@ -188,6 +188,34 @@ class PolicyGradientModel(RLModel):
     def _value_loss(self, states: torch.Tensor, returns: torch.Tensor) -> torch.Tensor:
         return F.mse_loss(self.value_network(states).squeeze(-1), returns)
 
+    def _joint_loss(
+        self,
+        policy_loss: torch.Tensor,
+        entropy: torch.Tensor,
+        states: torch.Tensor,
+        returns: torch.Tensor,
+    ) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+        """``policy_loss + c_v * value_loss - c_e * mean entropy``, and its parts as logs."""
+        value_loss = self._value_loss(states, returns)
+        entropy = entropy.mean()
+        loss = (
+            policy_loss + self.value_coefficient * value_loss - self.entropy_coefficient * entropy
+        )
+        logs = {
+            "losses/policy_loss": policy_loss.detach(),
+            "losses/value_loss": value_loss.detach(),
+            "policy/entropy": entropy.detach(),
+        }
+        return loss, logs
+
+    def _reinforce_loss(
+        self, flat: dict[str, torch.Tensor]
+    ) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+        """The joint loss with the policy-gradient term ``-log pi(a|s) * A`` on a flat batch."""
+        log_probs, entropy = self.log_probs(flat["states"], flat["actions"])
+        policy_loss = -(log_probs * self._normalized(flat["advantages"])).mean()
+        return self._joint_loss(policy_loss, entropy, flat["states"], flat["returns"])
+
     def _finish_policy(self) -> None:
         trainable: list[nn.Module | nn.Parameter] = [self.policy_network, self.value_network]
         if self.log_std is not None:
@@ -195,9 +223,4 @@ class PolicyGradientModel(RLModel):
         self._finish(trainable)
 
     def loss(self, batch: RolloutBatch) -> torch.Tensor:
-        flat = self._flat_batch(batch)
-        log_probs, _ = self.log_probs(flat["states"], flat["actions"])
-        policy_loss = -(log_probs * self._normalized(flat["advantages"])).mean()
-        return policy_loss + self.value_coefficient * self._value_loss(
-            flat["states"], flat["returns"]
-        )
+        return self._reinforce_loss(self._flat_batch(batch))[0]

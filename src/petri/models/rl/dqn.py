@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import copy
 from typing import Any
 
 import numpy as np
 import torch
 
 from petri.layers.core import FullyConnected
-from petri.models.rl._base import RLModel, UpdateResult
+from petri.models.rl._base import TDModel
 from petri.models.rl._network import DuelingHead, GraphNetwork, Sequential
 from petri.rl.memories import ReplayBatch
 
@@ -31,7 +30,7 @@ def q_learning_targets(
     return rewards + discounts * (1.0 - terminals) * next_q_target.amax(dim=1)
 
 
-class DQNModel(RLModel):
+class DQNModel(TDModel):
     """A Q-network trained towards targets from a periodically synced target network.
 
     Args:
@@ -82,32 +81,15 @@ class DQNModel(RLModel):
             clip_gradients,
             name,
         )
-        owner = type(self).__name__
-        if isinstance(target_update_frequency, bool) or not (
-            isinstance(target_update_frequency, int) and target_update_frequency >= 1
-        ):
-            raise ValueError(
-                f"{owner} expected target_update_frequency to be a positive integer (updates "
-                f"between target syncs). Received: {target_update_frequency!r}."
-            )
-        if tau is not None and not 0.0 < tau <= 1.0:
-            raise ValueError(f"{owner} expected tau in (0, 1] or None. Received: tau={tau!r}.")
-        if not isinstance(n_steps, int) or n_steps < 1:
-            raise ValueError(f"{owner} expected n_steps >= 1. Received: n_steps={n_steps!r}.")
-        self.target_update_frequency = target_update_frequency
-        self.tau = 1.0 if tau is None else float(tau)
+        self._check_td_settings(target_update_frequency, tau, n_steps)
         self.dueling = dueling
-        self.n_steps = n_steps
         head = (
             DuelingHead(self.num_actions, dueling)
             if dueling
             else FullyConnected(num_units=self.num_actions)
         )
         self.q_network = Sequential(GraphNetwork(graph_fn, self.mode), head)
-        self._finish([self.q_network])
-        self.target_network = copy.deepcopy(self.q_network).requires_grad_(False)
-        self._online = list(self.q_network.parameters())
-        self._target = list(self.target_network.parameters())
+        self._finish_td(self.q_network)
 
     # ------------------------------------------------------------------ acting
     def act(
@@ -140,37 +122,8 @@ class DQNModel(RLModel):
         """``max_a Q_target(s', a)`` (``DDQNModel`` overrides this with double Q)."""
         return self.target_network(next_states).amax(dim=1)
 
-    def loss(self, batch: ReplayBatch) -> torch.Tensor:
-        return self._td(batch)[0]
-
-    def _td(self, batch: ReplayBatch) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        """(loss, Q(s, a), targets) on a replay batch."""
+    def _q_and_targets(self, batch: ReplayBatch) -> tuple[torch.Tensor, torch.Tensor]:
         q_values = self.q_network(batch.states).gather(1, batch.actions.view(-1, 1)).view(-1)
         with torch.no_grad():
-            discounts = self.discount if self.n_steps == 1 else self.discount**batch.steps
-            targets = batch.rewards + discounts * (1.0 - batch.terminals) * (
-                self.next_state_values(batch.next_states)
-            )
-        if batch.weights is None:
-            loss = self._loss(q_values, targets)
-        else:  # prioritized replay: importance-weighted mean
-            loss = self._loss(q_values, targets, weights=batch.weights)
-        return loss, q_values, targets
-
-    def update(self, batch: ReplayBatch) -> UpdateResult:
-        """One gradient step on the TD loss, then a target sync when one is due."""
-        loss, q_values, targets = self._td(batch)
-        self._optimize(loss)
-        self.num_updates += 1
-        if self.num_updates % self.target_update_frequency == 0:
-            self.sync_target()
-        logs = {"losses/td_loss": loss.detach(), "q_values/mean": q_values.detach().mean()}
-        return UpdateResult(logs, (targets - q_values).detach())
-
-    @torch.no_grad()
-    def sync_target(self) -> None:
-        """Copy (``tau = 1``) or move (``tau < 1``) the target weights to the online ones."""
-        if self.tau >= 1.0:
-            torch._foreach_copy_(self._target, self._online)
-        else:
-            torch._foreach_lerp_(self._target, self._online, self.tau)
+            targets = self._td_targets(batch, self.next_state_values(batch.next_states))
+        return q_values, targets

@@ -92,12 +92,8 @@ class PPOModel(PolicyGradientModel):
                 ratio = (log_probs - old_log_probs[index]).exp()
                 advantages = self._normalized(flat["advantages"][index])
                 policy_loss = -clipped_surrogate(ratio, advantages, self.clip_range).mean()
-                value_loss = self._value_loss(states[index], flat["returns"][index])
-                entropy = entropy.mean()
-                loss = (
-                    policy_loss
-                    + self.value_coefficient * value_loss
-                    - self.entropy_coefficient * entropy
+                loss, logs = self._joint_loss(
+                    policy_loss, entropy, states[index], flat["returns"][index]
                 )
                 self._optimize(loss)
         self.num_updates += 1
@@ -105,11 +101,5 @@ class PPOModel(PolicyGradientModel):
             clip_fraction = ((ratio - 1.0).abs() > self.clip_range).float().mean()
             approx_kl = (old_log_probs[index] - log_probs).mean()
         return UpdateResult(
-            {
-                "losses/policy_loss": policy_loss.detach(),
-                "losses/value_loss": value_loss.detach(),
-                "policy/entropy": entropy.detach(),
-                "policy/approx_kl": approx_kl,
-                "policy/clip_fraction": clip_fraction,
-            }
+            {**logs, "policy/approx_kl": approx_kl, "policy/clip_fraction": clip_fraction}
         )

@@ -56,21 +56,7 @@ class VPGModel(PolicyGradientModel):
 
     def update(self, batch: RolloutBatch) -> UpdateResult:
         """One step on the policy-gradient loss plus the value (baseline) loss."""
-        flat = self._flat_batch(batch)
-        advantages = self._normalized(flat["advantages"])
-        log_probs, entropy = self.log_probs(flat["states"], flat["actions"])
-        policy_loss = -(log_probs * advantages).mean()
-        value_loss = self._value_loss(flat["states"], flat["returns"])
-        entropy = entropy.mean()
-        loss = (
-            policy_loss + self.value_coefficient * value_loss - self.entropy_coefficient * entropy
-        )
+        loss, logs = self._reinforce_loss(self._flat_batch(batch))
         self._optimize(loss)
         self.num_updates += 1
-        return UpdateResult(
-            {
-                "losses/policy_loss": policy_loss.detach(),
-                "losses/value_loss": value_loss.detach(),
-                "policy/entropy": entropy.detach(),
-            }
-        )
+        return UpdateResult(logs)
