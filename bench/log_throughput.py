@@ -342,7 +342,8 @@ def update_docs(text: str) -> Path:
     if start < 0:
         updated = current.rstrip("\n") + "\n\n" + text
     else:
-        following = current.find("\n## ", start + len(DOC_HEADING))
+        ends = [current.find(mark, start + len(DOC_HEADING)) for mark in ("\n## ", "\n<!-- ")]
+        following = min((end for end in ends if end >= 0), default=-1)  # keep others' markers
         rest = current[following + 1 :] if following >= 0 else ""
         updated = current[:start] + text + ("\n" + rest if rest else "")
     path.parent.mkdir(parents=True, exist_ok=True)
