@@ -155,6 +155,7 @@ def _petri(steps: int, seed: int) -> tuple[float, Any]:
 
     import petri as plx
 
+    torch.manual_seed(seed)  # the model is built here, before the Agent seeds torch
     env = plx.envs.GymEnvironment(ENV_ID, seed=seed)
     units = ZOO["net_arch"]
     model = plx.models.DQNModel(

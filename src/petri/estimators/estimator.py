@@ -30,6 +30,7 @@ from petri.estimators.hooks import (
 )
 from petri.estimators.spec import EstimatorSpec
 from petri.modes import ModeKeys
+from petri.optimizers._step import GradientStep
 
 __all__ = ["Estimator"]
 
@@ -81,10 +82,7 @@ class Estimator:
         self._built = False
         self._optimizer: torch.optim.Optimizer | None = None
         self._scheduler: Any = None
-        self._clip: float | None = None
-        self._embed_clip: float | None = None
-        self._embeddings: list[nn.Parameter] = []
-        self._parameters: list[nn.Parameter] = []
+        self._gradient_step: GradientStep | None = None
         self._global_step = 0
         self._state_step: int | None = None  # step of the weights in memory; None = untrained
         self._train_input_fn: Any = None
@@ -339,16 +337,7 @@ class Estimator:
     def _train_step(self, features: Any, labels: Any) -> EstimatorSpec:
         """One update: forward, backward, clip, optimizer and schedule step."""
         spec = self._call(features, labels, ModeKeys.TRAIN)
-        optimizer = self._optimizer
-        optimizer.zero_grad(set_to_none=True)  # type: ignore[union-attr]
-        spec.loss.backward()  # type: ignore[union-attr]
-        if self._clip:
-            torch.nn.utils.clip_grad_norm_(self._parameters, self._clip, foreach=True)
-        for table in self._embeddings:  # each table on its own, after the global clip
-            torch.nn.utils.clip_grad_norm_(table, self._embed_clip)  # type: ignore[arg-type]
-        optimizer.step()  # type: ignore[union-attr]
-        if self._scheduler is not None:
-            self._scheduler.step()
+        self._gradient_step(spec.loss)  # type: ignore[misc]
         spec.loss = spec.loss.detach()  # type: ignore[union-attr]
         return spec
 
@@ -410,10 +399,15 @@ class Estimator:
             self._optimizer, self._scheduler = build_optimizer(
                 spec.optimizer_source, self._module.parameters()
             )
-            self._parameters = [p for p in self._module.parameters() if p.requires_grad]
-            self._clip = spec.clip_gradients
-            self._embed_clip = spec.clip_embed_gradients
-            self._embeddings = embedding_tables(self._module) if self._embed_clip else []
+            embed_clip = spec.clip_embed_gradients
+            self._gradient_step = GradientStep(
+                self._optimizer,
+                self._scheduler,
+                clip_parameters=[p for p in self._module.parameters() if p.requires_grad],
+                clip_norm=spec.clip_gradients,
+                separately_clipped=embedding_tables(self._module) if embed_clip else [],
+                separate_norm=embed_clip,
+            )
             self._spec_hooks = list(spec.training_hooks or [])
         if target is not None and ckpt.checkpoint_step(target) != self._state_step:
             self._restore(target, full=mode == ModeKeys.TRAIN)

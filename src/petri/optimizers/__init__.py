@@ -6,12 +6,8 @@ optimizer from TF argument names; ``create_lr_schedule`` builds the matching dec
 
 from __future__ import annotations
 
-from petri.optimizers._factory import (
-    OPTIMIZERS,
-    clip_gradients,
-    create_optimizer,
-    optimizer_kwargs,
-)
+from petri.optimizers._factory import OPTIMIZERS, create_optimizer, optimizer_kwargs
+from petri.optimizers._step import GradientStep, clip_gradients
 from petri.optimizers.ftrl import Ftrl
 from petri.optimizers.schedules import (
     DECAYS,
@@ -24,6 +20,7 @@ __all__ = [
     "DECAYS",
     "DecaySchedule",
     "Ftrl",
+    "GradientStep",
     "OPTIMIZERS",
     "clip_gradients",
     "create_lr_schedule",

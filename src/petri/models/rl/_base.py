@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import copy
 import math
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any, ClassVar, NamedTuple
 
 import numpy as np
@@ -45,6 +45,10 @@ def _positive(owner: str, name: str, value: Any) -> int:
             f"env.{name}). Received: {name}={value!r}."
         )
     return int(value)
+
+
+def _not_built(loss: torch.Tensor) -> None:
+    raise RuntimeError("The RL model has no optimizer yet: its subclass must call _finish().")
 
 
 @torch.no_grad()
@@ -128,6 +132,7 @@ class RLModel(GraphModule):
         )
         self.optimizer: torch.optim.Optimizer | None = None
         self.scheduler: Any = None
+        self._optimize: Callable[[torch.Tensor], None] = _not_built  # one step on a loss
         self.num_updates = 0
         self.last_exploration_rate = 0.0
 
@@ -137,14 +142,20 @@ class RLModel(GraphModule):
         (modules or parameters)."""
         self._materialize()
         from petri.estimators._optimizer import build_optimizer
+        from petri.optimizers import GradientStep
 
         parameters = [
             p
             for item in trainable
             for p in (item.parameters() if isinstance(item, nn.Module) else [item])
         ]
-        self._parameters_list = [p for p in parameters if p.requires_grad]
         self.optimizer, self.scheduler = build_optimizer(self.optimizer_config, parameters)
+        self._optimize = GradientStep(
+            self.optimizer,
+            self.scheduler,
+            clip_parameters=[p for p in parameters if p.requires_grad],
+            clip_norm=self.clip_gradients,
+        )
 
     def _materialize(self) -> None:
         was_training = self.training
@@ -152,17 +163,6 @@ class RLModel(GraphModule):
         with torch.no_grad():
             self.predictions(torch.zeros((1, *self.state_shape)))
         self.train(was_training)
-
-    def _optimize(self, loss: torch.Tensor) -> None:
-        """One gradient step on ``loss``: zero, backward, clip, step, schedule."""
-        optimizer = self.optimizer
-        optimizer.zero_grad(set_to_none=True)  # type: ignore[union-attr]
-        loss.backward()
-        if self.clip_gradients:
-            torch.nn.utils.clip_grad_norm_(self._parameters_list, self.clip_gradients)
-        optimizer.step()  # type: ignore[union-attr]
-        if self.scheduler is not None:
-            self.scheduler.step()
 
     # ------------------------------------------------------------------ contract
     def act(
@@ -311,6 +311,8 @@ class TDModel(RLModel):
         if self.num_updates % self.target_update_frequency == 0:
             self.sync_target()
         logs = {"losses/td_loss": loss.detach(), "q_values/mean": q_values.detach().mean()}
+        if batch.weights is None:  # uniform replay needs no new priorities
+            return UpdateResult(logs)
         return UpdateResult(logs, (targets - q_values).detach())
 
     def sync_target(self) -> None:

@@ -9,7 +9,7 @@ import torch
 
 from petri.layers.core import FullyConnected
 from petri.models.rl._base import TDModel
-from petri.models.rl._network import DuelingHead, GraphNetwork, Sequential
+from petri.models.rl._network import DuelingHead, GraphNetwork, LinearChain, Sequential
 from petri.rl.memories import ReplayBatch
 
 __all__ = ["DQNModel", "q_learning_targets"]
@@ -90,6 +90,7 @@ class DQNModel(TDModel):
         )
         self.q_network = Sequential(GraphNetwork(graph_fn, self.mode), head)
         self._finish_td(self.q_network)
+        self._acting_q = LinearChain.of(self.q_network) or _NoGrad(self.q_network)
 
     # ------------------------------------------------------------------ acting
     def act(
@@ -102,13 +103,11 @@ class DQNModel(TDModel):
         if n == 1:  # the common case, without array bookkeeping
             if epsilon > 0.0 and rng.random() < epsilon:
                 return rng.integers(self.num_actions, size=1)
-            with torch.no_grad():
-                return self.q_network(torch.from_numpy(states)).argmax(dim=1).numpy()
+            return self._acting_q(torch.from_numpy(states)).argmax(dim=1).numpy()
         explore = rng.random(n) < epsilon if epsilon > 0.0 else None
         if explore is not None and explore.all():
             return rng.integers(self.num_actions, size=n)
-        with torch.no_grad():
-            actions = self.q_network(torch.from_numpy(states)).argmax(dim=1).numpy()
+        actions = self._acting_q(torch.from_numpy(states)).argmax(dim=1).numpy()
         if explore is not None and explore.any():
             actions = np.where(explore, rng.integers(self.num_actions, size=n), actions)
         return actions
@@ -127,3 +126,14 @@ class DQNModel(TDModel):
         with torch.no_grad():
             targets = self._td_targets(batch, self.next_state_values(batch.next_states))
         return q_values, targets
+
+
+class _NoGrad:
+    """``network(states)`` without gradients: acting for networks ``LinearChain`` cannot run."""
+
+    def __init__(self, network: torch.nn.Module) -> None:
+        self.network = network
+
+    def __call__(self, states: torch.Tensor) -> torch.Tensor:
+        with torch.no_grad():
+            return self.network(states)
