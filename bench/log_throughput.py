@@ -377,7 +377,15 @@ def section(table: list[dict[str, Any]], args: argparse.Namespace) -> str:
         "batches (TFRecord framing and CRC32C computed with numpy over equal-length records) by "
         "a background flush every 2 s and at `close()`, so the timing includes them. "
         "`test_tube-autosave` rewrites the whole CSV on every `log`, so its rate falls as the run "
-        "grows. MLflow's rows use its Python client with the local stores.\n"
+        "grows. MLflow's rows use its Python client with the local stores.\n\n"
+        "Why not one write per row: a 60-byte `os.write` costs about 5 µs on a small VM, as "
+        "much as Petri's whole formatting of a row (a version that wrote each row at once "
+        "measured 0.47-0.50x the floor). Rows logged in a burst are queued as formatted lines "
+        "and written together at most 0.2 s later (by the logging call or, when logging "
+        "pauses, by the run's timer thread), and at `save()`, `close()` and interpreter exit; "
+        "a SIGKILL loses at most the last 0.2 s of rows and never leaves half a line (tested). "
+        "`petri` (autosave off) takes the same fast path for numbers, keeping rows in memory "
+        "until `close()`.\n"
     )
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any
 
-from petri.errors import ConfigError, PetriError, UnknownNameError
+from petri.errors import CheckpointMismatchError, ConfigError, PetriError, UnknownNameError
 from petri.modes import ModeKeys
 
 __version__ = "0.1.0"
@@ -32,6 +32,7 @@ _SUBMODULES = (
 )
 
 __all__ = [
+    "CheckpointMismatchError",
     "ConfigError",
     "ModeKeys",
     "PetriError",

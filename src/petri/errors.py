@@ -5,7 +5,13 @@ from __future__ import annotations
 import difflib
 from collections.abc import Iterable
 
-__all__ = ["ConfigError", "PetriError", "UnknownNameError", "closest_name"]
+__all__ = [
+    "CheckpointMismatchError",
+    "ConfigError",
+    "PetriError",
+    "UnknownNameError",
+    "closest_name",
+]
 
 
 class PetriError(Exception):
@@ -23,6 +29,10 @@ class ConfigError(PetriError, ValueError):
         super().__init__(message)
         self.path = path
         self.value = value
+
+
+class CheckpointMismatchError(PetriError, ValueError):
+    """A checkpoint does not fit the model restoring it (another architecture or layer names)."""
 
 
 class UnknownNameError(PetriError, KeyError):

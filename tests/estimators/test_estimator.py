@@ -11,7 +11,12 @@ import torch
 import petri as plx
 from petri.data import numpy_input_fn
 from petri.estimators import Estimator, EstimatorSpec, ModeKeys, NanLossError, RunConfig
-from petri.estimators.checkpoints import latest_checkpoint, list_checkpoints, load_checkpoint
+from petri.estimators.checkpoints import (
+    latest_checkpoint,
+    list_checkpoints,
+    load_checkpoint,
+    wait_for_checkpoints,
+)
 
 
 def regression_model_fn(features, labels, mode, params):
@@ -150,6 +155,24 @@ def test_new_estimator_on_same_model_dir_continues(tmp_path, data):
     assert second.global_step == 50
     state = load_checkpoint(latest_checkpoint(tmp_path / "model"))
     assert state["global_step"] == 50 and "optimizer" in state and "rng" in state
+
+
+def test_a_model_dir_of_another_model_gives_a_clear_error_and_keeps_its_files(tmp_path, data):
+    make(tmp_path).train(data["train"], steps=5)
+    wait_for_checkpoints()
+    written = {path.name: path.read_bytes() for path in (tmp_path / "model").iterdir()}
+
+    def wider_model_fn(features, labels, mode, params):
+        hidden = plx.layers.FullyConnected(mode, num_units=8, name="hidden")(features)
+        return regression_model_fn(hidden, labels, mode, params)
+
+    other = Estimator(wider_model_fn, model_dir=tmp_path / "model", params={"lr": 0.1})
+    lacks = r"different model: the model has, the checkpoint lacks: \[.hidden"
+    with pytest.raises(plx.CheckpointMismatchError, match=lacks):
+        other.evaluate(data["eval"])
+    with pytest.raises(plx.CheckpointMismatchError, match="new model_dir"):
+        other.train(data["train"], steps=1)
+    assert {path.name: path.read_bytes() for path in (tmp_path / "model").iterdir()} == written
 
 
 def test_resume_matches_uninterrupted_training(tmp_path, data):

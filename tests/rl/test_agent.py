@@ -129,6 +129,14 @@ def test_checkpoint_and_resume(tmp_path: Path) -> None:
     assert resumed.global_step == 300
 
 
+def test_a_model_dir_of_another_model_gives_a_clear_error(tmp_path: Path) -> None:
+    env = GymEnvironment("CartPole-v1", seed=0)
+    Agent(q_model(), Memory(500, 16), model_dir=tmp_path).train(env, steps=60, first_update=50)
+    wider = Agent(q_model(graph_fn=small_graph(32)), Memory(500, 16), model_dir=tmp_path)
+    with pytest.raises(plx.CheckpointMismatchError, match="different model"):
+        wider.train(env, steps=10)
+
+
 def test_memory_contents_can_stay_out_of_checkpoints(tmp_path: Path) -> None:
     env = GymEnvironment("CartPole-v1", seed=0)
     agent = Agent(q_model(), Memory(500, 16, save_contents=False), model_dir=tmp_path)

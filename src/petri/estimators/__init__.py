@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from petri.configs.run import RunConfig
-from petri.estimators.agent import Agent, EvaluateAgentHook, PGAgent
+from petri.estimators._agent_eval import EvaluateAgentHook
+from petri.estimators.agent import Agent, PGAgent
 from petri.estimators.checkpoints import latest_checkpoint
 from petri.estimators.estimator import Estimator
 from petri.estimators.hooks import (

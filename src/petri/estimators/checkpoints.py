@@ -25,6 +25,8 @@ from typing import Any
 import numpy as np
 import torch
 
+from petri.errors import CheckpointMismatchError
+
 __all__ = [
     "REQUIRED_KEYS",
     "capture_rng_state",
@@ -32,6 +34,7 @@ __all__ = [
     "latest_checkpoint",
     "list_checkpoints",
     "load_checkpoint",
+    "load_model_state",
     "pending_checkpoint",
     "restore_rng_state",
     "save_checkpoint",
@@ -230,6 +233,29 @@ def load_checkpoint(path: str | os.PathLike[str]) -> dict[str, Any]:
     if missing:
         raise ValueError(f"Checkpoint {str(path)!r} lacks required keys {missing}.")
     return state
+
+
+def load_model_state(module: torch.nn.Module, weights: dict[str, Any], path: Path | str) -> None:
+    """``module.load_state_dict(weights)``, or an error that says the checkpoint at ``path`` is
+    another model's (a model_dir reused for a changed model is the usual cause)."""
+    try:
+        module.load_state_dict(weights)
+    except RuntimeError as error:
+        expected, found = set(module.state_dict()), set(weights)
+        details = [
+            f"{label} {sorted(keys)[:3]}{' and more' if len(keys) > 3 else ''}"
+            for label, keys in (
+                ("the model has, the checkpoint lacks:", expected - found),
+                ("the checkpoint has, the model lacks:", found - expected),
+            )
+            if keys
+        ] or [str(error).strip().splitlines()[-1].strip()]
+        directory = Path(path).parent
+        raise CheckpointMismatchError(
+            f"The checkpoint {str(path)!r} was written by a different model: "
+            f"{'; '.join(details)}. Train this model in a new model_dir, or delete "
+            f"{str(directory)!r} to start it over."
+        ) from error
 
 
 def capture_rng_state() -> dict[str, Any]:

@@ -458,7 +458,7 @@ class Estimator:
 
     def _restore(self, path: Path, full: bool) -> None:
         state = ckpt.load_checkpoint(path)
-        self._module.load_state_dict(state["model"])
+        ckpt.load_model_state(self._module, state["model"], path)
         self._global_step = int(state["global_step"])
         self._state_step = self._global_step
         self._pending_restore_optimizer = not full
