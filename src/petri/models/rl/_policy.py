@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Iterator
 from typing import Any, ClassVar
 
 import numpy as np
@@ -179,6 +180,12 @@ class PolicyGradientModel(RLModel):
             "advantages": advantages.reshape(n),
             "returns": returns.reshape(n),
         }
+
+    def _minibatches(self, count: int, passes: int, size: int | None) -> Iterator[torch.Tensor]:
+        """Row indices of shuffled minibatches of ``size`` (None: all ``count`` rows at
+        once), ``passes`` times over the batch."""
+        for _ in range(passes):
+            yield from torch.randperm(count).split(size or count)
 
     def _normalized(self, advantages: torch.Tensor) -> torch.Tensor:
         if not self.normalize_advantages or advantages.numel() < 2:

@@ -84,18 +84,15 @@ class PPOModel(PolicyGradientModel):
         states, actions = flat["states"], flat["actions"]
         with torch.no_grad():
             old_log_probs, _ = self.log_probs(states, actions)
-        n = len(states)
-        size = self.minibatch_size or n
-        for _ in range(self.num_epochs):
-            for index in torch.randperm(n).split(size):
-                log_probs, entropy = self.log_probs(states[index], actions[index])
-                ratio = (log_probs - old_log_probs[index]).exp()
-                advantages = self._normalized(flat["advantages"][index])
-                policy_loss = -clipped_surrogate(ratio, advantages, self.clip_range).mean()
-                loss, logs = self._joint_loss(
-                    policy_loss, entropy, states[index], flat["returns"][index]
-                )
-                self._optimize(loss)
+        for index in self._minibatches(len(states), self.num_epochs, self.minibatch_size):
+            log_probs, entropy = self.log_probs(states[index], actions[index])
+            ratio = (log_probs - old_log_probs[index]).exp()
+            advantages = self._normalized(flat["advantages"][index])
+            policy_loss = -clipped_surrogate(ratio, advantages, self.clip_range).mean()
+            loss, logs = self._joint_loss(
+                policy_loss, entropy, states[index], flat["returns"][index]
+            )
+            self._optimize(loss)
         self.num_updates += 1
         with torch.no_grad():
             clip_fraction = ((ratio - 1.0).abs() > self.clip_range).float().mean()

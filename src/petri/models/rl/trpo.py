@@ -166,13 +166,10 @@ class TRPOModel(PolicyGradientModel):
         return False, torch.tensor(0.0)
 
     def _fit_values(self, states: torch.Tensor, returns: torch.Tensor) -> torch.Tensor:
-        n = len(states)
-        size = self.minibatch_size or n
         loss = torch.tensor(0.0)
-        for _ in range(self.value_iterations):
-            for index in torch.randperm(n).split(size):
-                loss = self._value_loss(states[index], returns[index])
-                self._optimize(loss)
+        for index in self._minibatches(len(states), self.value_iterations, self.minibatch_size):
+            loss = self._value_loss(states[index], returns[index])
+            self._optimize(loss)
         return loss.detach()
 
     def _kl(
