@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -51,6 +52,9 @@ def test_run_trains_prints_metrics_and_paths(tmp_path):
     assert str(tmp_path / "run") in result.stdout
     assert (tmp_path / "run" / "model.ckpt-60.pt").is_file()
     assert yaml.safe_load((tmp_path / "run" / "config.yaml").read_text())["train_steps"] == 60
+    exports = list((tmp_path / "run" / "exports" / "latest").iterdir())  # 2 evaluations, keep 1
+    assert len(exports) == 1 and f"export:      {exports[0]}" in result.stdout
+    assert json.loads((exports[0] / "saved_model.json").read_text())["global_step"] == 60
 
 
 @pytest.mark.parametrize(

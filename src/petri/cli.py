@@ -147,6 +147,9 @@ def _print_result(
     click.echo(f"checkpoints: {experiment.estimator.model_dir}")
     click.echo(f"metrics:     {directory / 'metrics.csv'}")
     click.echo(f"config:      {directory / 'config.yaml'}")
+    exports = getattr(experiment, "exports", None)
+    if exports:
+        click.echo(f"export:      {exports[-1]}")
 
 
 # ------------------------------------------------------------------- run records

@@ -6,7 +6,12 @@ from typing import Any
 
 from petri.configs._base import BaseConfig, deep_merge
 from petri.configs._overrides import apply_overrides
-from petri.configs.experiment import EstimatorConfig, ExperimentConfig, HookConfig
+from petri.configs.experiment import (
+    EstimatorConfig,
+    ExperimentConfig,
+    ExportStrategyConfig,
+    HookConfig,
+)
 from petri.configs.input_data import InputDataConfig, PipelineConfig
 from petri.configs.model import GraphConfig, LossConfig, MetricConfig, ModelConfig, OptimizerConfig
 from petri.configs.rl import (
@@ -28,6 +33,7 @@ __all__ = [
     "ExperimentConfig",
     "ExplorationConfig",
     "GraphConfig",
+    "ExportStrategyConfig",
     "HookConfig",
     "InputDataConfig",
     "LossConfig",

@@ -19,7 +19,13 @@ from petri.configs.input_data import InputDataConfig
 from petri.configs.model import ModelConfig
 from petri.configs.run import RunConfig
 
-__all__ = ["EstimatorConfig", "ExperimentConfig", "HookConfig", "SCHEDULES"]
+__all__ = [
+    "EstimatorConfig",
+    "ExperimentConfig",
+    "ExportStrategyConfig",
+    "HookConfig",
+    "SCHEDULES",
+]
 
 SCHEDULES = ("train", "evaluate", "train_and_evaluate", "continuous_train_and_evaluate")
 
@@ -56,6 +62,20 @@ class HookConfig(BaseConfig):
         return check_name(value, "hook")
 
 
+class ExportStrategyConfig(BaseConfig):
+    """Export after each evaluation (``petri.export.ExportStrategy``); clients of the export
+    send the features as the evaluation input gives them."""
+
+    name: str = "default"
+    """The folder below ``<run>/exports/``."""
+    exports_to_keep: PositiveInt | None = 5
+    """How many newest exports to keep (None: all)."""
+    as_text: bool = False
+    """Also write the program as text (``saved_model.txt``)."""
+    assets_extra: dict[str, str] = Field(default_factory=dict)
+    """Destination inside ``assets.extra/`` -> source file."""
+
+
 class ExperimentConfig(BaseConfig):
     """One experiment: data, model, estimator, and the train/evaluate schedule.
 
@@ -87,12 +107,17 @@ class ExperimentConfig(BaseConfig):
     eval_delay_secs: NonNegativeFloat = 0
     continuous_eval_throttle_secs: NonNegativeFloat = 60
     delay_workers_by_global_step: bool = False
-    export_strategies: Any = None
+    export_strategies: list[ExportStrategyConfig] | None = None
     train_steps_per_iteration: PositiveInt = 1000
     schedule: Literal[
         "train", "evaluate", "train_and_evaluate", "continuous_train_and_evaluate"
     ] = "continuous_train_and_evaluate"
     """Which Experiment method ``petri run`` calls."""
+
+    @field_validator("export_strategies", mode="before")
+    @classmethod
+    def _one_or_many(cls, value: Any) -> Any:
+        return [value] if isinstance(value, dict) else value
 
     @model_validator(mode="after")
     def _params_need_a_model_fn(self) -> ExperimentConfig:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import random
 import tempfile
 from collections.abc import Callable, Iterator
@@ -247,6 +248,43 @@ class Estimator:
                 if state.stop:
                     break
         hook_list.end(state)
+
+    def export_savedmodel(
+        self,
+        export_dir_base: str | os.PathLike[str],
+        serving_input_receiver_fn: Callable[[], Any],
+        assets_extra: dict[str, Any] | None = None,
+        as_text: bool = False,
+        checkpoint_path: str | os.PathLike[str] | None = None,
+    ) -> str:
+        """Export the model for serving into a new timestamped folder below
+        ``export_dir_base``; returns its path. See :mod:`petri.export`.
+
+        Raises:
+            ValueError: no ``serving_input_receiver_fn``, no ``export_outputs`` or
+                ``predictions``, or no checkpoint to export.
+        """
+        from petri.export._savedmodel import export_savedmodel
+
+        return export_savedmodel(
+            self,
+            export_dir_base,
+            serving_input_receiver_fn,
+            assets_extra,
+            as_text,
+            checkpoint_path,
+        )
+
+    def _serving_module(
+        self, features: Any, checkpoint_path: str | None
+    ) -> tuple[nn.Module, int, str | None]:
+        """The model in inference mode with ``checkpoint_path`` (else the newest) restored:
+        ``(module, global_step, checkpoint)``."""
+        self._prepare(lambda: features, ModeKeys.PREDICT, checkpoint_path)
+        self._module.train(False)
+        restored = checkpoint_path or ckpt.pending_checkpoint(self.model_dir)
+        restored = restored or ckpt.latest_checkpoint(self.model_dir)
+        return self._module, self._global_step, None if restored is None else str(restored)
 
     def get_variable_names(self) -> list[str]:
         """Names of all variables (``lenet/conv2d_1/weight``, ..., ``global_step``)."""

@@ -8,9 +8,11 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
 
+from petri.estimators._inputs import iterate_input
 from petri.estimators.checkpoints import wait_for_checkpoints
 from petri.estimators.estimator import Estimator
 from petri.estimators.hooks import StepLoggingHook
+from petri.export._strategy import as_export_strategies
 from petri.tracking import Experiment as RunLog
 
 __all__ = ["Experiment"]
@@ -36,6 +38,11 @@ class Experiment:
         continuous_eval_throttle_secs: ``continuous_eval()``'s least time between evaluations.
         eval_every_n_steps: evaluate when at least this many steps passed since the last one.
         train_steps_per_iteration: steps per training call in continuous train-and-evaluate.
+        export_strategies: ``petri.export.ExportStrategy`` objects (or dicts of their
+            arguments): after every evaluation each exports the evaluated model into
+            ``<output_dir>/exports/<name>/<timestamp>/`` and keeps its newest few
+            (``self.exports`` lists the folders written).
+        delay_workers_by_global_step: accepted for seed configs; Petri trains in one process.
         output_dir: the run's folder when ``run`` is None (defaults to the estimator's
             model_dir).
         run: the run log (a ``petri.tracking.Experiment``) that receives training rows (loss,
@@ -83,7 +90,8 @@ class Experiment:
         self.continuous_eval_throttle_secs = continuous_eval_throttle_secs
         self.eval_every_n_steps = eval_every_n_steps
         self.train_steps_per_iteration = train_steps_per_iteration or eval_every_n_steps
-        self.export_strategies = export_strategies
+        self.export_strategies = as_export_strategies(export_strategies)
+        self._example_features: Any = None
         self.delay_workers_by_global_step = delay_workers_by_global_step
         if run is None or run is True:
             directory = Path(output_dir or estimator.model_dir)
@@ -94,6 +102,7 @@ class Experiment:
             Path(self.run.log_dir) if self.run else Path(output_dir or estimator.model_dir)
         )
         self.eval_results: list[dict[str, Any]] = []
+        self.exports: list[str] = []
 
     # --------------------------------------------------------------- schedules
     def train(self, delay_secs: float | None = None) -> Estimator:
@@ -132,7 +141,26 @@ class Experiment:
                 {f"{prefix}{k}": v for k, v in results.items() if k != "global_step"},
                 global_step=results["global_step"],
             )
+        self.exports.extend(self._export(checkpoint_path))
         return results
+
+    def _export(self, checkpoint_path: str | None) -> list[str]:
+        """Each export strategy's export of the model just evaluated, into
+        ``<output_dir>/exports/<strategy name>/``."""
+        folders = []
+        for strategy in self.export_strategies:
+            if strategy.serving_input_receiver_fn is None and self._example_features is None:
+                batch = next(iterate_input(self.eval_input_fn, repeat_single=False))  # type: ignore[arg-type]
+                self._example_features = batch[0]
+            folders.append(
+                strategy.export(
+                    self.estimator,
+                    self.output_dir / "exports" / strategy.name,
+                    self._example_features,
+                    checkpoint_path,
+                )
+            )
+        return folders
 
     def continuous_eval(
         self,

@@ -1,0 +1,253 @@
+"""``export_savedmodel``: a trained Estimator's inference program in a timestamped folder.
+
+The folder (``<export_dir_base>/<unix seconds>/``) holds:
+
+* ``model.pt2``: a ``torch.export`` program of serving: received tensors -> (optional
+  preprocessing) -> ``model_fn`` in PREDICT mode -> the export outputs, with the weights of the
+  checkpoint, and the batch dimension dynamic. Loading it needs torch, not Petri or the model
+  code (``torch.export.load(path).module()``).
+* ``saved_model.json``: the signatures (inputs and outputs with dtype and shape, ``-1`` for the
+  batch), the default signature, the global step and checkpoint exported. ``as_text=True`` also
+  writes ``saved_model.txt``, the program's graph as readable text.
+* ``assets.extra/``: the files of ``assets_extra``.
+
+The folder is written under a temporary name and renamed into place, so a reader never sees a
+half-written export and a crash leaves only a hidden ``.tmp-*`` folder.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import tempfile
+import time
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import torch
+from torch import nn
+
+from petri.export._receiver import ServingInputReceiver
+from petri.modes import ModeKeys
+
+if TYPE_CHECKING:
+    from petri.estimators.estimator import Estimator
+
+__all__ = ["DEFAULT_SERVING_SIGNATURE_DEF_KEY", "export_savedmodel"]
+
+DEFAULT_SERVING_SIGNATURE_DEF_KEY = "serving_default"
+FORMAT = 1
+
+
+def export_savedmodel(
+    estimator: Estimator,
+    export_dir_base: str | os.PathLike[str],
+    serving_input_receiver_fn: Callable[[], ServingInputReceiver],
+    assets_extra: Mapping[str, str | os.PathLike[str]] | None = None,
+    as_text: bool = False,
+    checkpoint_path: str | os.PathLike[str] | None = None,
+) -> str:
+    """Export ``estimator``'s model (see the module docstring); returns the new folder's path.
+
+    Raises:
+        ValueError: no ``serving_input_receiver_fn``; the model gives neither
+            ``export_outputs`` nor ``predictions``; no checkpoint to export; a bad
+            ``assets_extra`` entry.
+    """
+    if serving_input_receiver_fn is None:
+        raise ValueError(
+            "export_savedmodel needs a serving_input_receiver_fn (for features clients send "
+            "as they are: petri.export.build_raw_serving_input_receiver_fn(example_batch))."
+        )
+    receiver = serving_input_receiver_fn()
+    if not isinstance(receiver, ServingInputReceiver):
+        raise TypeError(
+            "serving_input_receiver_fn must return a petri.export.ServingInputReceiver; it "
+            f"returned {type(receiver).__name__}."
+        )
+    copies = _checked_assets(assets_extra)
+    examples = {
+        name: _two_rows(tensor).to(estimator.device)
+        for name, tensor in receiver.receiver_tensors.items()  # type: ignore[union-attr]
+    }
+    module, global_step, checkpoint = estimator._serving_module(
+        receiver.features_of(examples), None if checkpoint_path is None else str(checkpoint_path)
+    )
+    serving = _Serving(module, receiver, list(examples))
+    with torch.no_grad():
+        flat = serving(*examples.values())
+    signatures = _signatures(flat)
+    batch = torch.export.Dim("batch", min=1)
+    program = torch.export.export(
+        serving,
+        tuple(examples.values()),
+        dynamic_shapes=(tuple({0: batch} for _ in examples),),
+    )
+    metadata = {
+        "format": FORMAT,
+        "global_step": global_step,
+        "checkpoint": checkpoint,
+        "inputs": {name: _describe(tensor) for name, tensor in examples.items()},
+        "signatures": {
+            name: {"outputs": {key: _describe(flat[f"{name}/{key}"]) for key in keys}}
+            for name, keys in signatures.items()
+        },
+        "default_signature": _default_signature(signatures),
+        "exported_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+    }
+    base = Path(export_dir_base)
+    base.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=".tmp-", dir=base))
+    try:
+        torch.export.save(program, staging / "model.pt2")
+        text = json.dumps(metadata, indent=2 if as_text else None, sort_keys=True)
+        (staging / "saved_model.json").write_text(text + "\n")
+        if as_text:
+            (staging / "saved_model.txt").write_text(str(program.graph_module.code))
+        for destination, source in copies.items():
+            target = staging / "assets.extra" / destination
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(source, target)
+        _fsync_tree(staging)
+        return str(_rename_to_timestamp(staging, base))
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+
+
+class _Serving(nn.Module):
+    """received tensors -> features -> model_fn(PREDICT) -> flat ``{signature/output: tensor}``."""
+
+    def __init__(self, module: nn.Module, receiver: ServingInputReceiver, names: list[str]):
+        super().__init__()
+        self.module = module
+        self.receiver = receiver
+        self.names = names
+
+    def forward(self, *tensors: torch.Tensor) -> dict[str, torch.Tensor]:
+        features = self.receiver.features_of(dict(zip(self.names, tensors, strict=True)))
+        outputs = _signature_outputs(self.module(features, None, ModeKeys.PREDICT))
+        return {
+            f"{name}/{key}": value
+            for name, values in outputs.items()
+            for key, value in values.items()
+        }
+
+
+def _signatures(flat: Mapping[str, torch.Tensor]) -> dict[str, list[str]]:
+    """Signature name -> output names, from the flat ``signature/output`` keys."""
+    signatures: dict[str, list[str]] = {}
+    for key in flat:
+        name, output = key.split("/", 1)
+        signatures.setdefault(name, []).append(output)
+    return signatures
+
+
+def _signature_outputs(spec: Any) -> dict[str, dict[str, torch.Tensor]]:
+    """Signature name -> outputs, from the spec's ``export_outputs`` (else its predictions).
+
+    ``export_outputs`` of tensors is one signature, ``serving_default``, with those outputs; a
+    dict of dicts names one signature per entry.
+    """
+    source = spec.export_outputs if spec.export_outputs is not None else spec.predictions
+    if source is None:
+        raise ValueError(
+            "The model_fn gave neither export_outputs nor predictions in PREDICT mode: there "
+            "is nothing to export."
+        )
+    if isinstance(source, torch.Tensor):
+        return {DEFAULT_SERVING_SIGNATURE_DEF_KEY: {"output": source}}
+    if all(isinstance(value, torch.Tensor) for value in source.values()):
+        return {DEFAULT_SERVING_SIGNATURE_DEF_KEY: dict(source)}
+    signatures: dict[str, dict[str, torch.Tensor]] = {}
+    for name, value in source.items():
+        if "/" in str(name):
+            raise ValueError(f"export_outputs signature names cannot hold '/': {name!r}.")
+        if isinstance(value, torch.Tensor):
+            value = {"output": value}
+        if not isinstance(value, Mapping) or not all(
+            isinstance(v, torch.Tensor) for v in value.values()
+        ):
+            raise ValueError(
+                f"export_outputs[{name!r}] must be a tensor or a dict of tensors. Received: "
+                f"{type(value).__name__}."
+            )
+        signatures[str(name)] = dict(value)
+    return signatures
+
+
+def _default_signature(signatures: Mapping[str, Any]) -> str:
+    if DEFAULT_SERVING_SIGNATURE_DEF_KEY in signatures or len(signatures) != 1:
+        if DEFAULT_SERVING_SIGNATURE_DEF_KEY not in signatures:
+            raise ValueError(
+                f"export_outputs has several signatures ({sorted(signatures)}) and none is "
+                f"named {DEFAULT_SERVING_SIGNATURE_DEF_KEY!r}; name the one to serve by default "
+                "so."
+            )
+        return DEFAULT_SERVING_SIGNATURE_DEF_KEY
+    return next(iter(signatures))
+
+
+def _two_rows(example: torch.Tensor) -> torch.Tensor:
+    """At least two rows: ``torch.export`` fixes a dimension whose example size is 1."""
+    return example if len(example) >= 2 else example[:1].repeat(2, *[1] * (example.dim() - 1))
+
+
+def _describe(tensor: torch.Tensor) -> dict[str, Any]:
+    return {"dtype": str(tensor.dtype).removeprefix("torch."), "shape": [-1, *tensor.shape[1:]]}
+
+
+def _checked_assets(assets: Mapping[str, Any] | None) -> dict[str, Path]:
+    """``assets_extra`` as destination -> existing source file, refusing paths that leave
+    ``assets.extra/``."""
+    checked: dict[str, Path] = {}
+    for destination, source in (assets or {}).items():
+        relative = Path(destination)
+        if relative.is_absolute() or ".." in relative.parts or not relative.parts:
+            raise ValueError(
+                f"assets_extra key {destination!r} must be a relative path inside "
+                "assets.extra/ (e.g. 'vocab.txt' or 'text/vocab.txt')."
+            )
+        if not Path(source).is_file():
+            raise ValueError(f"assets_extra[{destination!r}]: {str(source)!r} is not a file.")
+        checked[str(relative)] = Path(source)
+    return checked
+
+
+def _rename_to_timestamp(staging: Path, base: Path) -> Path:
+    """Move ``staging`` to ``base/<unix seconds>``, or to one past the newest export there
+    (exports in the same second, several processes): names always grow with export order."""
+    taken = [int(p.name) for p in base.iterdir() if p.name.isdigit()]
+    stamp = max([int(time.time()), *(n + 1 for n in taken)])
+    while True:
+        target = base / str(stamp)
+        try:
+            os.rename(staging, target)  # fails if target exists and is not empty
+        except OSError:
+            if not target.exists():
+                raise
+            stamp += 1
+            continue
+        _fsync_directory(base)
+        return target
+
+
+def _fsync_tree(folder: Path) -> None:
+    for path in folder.rglob("*"):
+        if path.is_file():
+            with open(path, "rb") as handle:
+                os.fsync(handle.fileno())
+    _fsync_directory(folder)
+
+
+def _fsync_directory(directory: Path) -> None:
+    try:
+        descriptor = os.open(directory, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(descriptor)
+    finally:
+        os.close(descriptor)
