@@ -25,6 +25,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from petri._fsync import fsync_directory
 from petri.errors import CheckpointMismatchError
 
 __all__ = [
@@ -109,7 +110,7 @@ def _write(
     except BaseException:
         Path(temporary).unlink(missing_ok=True)
         raise
-    _fsync_directory(directory)
+    fsync_directory(directory)
     if keep_max:
         checkpoints = _list_complete(directory)
         milestones = _hourly_milestones(checkpoints, keep_every_n_hours)
@@ -297,16 +298,3 @@ def restore_rng_state(state: dict[str, Any]) -> None:
     )
     if "cuda" in state and torch.cuda.is_available():
         torch.cuda.set_rng_state_all(state["cuda"])
-
-
-def _fsync_directory(directory: Path) -> None:
-    try:
-        descriptor = os.open(directory, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(descriptor)
-    except OSError:
-        pass
-    finally:
-        os.close(descriptor)

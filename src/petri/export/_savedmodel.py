@@ -29,6 +29,7 @@ from typing import TYPE_CHECKING, Any
 import torch
 from torch import nn
 
+from petri._fsync import fsync_directory, fsync_tree
 from petri.export._receiver import ServingInputReceiver
 from petri.modes import ModeKeys
 
@@ -110,7 +111,7 @@ def export_savedmodel(
             target = staging / "assets.extra" / destination
             target.parent.mkdir(parents=True, exist_ok=True)
             shutil.copyfile(source, target)
-        _fsync_tree(staging)
+        fsync_tree(staging)
         return str(_rename_to_timestamp(staging, base))
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
@@ -230,24 +231,5 @@ def _rename_to_timestamp(staging: Path, base: Path) -> Path:
                 raise
             stamp += 1
             continue
-        _fsync_directory(base)
+        fsync_directory(base)
         return target
-
-
-def _fsync_tree(folder: Path) -> None:
-    for path in folder.rglob("*"):
-        if path.is_file():
-            with open(path, "rb") as handle:
-                os.fsync(handle.fileno())
-    _fsync_directory(folder)
-
-
-def _fsync_directory(directory: Path) -> None:
-    try:
-        descriptor = os.open(directory, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(descriptor)
-    finally:
-        os.close(descriptor)
