@@ -25,3 +25,5 @@ def test_submodules_load_on_attribute_access():
     assert plx.layers.Conv2d.__name__ == "Conv2d"
     assert plx.experiments.Estimator is plx.estimators.Estimator
     assert plx.configs.ExperimentConfig.__name__ == "ExperimentConfig"
+    assert plx.export.load_exported.__name__ == "load_exported"
+    assert plx.optimizers.GradientStep.__name__ == "GradientStep"

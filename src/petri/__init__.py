@@ -21,6 +21,7 @@ _SUBMODULES = (
     "envs",
     "estimators",
     "experiments",
+    "export",
     "layers",
     "losses",
     "metrics",
