@@ -7,6 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 import yaml
 
@@ -99,3 +100,54 @@ def test_run_dispatches_rl_configs_to_an_agent(tmp_path):
     assert (tmp_path / "rl" / "checkpoints").is_dir()
     bad = petri("run", str(config), "--set", "environment_config.env_id=CartPol-v1")
     assert bad.returncode == 2 and "Traceback" not in bad.stderr
+
+
+def test_export_a_finished_run(tmp_path):
+    from petri.export import load_exported
+
+    run_dir = tmp_path / "run"
+    trained = petri(
+        "run",
+        str(EXAMPLE),
+        "--set",
+        "train_steps=40",
+        "--set",
+        "train_steps_per_iteration=40",
+        "--set",
+        "export_strategies=null",
+        "--output-dir",
+        str(run_dir),
+    )
+    assert trained.returncode == 0, trained.stderr
+    assert not (run_dir / "exports").exists()
+    exported = petri("export", str(run_dir), "--as-text")
+    assert exported.returncode == 0, exported.stderr
+    folder = Path(exported.stdout.strip().splitlines()[-1])
+    assert folder.parent == run_dir / "exports" / "cli" and (folder / "saved_model.txt").is_file()
+    served = load_exported(folder)
+    assert served.metadata["global_step"] == 40
+    assert served(np.zeros((3, 1, 8, 8), np.float32))["classes"].shape == (3,)
+    missing = petri("export", str(run_dir), "--checkpoint", str(tmp_path / "nope.pt"))
+    assert missing.returncode == 2 and "does not exist" in missing.stderr
+    assert "Traceback" not in missing.stderr
+
+
+def test_export_refuses_a_run_it_cannot_rebuild(tmp_path):
+    from petri.experiments import create_experiment
+
+    x = np.random.default_rng(0).standard_normal((64, 4)).astype(np.float32)
+    inline = {"input_type": "numpy", "x": x, "y": (x[:, 0] > 0).astype(np.int64)}
+    config = {
+        "name": "inline",
+        "train_steps": 5,
+        "train_input_data_config": {**inline, "pipeline_config": {"num_epochs": None}},
+        "model_config": {
+            "model_type": "classifier",
+            "n_classes": 2,
+            "graph_config": {"definition": [["FullyConnected", {"num_units": 2}]]},
+        },
+    }
+    create_experiment(config, output_dir=tmp_path / "inline").train()
+    result = petri("export", str(tmp_path / "inline"))
+    assert result.returncode == 2 and "only as a summary" in result.stderr
+    assert "Traceback" not in result.stderr

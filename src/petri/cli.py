@@ -234,6 +234,38 @@ def compare_command(run_specs: tuple[str, ...], save_dir: str, all_tags: bool) -
     click.echo(compare_text(runs, all_tags=all_tags))
 
 
+@main.command("export")
+@click.argument("run_spec", metavar="RUN")
+@click.option("--save-dir", default="petri_logs", show_default=True, help=_SAVE_DIR_HELP)
+@click.option("--checkpoint", default=None, help="Checkpoint file to export (default: newest).")
+@click.option("--to", "export_dir_base", default=None, help="Create the export below this folder.")
+@click.option("--as-text", is_flag=True, help="Also write the program as text.")
+def export_command(
+    run_spec: str,
+    save_dir: str,
+    checkpoint: str | None,
+    export_dir_base: str | None,
+    as_text: bool,
+) -> None:
+    """Export a run's trained model for serving; prints the new export folder.
+
+    RUN is a run folder, NAME, NAME:VERSION or NAME/version_N. The export (a torch.export program
+    in a timestamped folder, default below RUN/exports/cli) takes features as the run's
+    evaluation input gives them; load it with petri.export.load_exported.
+    """
+    from petri.errors import PetriError
+    from petri.experiments.factory import export_run
+    from petri.tracking._report import resolve_run
+
+    try:
+        folder = export_run(
+            resolve_run(run_spec, save_dir).path, checkpoint, export_dir_base, as_text
+        )
+    except (FileNotFoundError, ValueError, PetriError) as error:
+        _fail(error)
+    click.echo(folder)
+
+
 @main.command("tensorboard")
 @click.argument("paths", nargs=-1, type=click.Path(exists=True, file_okay=False))
 @click.option("--port", default=6006, show_default=True, type=int)

@@ -4,6 +4,6 @@ from __future__ import annotations
 
 from petri.estimators.estimator import Estimator
 from petri.experiments.experiment import Experiment
-from petri.experiments.factory import create_experiment, default_output_dir
+from petri.experiments.factory import create_experiment, default_output_dir, export_run
 
-__all__ = ["Estimator", "Experiment", "create_experiment", "default_output_dir"]
+__all__ = ["Estimator", "Experiment", "create_experiment", "default_output_dir", "export_run"]

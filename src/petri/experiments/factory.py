@@ -18,7 +18,7 @@ from petri.experiments.experiment import Experiment, _flatten
 from petri.tracking import DEFAULT_SAVE_DIR
 from petri.tracking import Experiment as RunLog
 
-__all__ = ["create_experiment", "default_output_dir"]
+__all__ = ["create_experiment", "default_output_dir", "export_run"]
 
 
 def default_output_dir(config: ExperimentConfig) -> Path:
@@ -48,36 +48,10 @@ def create_experiment(
     Raises:
         ConfigError: the config is invalid or names something that cannot be built.
     """
-    from petri.data import create_input_fn
     from petri.estimators import ESTIMATORS
-    from petri.models import MODELS
 
     config = ExperimentConfig.read_configs(config)
-    seed = config.run_config.seed
-    if seed is not None:
-        torch.manual_seed(seed)
-        np.random.seed(seed % 2**32)
-        random.seed(seed)
-    train_input_fn = (
-        create_input_fn(config.train_input_data_config, seed, "train_input_data_config")
-        if config.train_input_data_config
-        else None
-    )
-    eval_input_fn = (
-        create_input_fn(config.eval_input_data_config, seed, "eval_input_data_config")
-        if config.eval_input_data_config
-        else None
-    )
-    model_config = config.model
-    model_class = MODELS.get(model_config.module)
-    try:
-        model = model_class.from_config(model_config)
-    except (TypeError, ValueError, KeyError) as error:
-        if isinstance(error, ConfigError):
-            raise
-        raise ConfigError(
-            f"model_config could not be built: {error}", "model_config", model_config.module
-        ) from error
+    train_input_fn, eval_input_fn, model = _inputs_and_model(config)
     estimator_class = ESTIMATORS.get(config.estimator_config.module)
     if run is None:
         run = _open_run(config, output_dir)  # only now: a bad config leaves no folder behind
@@ -110,6 +84,90 @@ def create_experiment(
         export_strategies=config.export_strategies,
         delay_workers_by_global_step=config.delay_workers_by_global_step,
         run=run,
+    )
+
+
+def _inputs_and_model(config: ExperimentConfig) -> tuple[Any, Any, Any]:
+    """Seed the RNGs, then build ``(train_input_fn, eval_input_fn, model)`` from ``config``."""
+    from petri.data import create_input_fn
+    from petri.models import MODELS
+
+    seed = config.run_config.seed
+    if seed is not None:
+        torch.manual_seed(seed)
+        np.random.seed(seed % 2**32)
+        random.seed(seed)
+    inputs = [
+        create_input_fn(part, seed, key) if part else None
+        for part, key in (
+            (config.train_input_data_config, "train_input_data_config"),
+            (config.eval_input_data_config, "eval_input_data_config"),
+        )
+    ]
+    model_config = config.model
+    model_class = MODELS.get(model_config.module)
+    try:
+        model = model_class.from_config(model_config)
+    except (TypeError, ValueError, KeyError) as error:
+        if isinstance(error, ConfigError):
+            raise
+        raise ConfigError(
+            f"model_config could not be built: {error}", "model_config", model_config.module
+        ) from error
+    return inputs[0], inputs[1], model
+
+
+def export_run(
+    run_dir: str | os.PathLike[str],
+    checkpoint_path: str | None = None,
+    export_dir_base: str | os.PathLike[str] | None = None,
+    as_text: bool = False,
+) -> str:
+    """Export the model of the run in ``run_dir`` (rebuilt from its ``config.yaml``) into a new
+    timestamped folder below ``export_dir_base`` (default ``<run_dir>/exports/cli``); clients
+    send features as the run's evaluation (else training) input gives them.
+
+    Raises:
+        FileNotFoundError: ``run_dir`` has no ``config.yaml``.
+        ValueError: the config cannot rebuild the inputs (arrays given inline are stored only
+            as a summary), it is an RL run, or there is no checkpoint.
+    """
+    from petri.configs import is_rl_config
+    from petri.estimators import ESTIMATORS
+    from petri.estimators._inputs import iterate_input
+    from petri.export import build_raw_serving_input_receiver_fn
+
+    directory = Path(run_dir)
+    path = directory / "config.yaml"
+    if not path.is_file():
+        raise FileNotFoundError(f"{str(directory)!r} has no config.yaml: not a Petri run folder.")
+    values = yaml.safe_load(path.read_text())
+    if is_rl_config(values):
+        raise ValueError(
+            f"{str(directory)!r} is a reinforcement-learning run; only Estimator runs export."
+        )
+    if "<array shape=" in path.read_text():
+        raise ValueError(
+            f"{str(path)!r} holds its input arrays only as a summary (they were given inline), so "
+            "the run cannot be rebuilt from it; export from Python with "
+            "Estimator.export_savedmodel, or give the arrays as .npy/.npz paths."
+        )
+    config = ExperimentConfig.read_configs(values)
+    train_input_fn, eval_input_fn, model = _inputs_and_model(config)
+    input_fn = eval_input_fn or train_input_fn
+    if input_fn is None:
+        raise ValueError(f"{str(path)!r} has no input to take the served features' shape from.")
+    estimator = ESTIMATORS.get(config.estimator_config.module)(
+        model_fn=model,
+        model_dir=config.estimator_config.output_dir or str(directory / "checkpoints"),
+        config=config.run_config,
+    )
+    features = next(iterate_input(input_fn, repeat_single=False))[0]
+    return estimator.export_savedmodel(
+        export_dir_base or directory / "exports" / "cli",
+        build_raw_serving_input_receiver_fn(features),
+        as_text=as_text,
+        checkpoint_path=checkpoint_path,
     )
 
 
