@@ -280,10 +280,8 @@ class Estimator:
     ) -> tuple[nn.Module, int, str | None]:
         """The model in inference mode with ``checkpoint_path`` (else the newest) restored:
         ``(module, global_step, checkpoint)``."""
-        self._prepare(lambda: features, ModeKeys.PREDICT, checkpoint_path)
+        restored = self._prepare(lambda: features, ModeKeys.PREDICT, checkpoint_path)
         self._module.train(False)
-        restored = checkpoint_path or ckpt.pending_checkpoint(self.model_dir)
-        restored = restored or ckpt.latest_checkpoint(self.model_dir)
         return self._module, self._global_step, None if restored is None else str(restored)
 
     def get_variable_names(self) -> list[str]:
@@ -415,8 +413,9 @@ class Estimator:
     # ------------------------------------------------------- building / restoring
     def _prepare(
         self, input_fn: Callable[[], Any], mode: str, checkpoint_path: str | None = None
-    ) -> None:
-        """Build the model if needed and bring it to the checkpoint this call should use."""
+    ) -> Path | None:
+        """Build the model if needed and bring it to the checkpoint this call should use;
+        returns that checkpoint (None: the model in memory, not yet saved)."""
         if checkpoint_path:
             target: Path | None = Path(checkpoint_path)
         else:  # our own write still on its way is the newest: no need to wait for the disk
@@ -451,6 +450,7 @@ class Estimator:
             self._restore(target, full=mode == ModeKeys.TRAIN)
         elif target is not None and mode == ModeKeys.TRAIN and self._pending_restore_optimizer:
             self._restore(target, full=True)
+        return target
 
     _pending_restore_optimizer = False
 

@@ -48,22 +48,13 @@ def create_experiment(
     Raises:
         ConfigError: the config is invalid or names something that cannot be built.
     """
-    from petri.estimators import ESTIMATORS
-
     config = ExperimentConfig.read_configs(config)
     train_input_fn, eval_input_fn, model = _inputs_and_model(config)
-    estimator_class = ESTIMATORS.get(config.estimator_config.module)
     if run is None:
         run = _open_run(config, output_dir)  # only now: a bad config leaves no folder behind
     directory = Path(run.log_dir)
-    model_dir = config.estimator_config.output_dir or str(directory / "checkpoints")
     try:
-        estimator = estimator_class(
-            model_fn=model,
-            model_dir=model_dir,
-            config=config.run_config,
-            params=config.estimator_config.params or None,
-        )
+        estimator = _estimator(config, model, directory)
     except Exception as error:
         run.close("crashed", error=f"{type(error).__name__}: {error}")
         raise
@@ -117,6 +108,19 @@ def _inputs_and_model(config: ExperimentConfig) -> tuple[Any, Any, Any]:
     return inputs[0], inputs[1], model
 
 
+def _estimator(config: ExperimentConfig, model: Any, directory: Path) -> Any:
+    """The config's estimator on ``model``; checkpoints in ``estimator_config.output_dir``,
+    else ``<directory>/checkpoints``."""
+    from petri.estimators import ESTIMATORS
+
+    return ESTIMATORS.get(config.estimator_config.module)(
+        model_fn=model,
+        model_dir=config.estimator_config.output_dir or str(directory / "checkpoints"),
+        config=config.run_config,
+        params=config.estimator_config.params or None,
+    )
+
+
 def export_run(
     run_dir: str | os.PathLike[str],
     checkpoint_path: str | None = None,
@@ -133,7 +137,6 @@ def export_run(
             as a summary), it is an RL run, or there is no checkpoint.
     """
     from petri.configs import is_rl_config
-    from petri.estimators import ESTIMATORS
     from petri.estimators._inputs import iterate_input
     from petri.export import build_raw_serving_input_receiver_fn
 
@@ -141,12 +144,13 @@ def export_run(
     path = directory / "config.yaml"
     if not path.is_file():
         raise FileNotFoundError(f"{str(directory)!r} has no config.yaml: not a Petri run folder.")
-    values = yaml.safe_load(path.read_text())
+    text = path.read_text()
+    values = yaml.safe_load(text)
     if is_rl_config(values):
         raise ValueError(
             f"{str(directory)!r} is a reinforcement-learning run; only Estimator runs export."
         )
-    if "<array shape=" in path.read_text():
+    if "<array shape=" in text:
         raise ValueError(
             f"{str(path)!r} holds its input arrays only as a summary (they were given inline), so "
             "the run cannot be rebuilt from it; export from Python with "
@@ -157,11 +161,7 @@ def export_run(
     input_fn = eval_input_fn or train_input_fn
     if input_fn is None:
         raise ValueError(f"{str(path)!r} has no input to take the served features' shape from.")
-    estimator = ESTIMATORS.get(config.estimator_config.module)(
-        model_fn=model,
-        model_dir=config.estimator_config.output_dir or str(directory / "checkpoints"),
-        config=config.run_config,
-    )
+    estimator = _estimator(config, model, directory)
     features = next(iterate_input(input_fn, repeat_single=False))[0]
     return estimator.export_savedmodel(
         export_dir_base or directory / "exports" / "cli",

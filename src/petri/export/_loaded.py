@@ -70,9 +70,7 @@ class ExportedModel:
 
     def _tensor(self, name: str, value: Any) -> torch.Tensor:
         spec = self.inputs[name]
-        tensor = torch.as_tensor(
-            np.asarray(value) if not isinstance(value, torch.Tensor) else value
-        )
+        tensor = torch.as_tensor(value)
         tensor = tensor.to(getattr(torch, spec["dtype"]))
         if list(tensor.shape[1:]) != spec["shape"][1:]:
             raise ValueError(

@@ -69,9 +69,7 @@ def build_raw_serving_input_receiver_fn(
     """
 
     def example(value: Any) -> torch.Tensor:
-        tensor = torch.as_tensor(
-            np.asarray(value) if not isinstance(value, torch.Tensor) else value
-        )
+        tensor = torch.as_tensor(value)
         if tensor.dtype == torch.float64:
             tensor = tensor.float()
         return tensor[:default_batch_size] if default_batch_size else tensor
