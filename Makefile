@@ -19,11 +19,13 @@ demo: setup
 
 test: setup
 	$(PY) -m ruff check src tests bench examples
+	$(VENV)/bin/lint-imports
 	$(PY) -m pytest -q
 
 lint: setup
 	$(PY) -m ruff check src tests bench examples
 	$(PY) -m ruff format --check src tests bench examples
+	$(VENV)/bin/lint-imports
 
 format: setup
 	$(PY) -m ruff format src tests bench examples

@@ -132,7 +132,7 @@ def test_export_a_finished_run(tmp_path):
     assert "Traceback" not in missing.stderr
 
 
-def test_export_refuses_a_run_it_cannot_rebuild(tmp_path):
+def test_export_rebuilds_a_run_given_inline_arrays(tmp_path):
     from petri.experiments import create_experiment
 
     x = np.random.default_rng(0).standard_normal((64, 4)).astype(np.float32)
@@ -148,6 +148,15 @@ def test_export_refuses_a_run_it_cannot_rebuild(tmp_path):
         },
     }
     create_experiment(config, output_dir=tmp_path / "inline").train()
+    arrays = sorted(p.name for p in (tmp_path / "inline" / "config_arrays").iterdir())
+    assert arrays == ["train_input_data_config.x.npy", "train_input_data_config.y.npy"]
+    result = petri("export", str(tmp_path / "inline"))
+    assert result.returncode == 0, result.stderr
+    assert len(list((tmp_path / "inline" / "exports" / "cli").iterdir())) == 1
+    # a run written by an older Petri kept only a summary of its arrays: refused, by name
+    config_file = tmp_path / "inline" / "config.yaml"
+    text = config_file.read_text()
+    config_file.write_text(text + "note: <array shape=(64, 4) dtype=float32>\n")
     result = petri("export", str(tmp_path / "inline"))
     assert result.returncode == 2 and "only as a summary" in result.stderr
     assert "Traceback" not in result.stderr

@@ -18,12 +18,12 @@ import petri as plx
 from petri.data import numpy_input_fn
 from petri.datasets import digits
 from petri.estimators import Estimator, EstimatorSpec, ModeKeys
-from petri.estimators.checkpoints import list_checkpoints, wait_for_checkpoints
 from petri.export import (
     ServingInputReceiver,
     build_raw_serving_input_receiver_fn,
     load_exported,
 )
+from petri.training.checkpoints import list_checkpoints, wait_for_checkpoints
 
 
 @pytest.fixture(scope="module")

@@ -84,9 +84,8 @@ def _run(
     save_dir: str | None,
     schedule: str | None,
 ) -> tuple[dict[str, Any], Path, float, Any]:
-    from petri.configs import ExperimentConfig, apply_overrides, deep_merge, is_rl_config
-    from petri.configs._base import load_config_source
-    from petri.experiments import create_experiment
+    from petri.configs import apply_overrides, deep_merge, is_rl_config, load_config_source
+    from petri.experiments import create_experiment, validate_config
 
     merged: dict[str, Any] = {}
     for source in sources:
@@ -103,7 +102,7 @@ def _run(
         if not estimator_config.get("output_dir") and not estimator_config.get("model_dir"):
             estimator_config["output_dir"] = output_dir  # checkpoints directly in the folder
         merged["estimator_config"] = estimator_config
-    config = ExperimentConfig.read_configs(merged)
+    config = validate_config(merged)
     started = time.perf_counter()
     experiment = create_experiment(config, output_dir=output_dir)
     click.echo(
@@ -120,10 +119,9 @@ def _run_rl(
     merged: dict[str, Any], output_dir: str | None
 ) -> tuple[dict[str, Any], Path, float, Any]:
     """An RL config (``kind: rl`` or ``environment_config``) runs through an Agent."""
-    from petri.configs import RLExperimentConfig
-    from petri.rl import create_rl_experiment
+    from petri.experiments import create_rl_experiment, validate_config
 
-    config = RLExperimentConfig.read_configs(merged)
+    config = validate_config(merged)
     started = time.perf_counter()
     experiment = create_rl_experiment(config, output_dir=output_dir)
     click.echo(f"petri: running RL experiment in {experiment.output_dir}", err=True)
@@ -254,7 +252,7 @@ def export_command(
     evaluation input gives them; load it with petri.export.load_exported.
     """
     from petri.errors import PetriError
-    from petri.experiments.factory import export_run
+    from petri.experiments import export_run
     from petri.tracking._report import resolve_run
 
     try:

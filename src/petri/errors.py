@@ -11,6 +11,7 @@ __all__ = [
     "PetriError",
     "UnknownNameError",
     "closest_name",
+    "did_you_mean",
 ]
 
 
@@ -47,3 +48,10 @@ def closest_name(name: str, candidates: Iterable[str]) -> str | None:
     by_lower = {c.lower(): c for c in candidates}
     match = difflib.get_close_matches(str(name).lower(), list(by_lower), n=1, cutoff=0.5)
     return by_lower[match[0]] if match else None
+
+
+def did_you_mean(name: str, candidates: Iterable[str]) -> str:
+    """`` Did you mean 'x'?`` for the candidate closest to ``name``, or an empty string: the one
+    did-you-mean every Petri message uses."""
+    suggestion = closest_name(name, candidates)
+    return f" Did you mean {suggestion!r}?" if suggestion else ""

@@ -27,12 +27,14 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from petri.errors import closest_name
+from petri.configs import LossConfig
+from petri.errors import did_you_mean
 from petri.registry import Registry
 
 __all__ = [
     "LOSSES",
     "absolute_difference",
+    "build_loss",
     "clipped_delta_loss",
     "cosine_distance",
     "get_loss",
@@ -361,10 +363,16 @@ def get_loss(identifier: str | LossFn, **kwargs: Any) -> Callable[[Tensor, Tenso
     if not var_kw:
         for key in bound:
             if key not in accepted:
-                suggestion = closest_name(key, accepted + list(seed_keys))
-                hint = f" Did you mean {suggestion!r}?" if suggestion else ""
+                hint = did_you_mean(key, accepted + list(seed_keys))
                 raise TypeError(
                     f"Loss {_describe(identifier, fn)} got an unexpected argument {key!r}.{hint} "
                     f"Accepted arguments: {', '.join(accepted) or 'none'}."
                 )
     return functools.partial(fn, **bound)
+
+
+def build_loss(config: LossConfig | str | LossFn) -> LossFn:
+    """The loss a ``LossConfig`` (name plus arguments), a name or a callable selects."""
+    if isinstance(config, LossConfig):
+        return get_loss(config.identifier, **config.kwargs)
+    return get_loss(config)

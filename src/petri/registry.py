@@ -2,17 +2,19 @@
 
 Names are case-insensitive and ignore ``_``/``-`` so ``FullyConnected``, ``fully_connected`` and
 ``fullyconnected`` are the same entry. Every family lists its built-ins in one visible table in its
-own module; users add theirs with ``register``.
+own module; users add theirs with ``register``, or name them as ``"package.module:QualName"``
+(what a config written to ``config.yaml`` holds for a class that is not registered).
 """
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any, Generic, TypeVar
 
 from petri.errors import UnknownNameError, closest_name
 
-__all__ = ["Registry", "normalize_name"]
+__all__ = ["LazyEntry", "Registry", "import_object", "normalize_name"]
 
 T = TypeVar("T")
 
@@ -20,6 +22,40 @@ T = TypeVar("T")
 def normalize_name(name: str) -> str:
     """The lookup key of a name: lower case without ``_``, ``-`` or spaces."""
     return "".join(ch for ch in str(name).lower() if ch not in "_- ")
+
+
+def qualified(obj: Any) -> str:
+    return f"{getattr(obj, '__module__', '')}:{getattr(obj, '__qualname__', '')}"
+
+
+def import_object(path: str) -> Any:
+    """The object a ``"package.module:QualName"`` path names.
+
+    Raises:
+        UnknownNameError: the module or the attribute does not exist.
+    """
+    module_name, _, qualname = path.partition(":")
+    try:
+        obj: Any = importlib.import_module(module_name)
+        for part in qualname.split("."):
+            obj = getattr(obj, part)
+    except (ImportError, AttributeError, ValueError) as error:
+        raise UnknownNameError(
+            f"Cannot import {path!r} ({type(error).__name__}: {error}); expected "
+            "'package.module:QualName' of an importable class or function."
+        ) from None
+    return obj
+
+
+class LazyEntry:
+    """A table entry imported on first lookup (``LazyEntry("petri.layers.subgraph:SubGraph")``):
+    lets a module's class resolve names through a table that lists the class itself."""
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+
+    def load(self) -> Any:
+        return import_object(self.path)
 
 
 class Registry(Generic[T]):
@@ -68,10 +104,17 @@ class Registry(Generic[T]):
         """
         if not isinstance(identifier, str):
             return identifier
-        entry = self._entries.get(normalize_name(identifier))
+        key = normalize_name(identifier)
+        entry = self._entries.get(key)
         if entry is None:
+            if ":" in identifier:
+                return import_object(identifier)
             raise UnknownNameError(self.unknown_message(identifier))
-        return entry[1]
+        name, obj = entry
+        if isinstance(obj, LazyEntry):  # resolved on first use: the table can list its own users
+            obj = obj.load()
+            self._entries[key] = (name, obj)
+        return obj
 
     def unknown_message(self, identifier: str) -> str:
         """The error text for an unknown name: did-you-mean, known names, how to register."""
@@ -92,7 +135,7 @@ class Registry(Generic[T]):
     def name_of(self, obj: Any) -> str | None:
         """The registered name of ``obj``, or None when it is not registered."""
         for name, entry in self._entries.values():
-            if entry is obj:
+            if entry is obj or (isinstance(entry, LazyEntry) and entry.path == qualified(obj)):
                 return name
         return None
 

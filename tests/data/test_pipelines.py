@@ -18,7 +18,7 @@ from petri.data import (
     write_records,
 )
 from petri.data.processors import encode_image
-from petri.errors import ConfigError
+from petri.errors import ConfigError, UnknownNameError
 
 
 def _labels(input_fn) -> list[int]:
@@ -33,8 +33,8 @@ def test_registry_lists_pipelines() -> None:
         "CSVPipeline",
         "ImageFolderPipeline",
     } <= set(PIPELINES.names())
-    with pytest.raises(ValueError, match="Did you mean 'TFRecordImagePipeline'"):
-        PipelineConfig(module="TFRecordImagePipelin")
+    with pytest.raises(UnknownNameError, match="Did you mean 'TFRecordImagePipeline'"):
+        PIPELINES.get("TFRecordImagePipelin")
 
 
 def test_image_pipeline_yields_float_chw_and_labels(digits_config, digits) -> None:

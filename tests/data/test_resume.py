@@ -11,7 +11,7 @@ import torch
 
 from petri.data import TFRecordPipeline, create_input_fn, write_records
 from petri.estimators import Estimator, EstimatorSpec, RunConfig
-from petri.estimators.hooks import Hook
+from petri.training.hooks import Hook
 
 
 def _through_checkpoint(state):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from petri.estimators import checkpoints as ckpt
+from petri.training import checkpoints as ckpt
 
 
 def _state(step: int, weight: torch.Tensor) -> dict:

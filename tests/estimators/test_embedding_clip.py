@@ -45,7 +45,7 @@ def test_embedding_gradients_are_clipped_to_the_norm(tmp_path):
 
 
 def test_torch_embedding_modules_are_clipped_too(tmp_path):
-    from petri.estimators._optimizer import embedding_tables
+    from petri.layers.embedding import embedding_tables
 
     net = torch.nn.Sequential(torch.nn.Embedding(5, 3), torch.nn.Linear(3, 1))
     frozen = torch.nn.Embedding(5, 3)

@@ -11,7 +11,7 @@ import torch
 import petri as plx
 from petri.data import numpy_input_fn
 from petri.estimators import Estimator, EstimatorSpec, ModeKeys, NanLossError, RunConfig
-from petri.estimators.checkpoints import (
+from petri.training.checkpoints import (
     latest_checkpoint,
     list_checkpoints,
     load_checkpoint,
@@ -284,7 +284,7 @@ def test_user_hooks_get_begin_steps_and_end(tmp_path, data):
 def test_keep_checkpoint_every_n_hours_preserves_milestones(tmp_path):
     import os
 
-    from petri.estimators.checkpoints import save_checkpoint
+    from petri.training.checkpoints import save_checkpoint
 
     for step in range(1, 7):  # one checkpoint every half hour, none pruned yet
         path = save_checkpoint(tmp_path, {"global_step": step, "model": {}}, keep_max=None)

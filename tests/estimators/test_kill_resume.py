@@ -10,7 +10,7 @@ import time
 
 import pytest
 
-from petri.estimators.checkpoints import latest_checkpoint, list_checkpoints, load_checkpoint
+from petri.training.checkpoints import latest_checkpoint, list_checkpoints, load_checkpoint
 
 SCRIPT = textwrap.dedent(
     """

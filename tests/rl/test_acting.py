@@ -8,8 +8,8 @@ import numpy as np
 import torch
 from tests.rl._helpers import q_model
 
-from petri.models.rl._network import LinearChain
 from petri.rl.memories import Memory
+from petri.rl.models._network import LinearChain
 
 
 def _states(count: int, seed: int = 0) -> np.ndarray:

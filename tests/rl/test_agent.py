@@ -45,12 +45,25 @@ def test_seed_002_snippet_runs_with_only_the_import_changed(tmp_path: Path) -> N
     names = [name for name, _ in estimator.model.named_parameters()]
     assert any("fully_connected_1" in name for name in names)  # built once, reused
     assert estimator.latest_checkpoint() is not None
-    rows = (tmp_path / "metrics.csv").read_text().splitlines()
+
+
+def test_a_run_log_receives_episode_and_training_rows(tmp_path: Path) -> None:
+    run = plx.tracking.Experiment(name="agent", log_dir=tmp_path / "run", autosave=True)
+    env = plx.envs.GymEnvironment("CartPole-v1", seed=0)
+    agent = plx.estimators.Agent(
+        q_model(),
+        model_dir=str(tmp_path / "ckpt"),
+        config={"log_step_count_steps": 50},
+        run_log=run,
+    )
+    agent.train(env, steps=300, first_update=50, update_frequency=5)
+    run.close()
+    rows = (tmp_path / "run" / "metrics.csv").read_text().splitlines()
     assert "episode/return" in rows[0] and len(rows) > 5
 
 
 def test_default_end_of_train_is_documented() -> None:
-    assert plx.estimators.agent.DEFAULT_TRAIN_STEPS == 10_000
+    assert plx.rl.DEFAULT_TRAIN_STEPS == 10_000
 
 
 @pytest.mark.parametrize(

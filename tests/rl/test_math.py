@@ -6,12 +6,12 @@ import numpy as np
 import pytest
 import torch
 
-from petri.models.rl._network import dueling_aggregate
-from petri.models.rl._policy import generalized_advantages
-from petri.models.rl.ddqn import double_q_learning_targets
-from petri.models.rl.dqn import q_learning_targets
-from petri.models.rl.ppo import clipped_surrogate
 from petri.rl._nstep import NStepBuffer
+from petri.rl.models._network import dueling_aggregate
+from petri.rl.models._policy import generalized_advantages
+from petri.rl.models.ddqn import double_q_learning_targets
+from petri.rl.models.dqn import q_learning_targets
+from petri.rl.models.ppo import clipped_surrogate
 
 T = torch.tensor
 
@@ -147,7 +147,7 @@ def test_nstep_termination_is_terminal() -> None:
 
 
 def test_conjugate_gradient_on_a_known_system() -> None:
-    from petri.models.rl.trpo import conjugate_gradient
+    from petri.rl.models.trpo import conjugate_gradient
 
     a = T([[4.0, 1.0], [1.0, 3.0]], dtype=torch.float64)
     b = T([1.0, 2.0], dtype=torch.float64)
@@ -156,7 +156,7 @@ def test_conjugate_gradient_on_a_known_system() -> None:
 
 
 def test_naf_advantage_by_hand() -> None:
-    from petri.models.rl.naf import naf_advantage
+    from petri.rl.models.naf import naf_advantage
 
     lower = T([[[2.0, 0.0], [1.0, 1.0]]])  # P = L L^T = [[4, 2], [2, 2]]
     advantage = naf_advantage(T([[1.0, 1.0]]), T([[0.0, 0.0]]), lower)

@@ -10,7 +10,7 @@ import pytest
 from petri.configs import RLExperimentConfig, is_rl_config
 from petri.configs._base import load_config_source
 from petri.errors import ConfigError
-from petri.rl import create_rl_experiment
+from petri.experiments import create_rl_experiment, validate_config
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples" / "rl"
 NAMES = [
@@ -63,7 +63,7 @@ def test_unknown_env_id_fails_in_the_config() -> None:
     with pytest.raises(
         ConfigError, match=r"environment_config.env_id.*Did you mean 'CartPole-v1'"
     ):
-        RLExperimentConfig.from_dict(_config(environment_config={"env_id": "CartPol-v1"}))
+        validate_config(_config(environment_config={"env_id": "CartPol-v1"}))
 
 
 def test_memory_smaller_than_batch_fails_in_the_config() -> None:
@@ -88,7 +88,7 @@ def test_on_policy_model_needs_pg_agent(tmp_path: Path) -> None:
 
 def test_setting_a_model_does_not_take_is_an_error() -> None:
     with pytest.raises(ConfigError, match="does not take `gae_lambda`"):
-        RLExperimentConfig.from_dict(_config(model_config={"gae_lambda": 0.9}))
+        validate_config(_config(model_config={"gae_lambda": 0.9}))
 
 
 def test_round_trip_and_kind() -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from petri.configs._base import BaseConfig, deep_merge
+from petri.configs._base import BaseConfig, as_config, deep_merge, load_config_source
 from petri.configs._overrides import apply_overrides
 from petri.configs.experiment import (
     EstimatorConfig,
@@ -47,8 +47,10 @@ __all__ = [
     "RunConfig",
     "is_rl_config",
     "apply_overrides",
+    "as_config",
     "deep_merge",
     "json_schema",
+    "load_config_source",
 ]
 
 

@@ -14,7 +14,7 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 from petri.configs._errors import config_error_from_validation
 from petri.errors import ConfigError
 
-__all__ = ["BaseConfig", "deep_merge", "load_config_source"]
+__all__ = ["BaseConfig", "as_config", "deep_merge", "load_config_source"]
 
 C = TypeVar("C", bound="BaseConfig")
 
@@ -71,6 +71,24 @@ class BaseConfig(BaseModel):
     def to_yaml(self) -> str:
         """YAML text of :meth:`to_dict` (arrays written as nested lists)."""
         return yaml.safe_dump(_yaml_safe(self.to_dict()), sort_keys=False)
+
+
+def as_config(value: Any, cls: type[C]) -> C | Any:
+    """``value`` as a ``cls`` config: a name selects (``cls(name=value)``), a dict validates;
+    a config of that class or a callable passes through as given.
+
+    Raises:
+        TypeError: anything else.
+    """
+    if isinstance(value, cls) or (callable(value) and not isinstance(value, str | dict)):
+        return value
+    if isinstance(value, str):
+        return cls(name=value)
+    if isinstance(value, Mapping):
+        return cls.from_dict(value)
+    raise TypeError(
+        f"Expected a {cls.__name__}, a name or a dict; received {type(value).__name__}."
+    )
 
 
 def load_config_source(source: Any) -> dict[str, Any]:

@@ -8,7 +8,7 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
-from petri.errors import ConfigError, closest_name
+from petri.errors import ConfigError, did_you_mean
 
 __all__ = ["config_error_from_validation"]
 
@@ -115,8 +115,7 @@ def config_error_from_validation(
         if kind == "extra_forbidden":
             accepted = _fields_at(root, loc[:-1])
             bad_key = str(loc[-1]) if loc else "?"
-            suggestion = closest_name(bad_key, accepted)
-            hint = f" Did you mean {suggestion!r}?" if suggestion else ""
+            hint = did_you_mean(bad_key, accepted)
             line = (
                 f"Unknown key `{path}` (value {_short(value)}).{hint} "
                 f"Expected one of: {', '.join(accepted)}."

@@ -14,7 +14,7 @@ from pydantic import (
 )
 
 from petri.configs._base import BaseConfig
-from petri.configs._names import check_name
+from petri.configs._selector import check_selector
 from petri.configs.input_data import InputDataConfig
 from petri.configs.model import ModelConfig
 from petri.configs.run import RunConfig
@@ -42,8 +42,8 @@ class EstimatorConfig(BaseConfig):
 
     @field_validator("module")
     @classmethod
-    def _known(cls, value: Any) -> Any:
-        return check_name(value, "estimator")
+    def _selector(cls, value: Any) -> Any:
+        return check_selector(value, "estimator")
 
 
 class HookConfig(BaseConfig):
@@ -56,10 +56,10 @@ class HookConfig(BaseConfig):
 
     @field_validator("module")
     @classmethod
-    def _known(cls, value: Any) -> Any:
+    def _selector(cls, value: Any) -> Any:
         if value is None:
             raise ValueError("A hook needs `module` (or `name`).")
-        return check_name(value, "hook")
+        return check_selector(value, "hook")
 
 
 class ExportStrategyConfig(BaseConfig):

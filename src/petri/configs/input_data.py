@@ -7,7 +7,7 @@ from typing import Any, ClassVar
 from pydantic import Field, PositiveInt, field_validator, model_validator
 
 from petri.configs._base import BaseConfig
-from petri.configs._names import check_name
+from petri.configs._selector import check_selector
 
 __all__ = ["InputDataConfig", "PipelineConfig"]
 
@@ -44,8 +44,8 @@ class PipelineConfig(BaseConfig):
 
     @field_validator("module")
     @classmethod
-    def _known_pipeline(cls, value: Any) -> Any:
-        return check_name(value, "pipeline")
+    def _selector(cls, value: Any) -> Any:
+        return check_selector(value, "pipeline")
 
 
 class InputDataConfig(BaseConfig):
@@ -68,10 +68,7 @@ class InputDataConfig(BaseConfig):
     @field_validator("input_type")
     @classmethod
     def _known_input_type(cls, value: str | None) -> str | None:
-        if value is None:
-            return None
-        check_name(value, "input_type")
-        return value.lower()
+        return None if value is None else value.lower()
 
     @model_validator(mode="after")
     def _has_a_source(self) -> InputDataConfig:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib
 from typing import Any, ClassVar
 
 from pydantic import (
@@ -15,7 +14,8 @@ from pydantic import (
 )
 
 from petri.configs._base import BaseConfig
-from petri.configs._names import check_extra_kwargs, check_name
+from petri.configs._selector import check_selector
+from petri.errors import did_you_mean
 
 __all__ = [
     "GraphConfig",
@@ -53,8 +53,8 @@ class _Selectable(BaseConfig):
 
     @field_validator("module", "name")
     @classmethod
-    def _known(cls, value: Any) -> Any:
-        return check_name(value, cls._family)
+    def _selector(cls, value: Any) -> Any:
+        return check_selector(value, cls._family)
 
     @model_validator(mode="after")
     def _selected(self) -> _Selectable:
@@ -67,33 +67,23 @@ class _WithKwargs(_Selectable):
     """A selectable config whose other keys are keyword arguments of the selected function."""
 
     model_config = {**BaseConfig.model_config, "extra": "allow"}
-    _kwargs_function: ClassVar[str] = ""
 
     @property
     def kwargs(self) -> dict[str, Any]:
+        """The selected function's keyword arguments (checked against it by the builder)."""
         return dict(self.__pydantic_extra__ or {})
-
-    @model_validator(mode="after")
-    def _known_kwargs(self) -> _WithKwargs:
-        if self.kwargs and isinstance(self.identifier, str):
-            module_name, function = self._kwargs_function.rsplit(".", 1)
-            accepted = getattr(importlib.import_module(module_name), function)(self.identifier)
-            check_extra_kwargs(self.kwargs, accepted, f"{self._family} {self.identifier!r}")
-        return self
 
 
 class LossConfig(_WithKwargs):
     """A loss by name (``softmax_cross_entropy``); other keys are its arguments."""
 
     _family: ClassVar[str] = "loss"
-    _kwargs_function: ClassVar[str] = "petri.losses.loss_kwargs"
 
 
 class MetricConfig(_WithKwargs):
     """An evaluation metric by name (``streaming_accuracy``); other keys are its arguments."""
 
     _family: ClassVar[str] = "metric"
-    _kwargs_function: ClassVar[str] = "petri.metrics.metric_kwargs"
 
 
 class OptimizerConfig(_Selectable):
@@ -135,10 +125,8 @@ class OptimizerConfig(_Selectable):
 
     @field_validator("decay_type")
     @classmethod
-    def _known_decay(cls, value: str | None) -> str | None:
-        if value in (None, ""):
-            return None
-        return check_name(value, "decay")
+    def _no_decay(cls, value: str | None) -> str | None:
+        return None if value in (None, "") else value
 
     @model_validator(mode="after")
     def _piecewise_has_values(self) -> OptimizerConfig:
@@ -150,21 +138,6 @@ class OptimizerConfig(_Selectable):
                     f"piecewise_constant needs len(values) == len(boundaries) + 1; received "
                     f"{len(self.values)} values for {len(self.boundaries)} boundaries."
                 )
-        return self
-
-    @model_validator(mode="after")
-    def _kwargs_fit_the_optimizer(self) -> OptimizerConfig:
-        if isinstance(self.identifier, str):
-            from petri.optimizers import optimizer_kwargs
-
-            accepted = optimizer_kwargs(self.identifier)
-            for key in self.optimizer_kwargs():
-                if key not in accepted:
-                    raise ValueError(
-                        f"optimizer {self.identifier!r} does not take `{key}`; it takes "
-                        f"{', '.join(accepted) or 'no extra arguments'}. Remove `{key}` or "
-                        "choose an optimizer that uses it."
-                    )
         return self
 
     def optimizer_kwargs(self) -> dict[str, Any]:
@@ -240,15 +213,13 @@ class GraphConfig(BaseConfig):
 
     @field_validator("definition")
     @classmethod
-    def _known_layers(cls, value: list[tuple[Any, dict[str, Any]]]) -> list[tuple[Any, dict]]:
-        checked = []
-        for index, (layer, kwargs) in enumerate(value):
+    def _layer_selectors(cls, value: list[tuple[Any, dict[str, Any]]]) -> list[tuple[Any, dict]]:
+        for index, (layer, _) in enumerate(value):
             try:
-                layer = check_name(layer, "layer")
+                check_selector(layer, "layer")
             except ValueError as error:
-                raise ValueError(f"definition[{index}] layer {layer!r}: {error}") from None
-            checked.append((layer, kwargs))
-        return checked
+                raise ValueError(f"definition[{index}]: {error}") from None
+        return value
 
 
 class ModelConfig(BaseConfig):
@@ -275,8 +246,8 @@ class ModelConfig(BaseConfig):
 
     @field_validator("module")
     @classmethod
-    def _known_model(cls, value: Any) -> Any:
-        return check_name(value, "model")
+    def _selector(cls, value: Any) -> Any:
+        return check_selector(value, "model")
 
     @field_validator("summaries")
     @classmethod
@@ -286,10 +257,7 @@ class ModelConfig(BaseConfig):
         names = [value] if isinstance(value, str) else value
         for name in names:
             if name not in SUMMARY_OPTIONS:
-                from petri.errors import closest_name
-
-                suggestion = closest_name(name, SUMMARY_OPTIONS)
-                hint = f" Did you mean {suggestion!r}?" if suggestion else ""
+                hint = did_you_mean(name, SUMMARY_OPTIONS)
                 raise ValueError(
                     f"Unknown summary {name!r}.{hint} Expected any of {list(SUMMARY_OPTIONS)}."
                 )

@@ -20,7 +20,6 @@ An RL experiment file (``kind: rl``, or any file with an ``environment_config``)
 
 from __future__ import annotations
 
-import inspect
 from collections.abc import Mapping
 from typing import Any, Literal
 
@@ -34,9 +33,10 @@ from pydantic import (
 )
 
 from petri.configs._base import BaseConfig
-from petri.configs._names import check_name
+from petri.configs._selector import check_selector
 from petri.configs.model import ModelConfig, _WithKwargs
 from petri.configs.run import RunConfig
+from petri.registry import normalize_name
 
 __all__ = [
     "AgentConfig",
@@ -54,7 +54,6 @@ class ExplorationConfig(_WithKwargs):
     its arguments (``exploration_rate``, ``decay_steps``, ``sigma``, ...)."""
 
     _family = "exploration"
-    _kwargs_function = "petri.rl.explorations.exploration_kwargs"
 
 
 class EnvironmentConfig(BaseConfig):
@@ -74,38 +73,8 @@ class EnvironmentConfig(BaseConfig):
 
     @field_validator("module")
     @classmethod
-    def _known_module(cls, value: Any) -> Any:
-        return check_name(value, "environment")
-
-    @field_validator("env_id")
-    @classmethod
-    def _known_env(cls, value: str) -> str:
-        import gymnasium
-
-        if value not in gymnasium.registry:
-            from petri.errors import closest_name
-
-            suggestion = closest_name(value, list(gymnasium.registry))
-            hint = f" Did you mean {suggestion!r}?" if suggestion else ""
-            raise ValueError(
-                f"Unknown gymnasium environment id {value!r}.{hint} Expected a registered id "
-                "such as 'CartPole-v1' or 'Pendulum-v1' (gymnasium.pprint_registry() lists them)."
-            )
-        return value
-
-    def create(self, seed: int | None = None) -> Any:
-        """Build the environment (``seed`` is used when the config sets none)."""
-        from petri.envs import ENVIRONMENTS
-
-        cls = ENVIRONMENTS.get(self.module)
-        return cls(
-            self.env_id,
-            seed=self.seed if self.seed is not None else seed,
-            num_envs=self.num_envs,
-            render_mode=self.render_mode,
-            video_dir=self.video_dir,
-            **self.params,
-        )
+    def _selector(cls, value: Any) -> Any:
+        return check_selector(value, "environment")
 
 
 class MemoryConfig(BaseConfig):
@@ -128,13 +97,11 @@ class MemoryConfig(BaseConfig):
 
     @field_validator("module")
     @classmethod
-    def _known_module(cls, value: Any) -> Any:
-        return check_name(value, "memory")
+    def _selector(cls, value: Any) -> Any:
+        return check_selector(value, "memory")
 
     @model_validator(mode="after")
     def _fits(self) -> MemoryConfig:
-        from petri.registry import normalize_name
-
         name = normalize_name(self.module) if isinstance(self.module, str) else ""
         if name != "batchmemory" and self.size < self.batch_size:
             raise ValueError(
@@ -151,20 +118,21 @@ class MemoryConfig(BaseConfig):
                 )
         return self
 
-    def create(self) -> Any:
-        from petri.rl.memories import MEMORIES, BatchMemory
-
-        cls = MEMORIES.get(self.module)
-        if isinstance(cls, type) and issubclass(cls, BatchMemory):
-            return cls(batch_size=self.batch_size)
+    def memory_kwargs(self) -> dict[str, Any]:
+        """Constructor arguments of a replay memory (a ``BatchMemory`` takes ``batch_size``)."""
+        if isinstance(self.module, str) and normalize_name(self.module) == "batchmemory":
+            return {"batch_size": self.batch_size}
         extra = {
             key: getattr(self, key)
             for key in ("alpha", "beta", "beta_final", "beta_steps", "epsilon")
             if getattr(self, key) is not None
         }
-        return cls(
-            size=self.size, batch_size=self.batch_size, save_contents=self.save_contents, **extra
-        )
+        return {
+            "size": self.size,
+            "batch_size": self.batch_size,
+            "save_contents": self.save_contents,
+            **extra,
+        }
 
 
 class AgentConfig(BaseConfig):
@@ -180,12 +148,11 @@ class AgentConfig(BaseConfig):
 
     @field_validator("module")
     @classmethod
-    def _known_module(cls, value: Any) -> Any:
-        return check_name(value, "estimator")
+    def _selector(cls, value: Any) -> Any:
+        return check_selector(value, "agent")
 
 
-# Model arguments an RL model config may set; None means "the model's default".
-_RL_MODEL_KEYS = (
+RL_MODEL_KEYS = (  # model arguments an RL model config may set; None: the model's default
     "discount",
     "target_update_frequency",
     "tau",
@@ -241,20 +208,6 @@ class RLModelConfig(ModelConfig):
     damping: float | None = Field(default=None, ge=0)
     cg_iterations: PositiveInt | None = None
 
-    @model_validator(mode="after")
-    def _model_takes_settings(self) -> RLModelConfig:
-        from petri.models import MODELS
-
-        model = MODELS.get(self.module)
-        accepted = set(inspect.signature(model.__init__).parameters) - {"self"}
-        for key in _RL_MODEL_KEYS:
-            if getattr(self, key) is not None and key not in accepted:
-                raise ValueError(
-                    f"{getattr(model, '__name__', model)} does not take `{key}`; remove it. "
-                    f"It takes: {', '.join(sorted(accepted - {'mode', 'name'}))}."
-                )
-        return self
-
     def model_kwargs(self) -> dict[str, Any]:
         """Keyword arguments of the model's constructor (besides mode and sizes)."""
         kwargs: dict[str, Any] = {
@@ -267,7 +220,7 @@ class RLModelConfig(ModelConfig):
             kwargs["loss_config"] = self.loss_config
         if self.exploration_config is not None:
             kwargs["exploration_config"] = self.exploration_config
-        for key in _RL_MODEL_KEYS:
+        for key in RL_MODEL_KEYS:
             if getattr(self, key) is not None:
                 kwargs[key] = getattr(self, key)
         kwargs.update(self.params)

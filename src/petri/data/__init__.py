@@ -6,9 +6,10 @@ An input function is a callable returning an iterator of ``(features, labels)`` 
 from __future__ import annotations
 
 from petri.data.converters import ImagesToRecordsConverter, write_records
-from petri.data.input_fn import create_input_fn, load_array
+from petri.data.input_fn import INPUT_TYPES, create_input_fn, load_array
 from petri.data.numpy_input import NumpyBatches, numpy_input_fn
 from petri.data.pipelines import (
+    PIPELINES,
     CSVPipeline,
     ImageFolderPipeline,
     NumpyPipeline,
@@ -18,7 +19,6 @@ from petri.data.pipelines import (
     TFRecordPipeline,
 )
 from petri.data.records import CorruptRecordError, read_meta_data
-from petri.registry import Registry
 
 __all__ = [
     "INPUT_TYPES",
@@ -39,23 +39,3 @@ __all__ = [
     "read_meta_data",
     "write_records",
 ]
-
-INPUT_TYPES: Registry = Registry(
-    "input type",
-    {"numpy": "numpy", "dataset": "dataset"},
-    home="petri.data.INPUT_TYPES",
-)
-"""``InputDataConfig.input_type``: ``numpy`` (x/y arrays or files), ``dataset`` (built-in)."""
-
-PIPELINES: Registry = Registry(
-    "pipeline",
-    {
-        "TFRecordImagePipeline": TFRecordImagePipeline,
-        "TFRecordPipeline": TFRecordPipeline,
-        "NumpyPipeline": NumpyPipeline,
-        "CSVPipeline": CSVPipeline,
-        "ImageFolderPipeline": ImageFolderPipeline,
-    },
-    home="petri.data.PIPELINES",
-)
-"""Record-reading pipelines selectable by ``pipeline_config.module``."""

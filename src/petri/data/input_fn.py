@@ -3,38 +3,27 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable
+from typing import Any
 
-import numpy as np
-
+from petri.configs import InputDataConfig, PipelineConfig
+from petri.data._arrays import load_array
 from petri.data.numpy_input import numpy_input_fn
+from petri.data.pipelines import PIPELINES
 from petri.errors import ConfigError
+from petri.registry import Registry
 
-if TYPE_CHECKING:
-    from petri.configs import InputDataConfig, PipelineConfig
+__all__ = ["INPUT_TYPES", "create_input_fn", "load_array"]
 
-__all__ = ["create_input_fn", "load_array"]
-
-
-def load_array(value: Any, path: str) -> Any:
-    """Arrays pass through; a ``.npy``/``.npz`` path is loaded (an ``.npz`` gives a dict)."""
-    if not isinstance(value, str | Path):
-        return value
-    file = Path(value)
-    if not file.is_file():
-        raise ConfigError(f"`{path}` names {str(file)!r}, which does not exist.", path, value)
-    if file.suffix == ".npy":
-        return np.load(file, allow_pickle=False)
-    if file.suffix == ".npz":
-        with np.load(file, allow_pickle=False) as archive:
-            return {key: archive[key] for key in archive.files}
-    raise ConfigError(f"`{path}` names {str(file)!r}; expected a .npy or .npz file.", path, value)
+INPUT_TYPES: Registry = Registry(
+    "input type",
+    {"numpy": "numpy", "dataset": "dataset"},
+    home="petri.data.INPUT_TYPES",
+)
+"""``InputDataConfig.input_type``: ``numpy`` (x/y arrays or files), ``dataset`` (built-in)."""
 
 
 def _as_input_config(config: Any, path: str) -> InputDataConfig:
-    from petri.configs import InputDataConfig, PipelineConfig
-
     if isinstance(config, InputDataConfig):
         return config
     if isinstance(config, PipelineConfig):
@@ -53,6 +42,7 @@ def create_input_fn(
     config: InputDataConfig | PipelineConfig | dict[str, Any],
     seed: int | None = None,
     path: str = "",
+    load_dataset: Callable[[str, str], tuple[Any, Any]] | None = None,
 ) -> Any:
     """The input function ``config`` describes; ``path`` prefixes key paths in errors.
 
@@ -60,6 +50,8 @@ def create_input_fn(
     ``pipeline_config.module`` selects a pipeline from :data:`petri.data.PIPELINES`
     (``TFRecordImagePipeline``, ...); otherwise ``input_type`` ``numpy`` or ``dataset`` gives a
     ``numpy_input_fn``. ``seed`` is the shuffling seed when the pipeline config sets none.
+    ``load_dataset(name, split) -> (x, y)`` reads ``input_type: dataset`` (the builder passes
+    ``petri.datasets.load_split``).
 
     Example:
         >>> import tempfile
@@ -74,8 +66,6 @@ def create_input_fn(
     config = _as_input_config(config, path)
     pipeline = config.pipeline_config
     if pipeline.module is not None:
-        from petri.data import PIPELINES
-
         pipeline_class = PIPELINES.get(pipeline.module)
         return pipeline_class.from_config(
             pipeline,
@@ -92,16 +82,20 @@ def create_input_fn(
                 f"`{path}.y` must be one array, not an .npz archive.", path, config.y
             )
     elif input_type == "dataset":
-        from petri.datasets import DATASETS
-
         name = config.x if isinstance(config.x, str) else pipeline.params.get("dataset")
         split = pipeline.params.get("split", "train")
+        if load_dataset is None:
+            raise ConfigError(
+                f"`{path}.input_type` 'dataset' needs a dataset reader: build the input with "
+                "petri.experiments.create_experiment, or pass "
+                "load_dataset=petri.datasets.load_split.",
+                f"{path}.input_type",
+                input_type,
+            )
         try:
-            dataset = DATASETS.get(name)
+            x, y = load_dataset(name, split)
         except KeyError as error:
             raise ConfigError(str(error), f"{path}.x", name) from None
-        try:
-            x, y = dataset.load_split(split)
         except ValueError as error:
             raise ConfigError(str(error), f"{path}.pipeline_config.params.split", split) from None
     else:

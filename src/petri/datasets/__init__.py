@@ -2,10 +2,22 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from petri.datasets import digits
 from petri.registry import Registry
 
-__all__ = ["DATASETS", "digits"]
+__all__ = ["DATASETS", "digits", "load_split"]
 
 DATASETS: Registry = Registry("dataset", {"digits": digits}, home="petri.datasets.DATASETS")
 """name -> module with ``load_split(split) -> (x, y)``."""
+
+
+def load_split(name: str, split: str) -> tuple[Any, Any]:
+    """``(x, y)`` of a built-in dataset's split (``input_type: dataset`` in configs).
+
+    Raises:
+        UnknownNameError: no dataset of that name.
+        ValueError: no such split.
+    """
+    return DATASETS.get(name).load_split(split)

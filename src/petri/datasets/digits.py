@@ -7,6 +7,9 @@ from pathlib import Path
 
 import numpy as np
 
+from petri.data.converters import ImagesToRecordsConverter
+from petri.data.records import META_DATA_FILENAME, shard_names
+
 __all__ = ["CLASSES", "NUM_CLASSES", "SPLITS", "load_data", "load_split", "prepare"]
 
 NUM_CLASSES = 10
@@ -71,9 +74,6 @@ def prepare(
     Returns:
         ``dataset_dir`` as a string.
     """
-    from petri.data.converters import ImagesToRecordsConverter
-    from petri.data.records import META_DATA_FILENAME, shard_names
-
     folder = Path(dataset_dir)
     splits = {"train": num_train_shards, "eval": num_eval_shards}
     expected = [folder / META_DATA_FILENAME] + [

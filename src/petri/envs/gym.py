@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 
 from petri.envs._base import EnvSpec
-from petri.errors import UnknownNameError
+from petri.errors import UnknownNameError, did_you_mean
 
 __all__ = ["GymEnvironment"]
 
@@ -192,10 +192,7 @@ def _make(
         if isinstance(error, gym.error.DependencyNotInstalled):
             raise
         known = sorted(gym.registry)
-        from petri.errors import closest_name
-
-        suggestion = closest_name(env_id, known)
-        hint = f" Did you mean {suggestion!r}?" if suggestion else ""
+        hint = did_you_mean(env_id, known)
         raise UnknownNameError(
             f"Unknown environment id {env_id!r} ({error}).{hint} Expected a gymnasium id such "
             "as 'CartPole-v1' or 'Pendulum-v1'; list them with gymnasium.pprint_registry(), "

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 from petri.configs.run import RunConfig
-from petri.estimators._agent_eval import EvaluateAgentHook
-from petri.estimators.agent import Agent, PGAgent
-from petri.estimators.checkpoints import latest_checkpoint
 from petri.estimators.estimator import Estimator
-from petri.estimators.hooks import (
+from petri.modes import ModeKeys
+from petri.registry import Registry
+from petri.rl._evaluation import EvaluateAgentHook
+from petri.rl.agent import Agent, PGAgent
+from petri.spec import EstimatorSpec
+from petri.training.checkpoints import latest_checkpoint
+from petri.training.hooks import (
     HOOKS,
     CheckpointSaverHook,
     Hook,
@@ -20,9 +23,6 @@ from petri.estimators.hooks import (
     StopAfterNEvalsHook,
     StopAtStepHook,
 )
-from petri.estimators.spec import EstimatorSpec
-from petri.modes import ModeKeys
-from petri.registry import Registry
 
 __all__ = [
     "ESTIMATORS",

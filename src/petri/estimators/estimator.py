@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import logging
 import os
-import random
 import tempfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -15,12 +14,17 @@ import torch
 from torch import nn
 
 from petri.configs.run import RunConfig
-from petri.estimators import checkpoints as ckpt
+from petri.errors import did_you_mean
 from petri.estimators._inputs import batch_size_of, iterate_input, move_to_device
-from petri.estimators._model_fn import ModelFnModule
-from petri.estimators._optimizer import build_optimizer, embedding_tables
 from petri.estimators._outputs import as_python, split_predictions, update_metrics
-from petri.estimators.hooks import (
+from petri.export import export_savedmodel
+from petri.layers.embedding import embedding_tables
+from petri.modes import ModeKeys
+from petri.optimizers import GradientStep, build_optimizer
+from petri.runtime import seed_everything, use_threads
+from petri.spec import EstimatorSpec
+from petri.training import checkpoints as ckpt
+from petri.training.hooks import (
     CheckpointSaverHook,
     HookList,
     LoopState,
@@ -29,9 +33,7 @@ from petri.estimators.hooks import (
     StepLoggingHook,
     StopAfterNEvalsHook,
 )
-from petri.estimators.spec import EstimatorSpec
-from petri.modes import ModeKeys
-from petri.optimizers._step import GradientStep
+from petri.training.model_fn import ModelFnModule
 
 __all__ = ["Estimator"]
 
@@ -77,8 +79,6 @@ class Estimator:
         else:
             self._module = ModelFnModule(model_fn, self.params, self.config, self.model_dir)
         self.device = _resolve_device(self.config.device)
-        if self.config.num_threads:
-            torch.set_num_threads(self.config.num_threads)
         self._call: Callable[..., EstimatorSpec] = self._module
         self._built = False
         self._optimizer: torch.optim.Optimizer | None = None
@@ -138,6 +138,7 @@ class Estimator:
             raise ValueError(f"Must specify max_steps > 0, given: {max_steps}")
         if input_fn is None:
             raise ValueError("train() needs an input_fn.")
+        use_threads(self.config.num_threads)
         self._prepare(input_fn, ModeKeys.TRAIN)
         if max_steps is not None and self._global_step >= max_steps:
             logger.info(
@@ -264,8 +265,6 @@ class Estimator:
             ValueError: no ``serving_input_receiver_fn``, no ``export_outputs`` or
                 ``predictions``, or no checkpoint to export.
         """
-        from petri.export._savedmodel import export_savedmodel
-
         return export_savedmodel(
             self,
             export_dir_base,
@@ -275,11 +274,11 @@ class Estimator:
             checkpoint_path,
         )
 
-    def _serving_module(
+    def serving_module(
         self, features: Any, checkpoint_path: str | None
     ) -> tuple[nn.Module, int, str | None]:
         """The model in inference mode with ``checkpoint_path`` (else the newest) restored:
-        ``(module, global_step, checkpoint)``."""
+        ``(module, global_step, checkpoint)``; what ``petri.export`` exports."""
         restored = self._prepare(lambda: features, ModeKeys.PREDICT, checkpoint_path)
         self._module.train(False)
         return self._module, self._global_step, None if restored is None else str(restored)
@@ -292,10 +291,7 @@ class Estimator:
         """Value of the variable ``name`` as a numpy array (from the latest checkpoint)."""
         variables = self._variables()
         if name not in variables:
-            from petri.errors import closest_name
-
-            suggestion = closest_name(name, variables)
-            hint = f" Did you mean {suggestion!r}?" if suggestion else ""
+            hint = did_you_mean(name, variables)
             raise ValueError(f"No variable named {name!r}.{hint} See get_variable_names().")
         return variables[name]
 
@@ -456,11 +452,8 @@ class Estimator:
 
     def _build(self, input_fn: Callable[[], Any], mode: str) -> EstimatorSpec:
         """Run the model once on a first batch so lazily-shaped layers create their weights."""
-        seed = self.config.seed
-        if seed is not None:
-            torch.manual_seed(seed)
-            np.random.seed(seed % 2**32)
-            random.seed(seed)
+        if isinstance(self._module, ModelFnModule):  # we build the model: seed before it exists
+            seed_everything(self.config.seed)
         self._module.to(self.device)
         spec = self._probe(input_fn, mode)
         for module in self._module.modules():  # the probe must not count as a training batch

@@ -8,12 +8,14 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
 
+from petri._plain import to_plain
 from petri.estimators._inputs import iterate_input
-from petri.estimators.checkpoints import wait_for_checkpoints
 from petri.estimators.estimator import Estimator
-from petri.estimators.hooks import StepLoggingHook
 from petri.export._strategy import as_export_strategies
 from petri.tracking import Experiment as RunLog
+from petri.tracking.summaries import SummaryHook
+from petri.training.checkpoints import wait_for_checkpoints
+from petri.training.hooks import StepLoggingHook
 
 __all__ = ["Experiment"]
 
@@ -96,7 +98,7 @@ class Experiment:
         if run is None or run is True:
             directory = Path(output_dir or estimator.model_dir)
             run = RunLog(name=directory.name or "experiment", log_dir=directory, autosave=True)
-            run.tag(_flatten({"params": estimator.params, "run_config": estimator.config}))
+            run.tag(flatten_tags({"params": estimator.params, "run_config": estimator.config}))
         self.run: RunLog | None = run or None
         self.output_dir = (
             Path(self.run.log_dir) if self.run else Path(output_dir or estimator.model_dir)
@@ -298,8 +300,6 @@ class Experiment:
         ]
         summaries = getattr(self.estimator.model, "summaries", None)
         if summaries:
-            from petri.tracking.summaries import SummaryHook
-
             hooks.append(
                 SummaryHook(run, summaries, every_n_steps=self.estimator.config.save_summary_steps)
             )
@@ -324,28 +324,22 @@ class Experiment:
             raise ValueError(f"This Experiment has no {name}; pass one to Experiment(...).")
 
 
-def _flatten(value: Any, prefix: str = "") -> dict[str, Any]:
+def flatten_tags(value: Any, prefix: str = "") -> dict[str, Any]:
     """Nested dicts and configs as ``a/b/c`` keys (tags); arrays summarised by shape."""
     if hasattr(value, "to_dict") and callable(value.to_dict):
         value = value.to_dict()
+    plain = to_plain(value, arrays=_array_summary)
+    return _flat(plain, prefix)
+
+
+def _flat(value: Any, prefix: str) -> dict[str, Any]:
     if isinstance(value, dict):
         flat: dict[str, Any] = {}
         for key, item in value.items():
-            flat.update(_flatten(item, f"{prefix}{key}/"))
+            flat.update(_flat(item, f"{prefix}{key}/"))
         return flat
-    return {prefix.rstrip("/"): _summary(value)} if prefix else {}
+    return {prefix.rstrip("/"): value} if prefix else {}
 
 
-def _summary(value: Any) -> Any:
-    if isinstance(value, list | tuple):
-        return [_summary(v) for v in value]
-    if isinstance(value, dict):
-        return {str(k): _summary(v) for k, v in value.items()}
-    shape = getattr(value, "shape", None)
-    if shape is not None and getattr(value, "ndim", 0) > 0:
-        return f"<array shape={tuple(shape)} dtype={getattr(value, 'dtype', '?')}>"
-    if isinstance(value, type):
-        return f"{value.__module__}.{value.__qualname__}"
-    if value is None or isinstance(value, str | int | float | bool):
-        return value
-    return repr(value)
+def _array_summary(path: str, array: Any) -> str:
+    return f"<array shape={tuple(array.shape)} dtype={array.dtype}>"

@@ -24,7 +24,7 @@ import tempfile
 import time
 from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 import torch
 from torch import nn
@@ -33,17 +33,27 @@ from petri._fsync import fsync_directory, fsync_tree
 from petri.export._receiver import ServingInputReceiver
 from petri.modes import ModeKeys
 
-if TYPE_CHECKING:
-    from petri.estimators.estimator import Estimator
-
-__all__ = ["DEFAULT_SERVING_SIGNATURE_DEF_KEY", "export_savedmodel"]
+__all__ = ["DEFAULT_SERVING_SIGNATURE_DEF_KEY", "Servable", "export_savedmodel"]
 
 DEFAULT_SERVING_SIGNATURE_DEF_KEY = "serving_default"
 FORMAT = 1
 
 
+class Servable(Protocol):
+    """What an exporter needs of a trained model's owner (the Estimator is one)."""
+
+    device: torch.device
+
+    def serving_module(
+        self, features: Any, checkpoint_path: str | None
+    ) -> tuple[nn.Module, int, str | None]:
+        """``(module in inference mode, global step, checkpoint restored)``; the module is
+        called ``module(features, None, ModeKeys.PREDICT)`` and returns an ``EstimatorSpec``."""
+        ...
+
+
 def export_savedmodel(
-    estimator: Estimator,
+    estimator: Servable,
     export_dir_base: str | os.PathLike[str],
     serving_input_receiver_fn: Callable[[], ServingInputReceiver],
     assets_extra: Mapping[str, str | os.PathLike[str]] | None = None,
@@ -73,7 +83,7 @@ def export_savedmodel(
         name: _two_rows(tensor).to(estimator.device)
         for name, tensor in receiver.receiver_tensors.items()  # type: ignore[union-attr]
     }
-    module, global_step, checkpoint = estimator._serving_module(
+    module, global_step, checkpoint = estimator.serving_module(
         receiver.features_of(examples), None if checkpoint_path is None else str(checkpoint_path)
     )
     serving = _Serving(module, receiver, list(examples))

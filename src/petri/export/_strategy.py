@@ -8,16 +8,26 @@ import shutil
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from petri.export._receiver import ServingInputReceiver, build_raw_serving_input_receiver_fn
-
-if TYPE_CHECKING:
-    from petri.estimators.estimator import Estimator
 
 __all__ = ["ExportStrategy", "make_export_strategy"]
 
 logger = logging.getLogger("petri")
+
+
+class Exportable(Protocol):
+    """What a strategy exports: anything with the Estimator's ``export_savedmodel``."""
+
+    def export_savedmodel(
+        self,
+        export_dir_base: str | os.PathLike[str],
+        serving_input_receiver_fn: Callable[[], ServingInputReceiver],
+        assets_extra: Mapping[str, str | os.PathLike[str]] | None = None,
+        as_text: bool = False,
+        checkpoint_path: str | os.PathLike[str] | None = None,
+    ) -> str: ...
 
 
 @dataclass
@@ -52,7 +62,7 @@ class ExportStrategy:
 
     def export(
         self,
-        estimator: Estimator,
+        estimator: Exportable,
         export_dir_base: str | os.PathLike[str],
         example_features: Any = None,
         checkpoint_path: str | None = None,

@@ -8,6 +8,7 @@ import torch
 
 from petri.layers._base import GraphModule
 from petri.layers.recurrent import _RNNBase, resolve_lengths
+from petri.layers.registry import LAYERS
 
 __all__ = ["BidirectionalRNN"]
 
@@ -61,8 +62,6 @@ class BidirectionalRNN(GraphModule):
         if isinstance(cell, _RNNBase):
             return cell
         if isinstance(cell, (tuple, list)) and len(cell) == 2 and isinstance(cell[1], dict):
-            from petri.layers.registry import LAYERS  # the table lists this module's class
-
             layer = LAYERS.get(cell[0])
             if isinstance(layer, type) and issubclass(layer, _RNNBase):
                 return layer(self.mode, **cell[1])

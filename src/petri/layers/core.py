@@ -12,7 +12,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from petri.errors import closest_name
+from petri.errors import did_you_mean
 from petri.layers._base import GraphModule
 from petri.layers._layer import LazyLayer, materialize
 from petri.layers._validation import keep_probability, positive_int
@@ -259,8 +259,7 @@ class Merge(GraphModule):
         super().__init__(mode=mode, name=name)
         key = merge_mode.lower() if isinstance(merge_mode, str) else merge_mode
         if key not in _MERGE_MODES:
-            suggestion = closest_name(str(merge_mode), _MERGE_MODES)
-            hint = f" Did you mean {suggestion!r}?" if suggestion else ""
+            hint = did_you_mean(str(merge_mode), _MERGE_MODES)
             raise ValueError(
                 f"Merge expected merge_mode to be one of {list(_MERGE_MODES)}. "
                 f"Received: merge_mode={merge_mode!r}.{hint}"

@@ -11,7 +11,7 @@ from petri.layers._layer import Layer
 from petri.layers._validation import positive_int
 from petri.layers.initializers import get_initializer
 
-__all__ = ["Embedding"]
+__all__ = ["Embedding", "embedding_tables"]
 
 
 class Embedding(Layer):
@@ -64,3 +64,12 @@ class Embedding(Layer):
 
     def extra_repr(self) -> str:
         return f"input_dim={self.input_dim}, output_dim={self.output_dim}"
+
+
+def embedding_tables(module: torch.nn.Module) -> list[torch.nn.Parameter]:
+    """The trainable embedding tables in ``module``: what ``clip_embed_gradients`` clips."""
+    return [
+        sub.weight
+        for sub in module.modules()
+        if isinstance(sub, Embedding | torch.nn.Embedding) and sub.weight.requires_grad
+    ]

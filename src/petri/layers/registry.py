@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from torch import nn
 
-from petri.layers.bidirectional import BidirectionalRNN
 from petri.layers.conv import Conv1d, Conv2d, Conv3d
 from petri.layers.conv_transpose import Conv2dTranspose, Conv3dTranspose
 from petri.layers.core import Dropout, Flatten, FullyConnected, Merge, Reshape
@@ -27,8 +26,7 @@ from petri.layers.pooling import (
 )
 from petri.layers.recurrent import GRU, LSTM, SimpleRNN
 from petri.layers.residual import ResidualBlock
-from petri.layers.subgraph import SubGraph
-from petri.registry import Registry
+from petri.registry import LazyEntry, Registry
 
 __all__ = ["LAYERS"]
 
@@ -60,11 +58,13 @@ LAYERS: Registry[type[nn.Module]] = Registry(
             SimpleRNN,
             LSTM,
             GRU,
-            BidirectionalRNN,
             Highway,
             ResidualBlock,
-            SubGraph,
         )
+    }
+    | {  # these two resolve names through this table, so it imports them on first use
+        "BidirectionalRNN": LazyEntry("petri.layers.bidirectional:BidirectionalRNN"),
+        "SubGraph": LazyEntry("petri.layers.subgraph:SubGraph"),
     },
     home="petri.layers.LAYERS",
 )

@@ -8,8 +8,9 @@ from typing import Any
 
 from torch import nn
 
-from petri.errors import closest_name
+from petri.errors import did_you_mean
 from petri.layers._base import GraphModule, snake_case
+from petri.layers.registry import LAYERS
 
 __all__ = ["SubGraph"]
 
@@ -41,8 +42,7 @@ def _check_arguments(cls: type, kwargs: Mapping[str, Any], index: int) -> None:
     ]
     for arg in kwargs:
         if arg not in accepted:
-            suggestion = closest_name(arg, accepted)
-            hint = f" Did you mean {suggestion!r}?" if suggestion else ""
+            hint = did_you_mean(arg, accepted)
             raise TypeError(
                 f"SubGraph could not build layer {index} ({cls.__name__}): unexpected argument "
                 f"{arg!r}.{hint} Accepted arguments: {', '.join(accepted)}."
@@ -71,8 +71,6 @@ def _build(layer: Any, kwargs: Mapping[str, Any], mode: str | None, index: int) 
             )
         return layer
     if isinstance(layer, str):
-        from petri.layers.registry import LAYERS  # the table lists SubGraph itself
-
         layer = LAYERS.get(layer)
     if not (isinstance(layer, type) and issubclass(layer, nn.Module)):
         raise TypeError(

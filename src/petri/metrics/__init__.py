@@ -8,6 +8,6 @@ the first update, so ``import petri.metrics`` stays cheap.
 from __future__ import annotations
 
 from petri.metrics._base import StreamingMetric
-from petri.metrics._registry import METRICS, create_metric, metric_kwargs
+from petri.metrics._registry import METRICS, build_metrics, create_metric, metric_kwargs
 
-__all__ = ["METRICS", "StreamingMetric", "create_metric", "metric_kwargs"]
+__all__ = ["METRICS", "StreamingMetric", "build_metrics", "create_metric", "metric_kwargs"]

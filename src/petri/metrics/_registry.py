@@ -5,13 +5,14 @@ from __future__ import annotations
 import inspect
 from typing import Any
 
-from petri.errors import closest_name
+from petri.configs import MetricConfig, as_config
+from petri.errors import did_you_mean
 from petri.metrics import _classification as cls_
 from petri.metrics import _regression as reg_
 from petri.metrics._base import StreamingMetric
 from petri.registry import Registry
 
-__all__ = ["METRICS", "create_metric", "metric_kwargs"]
+__all__ = ["METRICS", "build_metrics", "create_metric", "metric_kwargs"]
 
 MetricFactory = type[StreamingMetric]
 
@@ -108,8 +109,7 @@ def create_metric(
     accepted, takes_classes = _parameters(factory)
     for key in kwargs:
         if key not in accepted:
-            suggestion = closest_name(key, accepted)
-            hint = f" Did you mean {suggestion!r}?" if suggestion else ""
+            hint = did_you_mean(key, accepted)
             label = identifier if isinstance(identifier, str) else factory.__name__
             raise TypeError(
                 f"Metric {label!r} got an unexpected argument {key!r}.{hint} "
@@ -118,3 +118,21 @@ def create_metric(
     if takes_classes:
         kwargs["n_classes"] = n_classes
     return factory(**kwargs)
+
+
+def build_metrics(items: list[Any], n_classes: int | None = None) -> dict[str, Any]:
+    """Name -> metric for a list of ``MetricConfig``s, names, dicts or metric objects."""
+    metrics: dict[str, Any] = {}
+    for item in items:
+        config = as_config(item, MetricConfig)
+        if isinstance(config, MetricConfig):
+            identifier = config.identifier
+            key = (
+                identifier
+                if isinstance(identifier, str)
+                else getattr(identifier, "__name__", "metric")
+            )
+            metrics[key] = create_metric(identifier, n_classes=n_classes, **config.kwargs)
+        else:
+            metrics[getattr(config, "__name__", type(config).__name__)] = config
+    return metrics

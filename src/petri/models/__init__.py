@@ -5,8 +5,8 @@ from __future__ import annotations
 from petri.models._base import Model
 from petri.models.classifier import Classifier
 from petri.models.regressor import Regressor
-from petri.models.rl import DDQNModel, DQNModel, NAFModel, PPOModel, TRPOModel, VPGModel
 from petri.registry import Registry
+from petri.rl import DDQNModel, DQNModel, NAFModel, PPOModel, TRPOModel, VPGModel
 
 __all__ = [
     "MODELS",

@@ -4,17 +4,18 @@ from __future__ import annotations
 
 import inspect
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import torch
 from torch import nn
 
-from petri.estimators.spec import EstimatorSpec
+from petri.configs import GraphConfig, LossConfig, ModelConfig, OptimizerConfig, as_config
+from petri.layers import SubGraph
 from petri.layers._base import GraphModule, graph_scope
+from petri.losses import build_loss
+from petri.metrics import build_metrics
 from petri.modes import ModeKeys
-
-if TYPE_CHECKING:
-    from petri.configs import ModelConfig
+from petri.spec import EstimatorSpec
 
 __all__ = ["Model"]
 
@@ -62,14 +63,12 @@ class Model(GraphModule):
         self.n_classes = n_classes
         self._features: list[str] | None = None
         self._graph_fn: Callable[..., Any] = self._attach_graph(graph_fn)
-        self.loss_config = _as_config(loss_config or self.default_loss, "LossConfig")
+        self.loss_config = as_config(loss_config or self.default_loss, LossConfig)
         self.optimizer_config = (
-            _as_config(optimizer_config, "OptimizerConfig")
-            if optimizer_config is not None
-            else None
+            as_config(optimizer_config, OptimizerConfig) if optimizer_config is not None else None
         )
-        self._loss = _build_loss(self.loss_config)
-        self.metrics = _build_metrics(eval_metrics_config or [], n_classes)
+        self._loss = build_loss(self.loss_config)
+        self.metrics = build_metrics(eval_metrics_config or [], n_classes)
         self.summaries = summaries
         self.clip_gradients = clip_gradients
         self.clip_embed_gradients = clip_embed_gradients
@@ -141,9 +140,6 @@ class Model(GraphModule):
 
     # --------------------------------------------------------------- graph
     def _attach_graph(self, graph_fn: Any) -> Callable[..., Any]:
-        from petri.configs import GraphConfig
-        from petri.layers import SubGraph
-
         if isinstance(graph_fn, list | tuple):
             graph_fn = GraphConfig(definition=list(graph_fn))
         if isinstance(graph_fn, GraphConfig):
@@ -181,48 +177,6 @@ class Model(GraphModule):
                     f"{sorted(features)}."
                 ) from None
         return {name: features[name] for name in names}
-
-
-def _as_config(value: Any, kind: str) -> Any:
-    import petri.configs as configs
-
-    cls = getattr(configs, kind)
-    if isinstance(value, cls) or (callable(value) and not isinstance(value, str | dict)):
-        return value
-    if isinstance(value, str):
-        return cls(name=value)
-    if isinstance(value, dict):
-        return cls.from_dict(value)
-    raise TypeError(f"Expected a {kind}, a name or a dict; received {type(value).__name__}.")
-
-
-def _build_loss(config: Any) -> Callable[[torch.Tensor, Any], torch.Tensor]:
-    from petri.configs import LossConfig
-    from petri.losses import get_loss
-
-    if isinstance(config, LossConfig):
-        return get_loss(config.identifier, **config.kwargs)
-    return get_loss(config)
-
-
-def _build_metrics(configs_: list[Any], n_classes: int | None) -> dict[str, Any]:
-    from petri.configs import MetricConfig
-    from petri.metrics import create_metric
-
-    metrics: dict[str, Any] = {}
-    for item in configs_:
-        config = _as_config(item, "MetricConfig")
-        if isinstance(config, MetricConfig):
-            identifier = config.identifier
-            key = (
-                identifier
-                if isinstance(identifier, str)
-                else getattr(identifier, "__name__", "metric")
-            )
-            metrics[key] = create_metric(identifier, n_classes=n_classes, **config.kwargs)
-        else:
-            metrics[getattr(config, "__name__", type(config).__name__)] = config
-    return metrics
 
 
 def _regularization_terms(model: nn.Module) -> list[tuple[torch.Tensor, Callable[..., Any]]]:

@@ -6,6 +6,7 @@ optimizer from TF argument names; ``create_lr_schedule`` builds the matching dec
 
 from __future__ import annotations
 
+from petri.optimizers._build import build_optimizer
 from petri.optimizers._factory import OPTIMIZERS, create_optimizer, optimizer_kwargs
 from petri.optimizers._step import GradientStep, clip_gradients
 from petri.optimizers.ftrl import Ftrl
@@ -22,6 +23,7 @@ __all__ = [
     "Ftrl",
     "GradientStep",
     "OPTIMIZERS",
+    "build_optimizer",
     "clip_gradients",
     "create_lr_schedule",
     "create_optimizer",

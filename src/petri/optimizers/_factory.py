@@ -29,7 +29,7 @@ import torch
 from torch import Tensor
 from torch.optim import Optimizer
 
-from petri.errors import closest_name
+from petri.errors import did_you_mean
 from petri.optimizers.ftrl import Ftrl
 from petri.optimizers.schedules import SCHEDULE_KWARGS
 from petri.registry import Registry
@@ -285,8 +285,7 @@ def create_optimizer(
             if key in SCHEDULE_KWARGS or key == "decay_type":
                 hint = " Learning-rate decay arguments go to create_lr_schedule."
             else:
-                suggestion = closest_name(key, accepted)
-                hint = f" Did you mean {suggestion!r}?" if suggestion else ""
+                hint = did_you_mean(key, accepted)
             raise TypeError(
                 f"Optimizer {label!r} does not take the argument {key!r} (received "
                 f"{key}={given[key]!r}).{hint} It takes: {', '.join(accepted) or 'nothing'}; "

@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING, Any
 
 import torch
 
-from petri.estimators.hooks import Hook, LoopState
+from petri.training.hooks import Hook, LoopState
 
 if TYPE_CHECKING:
     from petri.tracking.experiment import Experiment

@@ -11,8 +11,10 @@ from petri.data.pipelines.image_folder import ImageFolderPipeline
 from petri.data.pipelines.numpy_pipeline import NumpyPipeline
 from petri.data.pipelines.tfrecord import TFRecordPipeline
 from petri.data.pipelines.tfrecord_image import TFRecordImagePipeline
+from petri.registry import Registry
 
 __all__ = [
+    "PIPELINES",
     "CSVPipeline",
     "ImageFolderPipeline",
     "IndexSource",
@@ -26,3 +28,16 @@ __all__ = [
     "TFRecordPipeline",
     "TFRecordSource",
 ]
+
+PIPELINES: Registry = Registry(
+    "pipeline",
+    {
+        "TFRecordImagePipeline": TFRecordImagePipeline,
+        "TFRecordPipeline": TFRecordPipeline,
+        "NumpyPipeline": NumpyPipeline,
+        "CSVPipeline": CSVPipeline,
+        "ImageFolderPipeline": ImageFolderPipeline,
+    },
+    home="petri.data.PIPELINES",
+)
+"""Pipelines selectable by ``pipeline_config.module``."""

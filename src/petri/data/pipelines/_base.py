@@ -10,19 +10,18 @@ from __future__ import annotations
 import math
 import multiprocessing
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import Any, ClassVar
 
 import numpy as np
 import torch
 
+from petri.configs import InputDataConfig, PipelineConfig
 from petri.data.pipelines._batching import Batcher
 from petri.data.pipelines._iterator import PipelineBatches
 from petri.data.pipelines._sources import RecordSource
 from petri.data.pipelines._stream import RecordStream
-from petri.errors import ConfigError, closest_name
-
-if TYPE_CHECKING:
-    from petri.configs import InputDataConfig, PipelineConfig
+from petri.data.processors import PROCESSORS, build_processors
+from petri.errors import ConfigError, did_you_mean
 
 __all__ = ["Pipeline"]
 
@@ -31,8 +30,6 @@ _MAX_OPEN_SHARDS = 16
 
 
 def _as_pipeline_config(config: Any, path: str) -> PipelineConfig:
-    from petri.configs import PipelineConfig
-
     if config is None:
         return PipelineConfig()
     if isinstance(config, PipelineConfig):
@@ -92,8 +89,6 @@ class Pipeline:
         path: str = "pipeline_config",
         **params: Any,
     ) -> None:
-        from petri.data.processors import PROCESSORS, build_processors
-
         self.config = _as_pipeline_config(config, path)
         self.path = path
         self.params = {**self.config.params, **params}
@@ -202,8 +197,7 @@ class Pipeline:
         accepted = (*self.accepted_params, *_COMMON_PARAMS)
         for key in self.params:
             if key not in accepted:
-                suggestion = closest_name(key, accepted)
-                hint = f" Did you mean {suggestion!r}?" if suggestion else ""
+                hint = did_you_mean(key, accepted)
                 raise ConfigError(
                     f"`{self.path}.params` has the key {key!r}, which {type(self).__name__} does "
                     f"not accept.{hint} Accepted: {', '.join(accepted)}.",

@@ -22,17 +22,27 @@ import queue
 import traceback
 import weakref
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 import numpy as np
 import torch
 
-if TYPE_CHECKING:
-    from petri.data.pipelines._base import Pipeline
-
 __all__ = ["PipelineBatches"]
 
 logger = logging.getLogger("petri")
+
+
+class Pipeline(Protocol):
+    """What the iterator needs of a ``petri.data.Pipeline`` (which builds it)."""
+
+    num_workers: int
+    start_method: str | None
+    prefetch: int
+
+    def make_batcher(self, worker: int, num_workers: int) -> Any: ...
+
+    def to_batch(self, batch: Any) -> Any: ...
+
 
 _POLL_SECONDS = 0.5
 

@@ -4,17 +4,15 @@ from __future__ import annotations
 
 import csv
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 
+from petri.configs import InputDataConfig
 from petri.data.pipelines._base import Pipeline
 from petri.data.pipelines._sources import LineSource, RecordSource
 from petri.data.records.shards import expand_data_files
 from petri.errors import ConfigError
-
-if TYPE_CHECKING:
-    from petri.configs import InputDataConfig
 
 __all__ = ["CSVPipeline"]
 

@@ -3,17 +3,15 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 
+from petri.configs import InputDataConfig
 from petri.data.pipelines._base import Pipeline
 from petri.data.pipelines._sources import IndexSource, RecordSource
 from petri.data.processors.decode import decode_image, to_chw_float
 from petri.errors import ConfigError
-
-if TYPE_CHECKING:
-    from petri.configs import InputDataConfig
 
 __all__ = ["IMAGE_EXTENSIONS", "ImageFolderPipeline", "list_image_folder"]
 

@@ -3,16 +3,15 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 
+from petri.configs import InputDataConfig
+from petri.data._arrays import load_array
 from petri.data.pipelines._base import Pipeline
 from petri.data.pipelines._sources import IndexSource, RecordSource
 from petri.errors import ConfigError
-
-if TYPE_CHECKING:
-    from petri.configs import InputDataConfig
 
 __all__ = ["NumpyPipeline"]
 
@@ -43,8 +42,6 @@ class NumpyPipeline(Pipeline):
     default_label = None
 
     def _build_source(self, input_config: InputDataConfig | None) -> RecordSource:
-        from petri.data.input_fn import load_array
-
         x = self.params.get("x", input_config.x if input_config is not None else None)
         y = self.params.get("y", input_config.y if input_config is not None else None)
         if x is None:

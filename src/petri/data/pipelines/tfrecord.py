@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+from petri.configs import InputDataConfig
 from petri.data.pipelines._base import Pipeline
 from petri.data.pipelines._sources import RecordSource, TFRecordSource
 from petri.data.records.example import parse_example
@@ -12,9 +13,6 @@ from petri.data.records.meta_data import feature_specs, read_meta_data
 from petri.data.records.shards import expand_data_files
 from petri.data.records.tfrecord import iter_records
 from petri.errors import ConfigError
-
-if TYPE_CHECKING:
-    from petri.configs import InputDataConfig
 
 __all__ = ["TFRecordPipeline"]
 

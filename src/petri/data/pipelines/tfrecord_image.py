@@ -2,19 +2,17 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 
+from petri.configs import InputDataConfig
 from petri.data.pipelines._base import Pipeline
 from petri.data.pipelines._sources import RecordSource, TFRecordSource
 from petri.data.processors.decode import decode_image, to_chw_float
 from petri.data.records.example import Example
 from petri.data.records.meta_data import read_meta_data
 from petri.data.records.shards import expand_data_files
-
-if TYPE_CHECKING:
-    from petri.configs import InputDataConfig
 
 __all__ = ["LABEL_KEYS", "TFRecordImagePipeline"]
 

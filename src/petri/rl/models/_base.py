@@ -19,9 +19,13 @@ import numpy as np
 import torch
 from torch import nn
 
-from petri.estimators.spec import EstimatorSpec
+from petri.configs import LossConfig, OptimizerConfig, as_config
 from petri.layers._base import GraphModule
+from petri.losses import build_loss
 from petri.modes import ModeKeys
+from petri.optimizers import GradientStep, build_optimizer
+from petri.rl.explorations import create_exploration
+from petri.spec import EstimatorSpec
 
 __all__ = ["RLModel", "TDModel", "UpdateResult", "sync_parameters"]
 
@@ -66,7 +70,7 @@ class RLModel(GraphModule):
 
     Args:
         mode: ``ModeKeys`` value (seed style).
-        graph_fn: the network body (see :class:`~petri.models.rl._network.GraphNetwork`).
+        graph_fn: the network body (see :class:`~petri.rl.models._network.GraphNetwork`).
         loss_config: ``LossConfig`` or loss name (models that use one).
         num_states: size of a (flattened) state, or the state shape.
         num_actions: number of discrete actions, or the action dimension.
@@ -116,17 +120,9 @@ class RLModel(GraphModule):
         self.discount = float(discount)
         self.summaries = summaries
         self.clip_gradients = clip_gradients
-        from petri.models._base import _as_config, _build_loss
-
-        self.loss_config = _as_config(loss_config or self.default_loss, "LossConfig")
-        self._loss = _build_loss(self.loss_config)
-        self.optimizer_config = (
-            _as_config(optimizer_config, "OptimizerConfig")
-            if optimizer_config is not None
-            else _as_config("adam", "OptimizerConfig")
-        )
-        from petri.rl.explorations import create_exploration
-
+        self.loss_config = as_config(loss_config or self.default_loss, LossConfig)
+        self._loss = build_loss(self.loss_config)
+        self.optimizer_config = as_config(optimizer_config or "adam", OptimizerConfig)
         self.exploration = create_exploration(
             exploration_config, is_continuous=self.discrete_actions is False
         )
@@ -141,9 +137,6 @@ class RLModel(GraphModule):
         """Create lazily-shaped weights on a dummy state, then the optimizer over ``trainable``
         (modules or parameters)."""
         self._materialize()
-        from petri.estimators._optimizer import build_optimizer
-        from petri.optimizers import GradientStep
-
         parameters = [
             p
             for item in trainable

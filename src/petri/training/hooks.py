@@ -349,6 +349,6 @@ HOOKS: Registry = Registry(
         "StopAtStepHook": StopAtStepHook,
         "StopAfterNEvalsHook": StopAfterNEvalsHook,
     },
-    home="petri.estimators.hooks.HOOKS",
+    home="petri.training.hooks.HOOKS",
 )
 """Hooks that configs can name (``train_hooks_config: [{module: StopAtStepHook, ...}]``)."""

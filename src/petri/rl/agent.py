@@ -4,20 +4,19 @@ from __future__ import annotations
 
 import logging
 import math
-import random
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 import torch
 
 from petri.configs.run import RunConfig
-from petri.estimators import checkpoints as ckpt
-from petri.estimators._agent_eval import evaluate_policy
-from petri.estimators._agent_log import CsvRunLog
-from petri.estimators._agent_loop import (
+from petri.modes import ModeKeys
+from petri.registry import Registry
+from petri.rl._evaluation import evaluate_policy
+from petri.rl._loop import (
     AgentLoggingHook,
     EpisodeStats,
     OffPolicyLearner,
@@ -25,12 +24,31 @@ from petri.estimators._agent_loop import (
     StopCondition,
     run_loop,
 )
-from petri.estimators.hooks import CheckpointSaverHook, HookList, LoopState, NanLossHook
-from petri.modes import ModeKeys
+from petri.rl.memories import BatchMemory, Memory
+from petri.rl.memories._base import generator_state, restore_generator
+from petri.rl.models import RLModel
+from petri.runtime import seed_everything, use_threads
+from petri.training import checkpoints as ckpt
+from petri.training.hooks import CheckpointSaverHook, HookList, LoopState, NanLossHook
+from petri.training.model_fn import ModelFnModule
 
-__all__ = ["DEFAULT_TRAIN_STEPS", "Agent", "PGAgent"]
+__all__ = ["AGENTS", "DEFAULT_TRAIN_STEPS", "Agent", "PGAgent"]
 
 logger = logging.getLogger("petri")
+
+
+class RunLog(Protocol):
+    """Where the Agent's rows go: a ``petri.tracking`` run log has this method."""
+
+    def log(self, metrics: dict[str, Any], global_step: int | None = None) -> None: ...
+
+
+class _LoggerOnly:
+    """No run log: rows go to the ``petri`` logger only (debug level)."""
+
+    def log(self, metrics: dict[str, Any], global_step: int | None = None) -> None:
+        logger.debug("step %s: %s", global_step, metrics)
+
 
 DEFAULT_TRAIN_STEPS = 10_000
 """Environment steps ``train(env)`` takes when given no ``steps``, ``max_steps`` or ``episodes``
@@ -46,15 +64,18 @@ class Agent:
             RL model instance. The model is built on first use, from the environment's sizes.
         memory: a replay ``Memory`` or ``PrioritizedMemory`` (default ``Memory()``). Without its
             own generator it gets one derived from ``config.seed``.
-        model_dir: checkpoints and ``metrics.csv``; an Agent on a directory that holds
-            checkpoints continues from the newest (weights, optimizer, replay memory contents,
-            counters and RNG states; the environment starts a new episode). None makes a
-            temporary directory.
-        config: a :class:`RunConfig` (seed, checkpoint cadence, log cadence, threads).
+        model_dir: checkpoints; an Agent on a directory that holds checkpoints continues from
+            the newest (weights, optimizer, replay memory contents, counters and RNG states;
+            the environment starts a new episode). None makes a temporary directory.
+        config: a :class:`RunConfig` (seed, checkpoint cadence, log cadence, threads). The
+            seed is applied before a ``model_fn`` builds the model; a model instance was built
+            already, so seed it yourself first (``petri.runtime.seed_everything``), as
+            ``petri run`` does.
         params: passed to ``model_fn`` as ``params``.
         run_log: where per-episode, per-interval and evaluation rows go: any object with
-            ``log(metrics, global_step)`` (a ``petri.tracking`` run), else
-            ``<model_dir>/metrics.csv``.
+            ``log(metrics, global_step)``, such as a ``petri.tracking.Experiment`` (what
+            ``petri run`` gives it: ``metrics.csv`` and TensorBoard events). None: the
+            ``petri`` logger only.
 
     Raises:
         TypeError: ``memory`` is not a replay memory (an on-policy ``BatchMemory`` belongs to
@@ -85,18 +106,14 @@ class Agent:
         self.rng = np.random.default_rng(seed)
         if not getattr(self.memory, "rng_given", True):
             self.memory.rng = np.random.default_rng(None if seed is None else [seed, 1])
-        self.run_log = (
-            run_log if run_log is not None else CsvRunLog(Path(self.model_dir) / "metrics.csv")
-        )
+        self.run_log: RunLog = run_log if run_log is not None else _LoggerOnly()
         self._model_fn = model_fn
         self._container: Any = None
         self.model: Any = None
         self.timestep = 0
         self.iterations = 0
         self.episodes = 0
-        self._trained = False
-        if self.config.num_threads:
-            torch.set_num_threads(self.config.num_threads)
+        self.trained = False
 
     # ----------------------------------------------------------------- public API
     @property
@@ -165,7 +182,7 @@ class Agent:
         learner = self._learner(env, first_update, update_frequency, gradient_steps)
         hook_list = HookList(self._default_hooks() + list(hooks or []))
         state = run_loop(self, env, learner, hook_list, StopCondition(last_step, last_episode))
-        self._trained = True
+        self.trained = True
         if state.step:
             self.save_checkpoint()
         return self
@@ -227,8 +244,6 @@ class Agent:
         """Write model, optimizer, memory, counters and RNG states now; returns the path."""
         if self.model is None:
             raise ValueError("Nothing to save: the model is built by train() or evaluate().")
-        from petri.rl.memories._base import generator_state
-
         state: dict[str, Any] = {
             "global_step": self.timestep,
             "model": self.model.state_dict(),
@@ -263,13 +278,9 @@ class Agent:
 
     # ----------------------------------------------------------------- building
     def _default_memory(self) -> Any:
-        from petri.rl.memories import Memory
-
         return Memory()
 
     def _check_memory(self, memory: Any) -> None:
-        from petri.rl.memories import BatchMemory
-
         if isinstance(memory, BatchMemory) or not hasattr(memory, "sample"):
             raise TypeError(
                 f"Agent expected a replay memory (Memory or PrioritizedMemory). Received: "
@@ -311,12 +322,8 @@ class Agent:
 
     def _build(self, env: Any) -> None:
         """Build the model for ``env`` (once), check that they fit, restore the checkpoint."""
+        use_threads(self.config.num_threads)
         if self.model is None:
-            seed = self.config.seed
-            if seed is not None:
-                torch.manual_seed(seed)
-                np.random.seed(seed % 2**32)
-                random.seed(seed)
             self.model = self._build_model(tuple(env.state_shape))
             self._check_model()
             latest = ckpt.latest_checkpoint(self.model_dir)
@@ -326,9 +333,6 @@ class Agent:
             _check_fit(self.model, env)
 
     def _build_model(self, state_shape: tuple[int, ...]) -> Any:
-        from petri.estimators._model_fn import ModelFnModule
-        from petri.models.rl import RLModel
-
         if isinstance(self._model_fn, RLModel):
             if self.params:
                 raise ValueError(
@@ -336,6 +340,7 @@ class Agent:
                     "model instance takes no params; configure the model directly."
                 )
             return self._model_fn
+        seed_everything(self.config.seed)  # the model_fn builds the model: seed before it does
         self._container = ModelFnModule(self._model_fn, self.params, self.config, self.model_dir)
         states = torch.zeros((1, *state_shape))
         self._container({"state": states}, None, ModeKeys.TRAIN)
@@ -358,8 +363,6 @@ class Agent:
             )
 
     def _restore(self, path: Path) -> None:
-        from petri.rl.memories._base import restore_generator
-
         state = ckpt.load_checkpoint(path)
         ckpt.load_model_state(self.model, state["model"], path)
         self.model.load_training_state(state.get("training", {}))
@@ -373,11 +376,11 @@ class Agent:
         self.episodes = int(agent.get("episodes", 0))
         if "generator" in agent:
             restore_generator(self.rng, agent["generator"])
-        self._trained = True
+        self.trained = True
         logger.info("Restored %s (global step %d).", path, self.timestep)
 
     def _require_trained(self) -> None:
-        if not self._trained:
+        if not self.trained:
             raise ValueError(
                 f"Could not find trained model in model_dir: {self.model_dir}. Train first "
                 "(agent.train(env)) or point model_dir at a directory with checkpoints."
@@ -395,13 +398,9 @@ class PGAgent(Agent):
     on_policy = True
 
     def _default_memory(self) -> Any:
-        from petri.rl.memories import BatchMemory
-
         return BatchMemory()
 
     def _check_memory(self, memory: Any) -> None:
-        from petri.rl.memories import BatchMemory
-
         if not isinstance(memory, BatchMemory):
             raise TypeError(
                 f"PGAgent expected a BatchMemory (on-policy). Received: {memory!r}. Replay "
@@ -448,3 +447,9 @@ def _check_fit(model: Any, env: Any) -> None:
             f"{name} was built with num_states={model.num_states} but {env_name!r} has states "
             f"of shape {shape}; build it with num_states=env.num_states."
         )
+
+
+AGENTS: Registry = Registry(
+    "agent", {"Agent": Agent, "PGAgent": PGAgent}, home="petri.rl.agent.AGENTS"
+)
+"""Agents selectable by ``agent_config.module``."""

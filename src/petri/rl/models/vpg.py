@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from petri.models.rl._base import UpdateResult
-from petri.models.rl._policy import PolicyGradientModel
 from petri.rl.memories import RolloutBatch
+from petri.rl.models._base import UpdateResult
+from petri.rl.models._policy import PolicyGradientModel
 
 __all__ = ["VPGModel"]
 

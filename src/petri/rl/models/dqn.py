@@ -8,9 +8,9 @@ import numpy as np
 import torch
 
 from petri.layers.core import FullyConnected
-from petri.models.rl._base import TDModel
-from petri.models.rl._network import DuelingHead, GraphNetwork, LinearChain, Sequential
 from petri.rl.memories import ReplayBatch
+from petri.rl.models._base import TDModel
+from petri.rl.models._network import DuelingHead, GraphNetwork, LinearChain, Sequential
 
 __all__ = ["DQNModel", "q_learning_targets"]
 

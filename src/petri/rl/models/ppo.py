@@ -6,9 +6,9 @@ from typing import Any
 
 import torch
 
-from petri.models.rl._base import UpdateResult
-from petri.models.rl._policy import PolicyGradientModel
 from petri.rl.memories import RolloutBatch
+from petri.rl.models._base import UpdateResult
+from petri.rl.models._policy import PolicyGradientModel
 
 __all__ = ["PPOModel", "clipped_surrogate"]
 

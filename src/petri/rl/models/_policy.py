@@ -12,9 +12,9 @@ import torch.nn.functional as F
 from torch import nn
 
 from petri.layers.core import FullyConnected
-from petri.models.rl._base import RLModel
-from petri.models.rl._network import GraphNetwork, Sequential
 from petri.rl.memories import RolloutBatch
+from petri.rl.models._base import RLModel
+from petri.rl.models._network import GraphNetwork, Sequential
 
 __all__ = ["PolicyGradientModel", "generalized_advantages"]
 

@@ -7,16 +7,17 @@ from typing import Any
 
 import torch
 
-__all__ = ["build_optimizer", "embedding_tables"]
+from petri.configs import OptimizerConfig
+from petri.optimizers._factory import create_optimizer
+from petri.optimizers.schedules import create_lr_schedule
+
+__all__ = ["build_optimizer"]
 
 
 def build_optimizer(
     source: Any, parameters: Iterable[torch.nn.Parameter]
 ) -> tuple[torch.optim.Optimizer, Any]:
     """``(optimizer, lr_scheduler or None)`` from an ``EstimatorSpec.optimizer`` value."""
-    from petri.configs import OptimizerConfig
-    from petri.optimizers import create_lr_schedule, create_optimizer
-
     params = [p for p in parameters if p.requires_grad]
     if not params:
         raise ValueError(
@@ -57,14 +58,3 @@ def build_optimizer(
         f"Cannot build an optimizer from {type(source).__name__}; expected an OptimizerConfig, a "
         "name, a torch.optim.Optimizer, or a callable params -> optimizer."
     )
-
-
-def embedding_tables(module: torch.nn.Module) -> list[torch.nn.Parameter]:
-    """The trainable embedding tables in ``module``: what ``clip_embed_gradients`` clips."""
-    from petri.layers.embedding import Embedding
-
-    return [
-        sub.weight
-        for sub in module.modules()
-        if isinstance(sub, Embedding | torch.nn.Embedding) and sub.weight.requires_grad
-    ]

@@ -2,16 +2,22 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 import numpy as np
 
-from petri.estimators.hooks import Hook, LoopState
-
-if TYPE_CHECKING:
-    from petri.estimators.agent import Agent
+from petri.training.hooks import Hook, LoopState
 
 __all__ = ["EvaluateAgentHook", "evaluate_policy"]
+
+
+class Agent(Protocol):
+    """What the hook needs of the agent it evaluates (``petri.rl.Agent``)."""
+
+    model: Any
+    trained: bool
+
+    def evaluate(self, env: Any, episodes: int = 10) -> dict[str, Any]: ...
 
 
 class EvaluateAgentHook(Hook):
@@ -54,7 +60,7 @@ class EvaluateAgentHook(Hook):
             screen = evaluate_policy(model, self.env, self.screen_episodes)
             if screen["return_mean"] < self.target_return:
                 return
-        self.agent._trained = True
+        self.agent.trained = True
         results = self.agent.evaluate(self.env, self.episodes)
         self.history.append((state.global_step, results))
         if self.target_return is not None and results["return_mean"] >= self.target_return:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import torch
 
-from petri.models.rl.dqn import DQNModel
+from petri.rl.models.dqn import DQNModel
 
 __all__ = ["DDQNModel", "double_q_learning_targets"]
 

@@ -11,9 +11,9 @@ from torch import nn
 
 from petri.layers.core import FullyConnected
 from petri.layers.initializers import get_initializer
-from petri.models.rl._base import TDModel
-from petri.models.rl._network import GraphNetwork
 from petri.rl.memories import ReplayBatch
+from petri.rl.models._base import TDModel
+from petri.rl.models._network import GraphNetwork
 
 __all__ = ["NAFModel", "naf_advantage"]
 

@@ -9,6 +9,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from petri.configs import GraphConfig
+from petri.layers import SubGraph
 from petri.layers._base import graph_scope
 from petri.layers.core import FullyConnected
 from petri.modes import ModeKeys
@@ -33,9 +35,6 @@ class GraphNetwork(nn.Module):
 
     def __init__(self, graph: Any, mode: str | None = None) -> None:
         super().__init__()
-        from petri.configs import GraphConfig
-        from petri.layers import SubGraph
-
         self.source = graph
         self.mode = mode or ModeKeys.TRAIN
         self.graph_fn: Any = None
@@ -141,8 +140,6 @@ class LinearChain:
 
 def _fully_connected_layers(module: nn.Module) -> list[FullyConnected] | None:
     """The FullyConnected layers ``module`` applies one after another, or None."""
-    from petri.layers import SubGraph
-
     if module._forward_hooks or module._forward_pre_hooks:
         return None
     if isinstance(module, Sequential):

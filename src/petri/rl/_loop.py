@@ -11,16 +11,14 @@ from __future__ import annotations
 import time
 from collections import deque
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 
-from petri.estimators.hooks import Hook, HookList, LoopState, logger
 from petri.modes import ModeKeys
 from petri.rl._nstep import NStepBuffer
-
-if TYPE_CHECKING:
-    from petri.models.rl import RLModel, UpdateResult
+from petri.rl.models import RLModel, UpdateResult
+from petri.training.hooks import Hook, HookList, LoopState, logger
 
 __all__ = [
     "AgentLoggingHook",

@@ -1,0 +1,421 @@
+"""The one builder: a config turned into objects and a run.
+
+``create_experiment`` validates the whole config first (no run folder for a bad one), seeds the
+RNGs and sets torch's threads once, before any input or model exists, builds inputs, model and
+estimator (or environments, memory, model and agent for an RL config), then opens the run:
+``<save_dir>/<name>/version_<n>/`` with ``config.yaml`` (arrays given inline are written beside
+it as ``.npy`` files, so the file rebuilds the run) and the run log tagged with the flattened
+config.
+"""
+
+from __future__ import annotations
+
+import inspect
+import os
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import yaml
+
+from petri._plain import to_plain
+from petri.configs import ExperimentConfig, HookConfig, RLExperimentConfig
+from petri.data import create_input_fn
+from petri.datasets import load_split
+from petri.envs import ENVIRONMENTS
+from petri.errors import ConfigError, PetriError
+from petri.estimators import ESTIMATORS
+from petri.estimators._inputs import iterate_input
+from petri.experiments._validate import AnyExperimentConfig, validate_config
+from petri.experiments.experiment import Experiment, flatten_tags
+from petri.experiments.rl_experiment import RLExperiment
+from petri.export import build_raw_serving_input_receiver_fn
+from petri.models import MODELS
+from petri.rl import RL_MODELS
+from petri.rl.agent import AGENTS
+from petri.rl.memories import MEMORIES
+from petri.runtime import seed_everything, use_threads
+from petri.tracking import DEFAULT_SAVE_DIR
+from petri.tracking import Experiment as RunLog
+from petri.training import HOOKS
+
+__all__ = [
+    "create_experiment",
+    "create_rl_experiment",
+    "default_output_dir",
+    "export_run",
+    "write_config",
+]
+
+CONFIG_FILE = "config.yaml"
+ARRAYS_FOLDER = "config_arrays"
+
+
+def default_output_dir(config: AnyExperimentConfig) -> Path:
+    """The save_dir runs of ``config`` go under: ``output_dir`` (alias ``save_dir``) if set,
+    else ``./petri_logs``; each run is ``<save_dir>/<name>/version_<n>/``."""
+    return Path(config.output_dir) if config.output_dir else Path(DEFAULT_SAVE_DIR)
+
+
+def create_experiment(
+    config: Any,
+    output_dir: str | os.PathLike[str] | None = None,
+    run: RunLog | None = None,
+) -> Experiment | RLExperiment:
+    """Build data, model, estimator, hooks and the run log from ``config``.
+
+    The run is ``<output_dir or ./petri_logs>/<name>/version_<n>/`` (config keys ``name``,
+    ``output_dir``/``save_dir``, ``version``: None takes the next free version, an existing one
+    resumes). It holds ``config.yaml``, the run log's files and ``checkpoints/`` (the
+    Estimator's model_dir, unless ``estimator_config.output_dir`` is set), and is tagged with
+    the flattened config (``model_config/optimizer_config/learning_rate``, ...). A config with
+    ``kind: rl`` or an ``environment_config`` builds an :class:`RLExperiment` instead (see
+    :func:`create_rl_experiment`).
+
+    Args:
+        config: an ExperimentConfig or RLExperimentConfig, a dict, or a YAML/JSON path (or a
+            list of them, merged in order).
+        output_dir: use exactly this folder for the run instead of a new version folder.
+        run: an open run log to use instead (then ``output_dir`` is ignored).
+
+    Raises:
+        ConfigError: the config is invalid or names something that cannot be built; nothing
+            is written then.
+    """
+    config = validate_config(config)
+    if isinstance(config, RLExperimentConfig):
+        return _create_rl(config, output_dir, run)
+    _start_process(config)
+    train_input_fn, eval_input_fn, model = _inputs_and_model(config)
+    if run is None:
+        run = _open_run(config, output_dir)  # only now: a bad config leaves no folder behind
+    directory = Path(run.log_dir)
+    try:
+        estimator = _estimator(config, model, directory)
+        write_config(directory, config)
+    except BaseException as error:
+        run.close("crashed", error=f"{type(error).__name__}: {error}")
+        raise
+    run.tag(flatten_tags(config))
+    return Experiment(
+        estimator=estimator,
+        train_input_fn=train_input_fn,
+        eval_input_fn=eval_input_fn,
+        train_steps=config.train_steps,
+        eval_steps=config.eval_steps,
+        train_hooks=_hooks(config.train_hooks_config, "train_hooks_config"),
+        eval_hooks=_hooks(config.eval_hooks_config, "eval_hooks_config"),
+        eval_delay_secs=config.eval_delay_secs,
+        continuous_eval_throttle_secs=config.continuous_eval_throttle_secs,
+        eval_every_n_steps=config.eval_every_n_steps,
+        train_steps_per_iteration=config.train_steps_per_iteration,
+        export_strategies=config.export_strategies,
+        delay_workers_by_global_step=config.delay_workers_by_global_step,
+        run=run,
+    )
+
+
+def create_rl_experiment(
+    config: Any,
+    output_dir: str | os.PathLike[str] | None = None,
+    run: Any = None,
+) -> RLExperiment:
+    """Build environments, memory, model, agent and the run log from an RL config.
+
+    As :func:`create_experiment`: ``config.yaml``, the run log's files (``metrics.csv``,
+    TensorBoard events, tags from the flattened config) and ``checkpoints/`` (the agent's
+    model_dir unless ``agent_config.output_dir`` is set). Everything is checked before any
+    environment step: unknown names, a memory smaller than a batch, a discrete-action model on
+    a continuous environment (and the reverse), an on-policy model with an off-policy agent.
+
+    Args:
+        config: an ``RLExperimentConfig``, its dict, a YAML/JSON path, or a list merged in order.
+        output_dir: use exactly this folder for the run instead of a new version folder.
+        run: an open run log (``petri.tracking.Experiment``) to use instead, or any object with
+            ``log(metrics, global_step)``.
+
+    Raises:
+        ConfigError: the config is invalid or does not fit the environment.
+    """
+    config = validate_config(config)
+    if not isinstance(config, RLExperimentConfig):
+        raise ConfigError(
+            "create_rl_experiment needs an RL config (`kind: rl` or an environment_config); "
+            "use create_experiment for supervised ones.",
+            "kind",
+            None,
+        )
+    return _create_rl(config, output_dir, run)
+
+
+def write_config(directory: Path, config: AnyExperimentConfig) -> Path:
+    """``config.yaml`` in ``directory``, written atomically; arrays given inline go to
+    ``config_arrays/<key path>.npy`` beside it and the file names them, so reading it back
+    (``petri.experiments.validate_config(path)``) rebuilds the same experiment. Classes become
+    ``module:qualname``."""
+    directory.mkdir(parents=True, exist_ok=True)
+
+    def array_file(path: str, array: Any) -> str:
+        target = directory / ARRAYS_FOLDER / f"{path}.npy"
+        target.parent.mkdir(parents=True, exist_ok=True)
+        values = array.detach().cpu().numpy() if hasattr(array, "detach") else np.asarray(array)
+        handle, temporary = tempfile.mkstemp(prefix=".array.", suffix=".npy", dir=target.parent)
+        with os.fdopen(handle, "wb") as file:
+            np.save(file, values, allow_pickle=False)
+        os.replace(temporary, target)
+        return str(target.resolve())
+
+    text = yaml.safe_dump(to_plain(config.to_dict(), arrays=array_file), sort_keys=False)
+    handle, temporary = tempfile.mkstemp(prefix=".config.", suffix=".yaml", dir=directory)
+    with os.fdopen(handle, "w") as file:
+        file.write(text)
+    os.chmod(temporary, 0o644)
+    path = directory / CONFIG_FILE
+    os.replace(temporary, path)
+    return path
+
+
+def export_run(
+    run_dir: str | os.PathLike[str],
+    checkpoint_path: str | None = None,
+    export_dir_base: str | os.PathLike[str] | None = None,
+    as_text: bool = False,
+) -> str:
+    """Export the model of the run in ``run_dir`` (rebuilt from its ``config.yaml``) into a new
+    timestamped folder below ``export_dir_base`` (default ``<run_dir>/exports/cli``); clients
+    send features as the run's evaluation (else training) input gives them.
+
+    Raises:
+        FileNotFoundError: ``run_dir`` has no ``config.yaml``.
+        ValueError: the config cannot rebuild the inputs (a run written before inline arrays
+            were kept), it is an RL run, or there is no checkpoint.
+    """
+    directory = Path(run_dir)
+    path = directory / CONFIG_FILE
+    if not path.is_file():
+        raise FileNotFoundError(f"{str(directory)!r} has no config.yaml: not a Petri run folder.")
+    text = path.read_text()
+    if "<array shape=" in text:
+        raise ValueError(
+            f"{str(path)!r} holds its input arrays only as a summary (written by an older "
+            "Petri), so the run cannot be rebuilt from it; export from Python with "
+            "Estimator.export_savedmodel."
+        )
+    config = validate_config(path)
+    if isinstance(config, RLExperimentConfig):
+        raise ValueError(
+            f"{str(directory)!r} is a reinforcement-learning run; only Estimator runs export."
+        )
+    _start_process(config)
+    train_input_fn, eval_input_fn, model = _inputs_and_model(config)
+    input_fn = eval_input_fn or train_input_fn
+    if input_fn is None:
+        raise ValueError(f"{str(path)!r} has no input to take the served features' shape from.")
+    estimator = _estimator(config, model, directory)
+    features = next(iterate_input(input_fn, repeat_single=False))[0]
+    return estimator.export_savedmodel(
+        export_dir_base or directory / "exports" / "cli",
+        build_raw_serving_input_receiver_fn(features),
+        as_text=as_text,
+        checkpoint_path=checkpoint_path,
+    )
+
+
+# ----------------------------------------------------------------------------- helpers
+def _start_process(config: AnyExperimentConfig) -> None:
+    """Seed every RNG and set torch's threads: once, before any input or model exists."""
+    seed_everything(config.run_config.seed)
+    use_threads(config.run_config.num_threads)
+
+
+def _inputs_and_model(config: ExperimentConfig) -> tuple[Any, Any, Any]:
+    """``(train_input_fn, eval_input_fn, model)`` from ``config``."""
+    seed = config.run_config.seed
+    inputs = [
+        create_input_fn(part, seed, key, load_dataset=load_split) if part else None
+        for part, key in (
+            (config.train_input_data_config, "train_input_data_config"),
+            (config.eval_input_data_config, "eval_input_data_config"),
+        )
+    ]
+    model_config = config.model
+    model_class = MODELS.get(model_config.module)
+    model = _built(
+        "model_config", model_config.module, lambda: model_class.from_config(model_config)
+    )
+    return inputs[0], inputs[1], model
+
+
+def _built(path: str, value: Any, build: Any) -> Any:
+    """``build()``; what a constructor rejects becomes a ConfigError naming ``path``."""
+    try:
+        return build()
+    except PetriError:
+        raise
+    except (TypeError, ValueError, KeyError) as error:
+        raise ConfigError(f"`{path}` could not be built: {error}", path, value) from error
+
+
+def _estimator(config: ExperimentConfig, model: Any, directory: Path) -> Any:
+    """The config's estimator on ``model``; checkpoints in ``estimator_config.output_dir``,
+    else ``<directory>/checkpoints``."""
+    return ESTIMATORS.get(config.estimator_config.module)(
+        model_fn=model,
+        model_dir=config.estimator_config.output_dir or str(directory / "checkpoints"),
+        config=config.run_config,
+        params=config.estimator_config.params or None,
+    )
+
+
+def _open_run(config: AnyExperimentConfig, output_dir: str | os.PathLike[str] | None) -> RunLog:
+    try:
+        if output_dir is not None:
+            return RunLog(name=config.name, log_dir=output_dir, autosave=True)
+        return RunLog(
+            save_dir=default_output_dir(config),
+            name=config.name,
+            version=config.version,
+            autosave=True,
+        )
+    except ValueError as error:
+        raise ConfigError(str(error), "name", config.name) from None
+
+
+def _hooks(configs: list[HookConfig], path: str) -> list[Any]:
+    hooks = []
+    for index, hook_config in enumerate(configs):
+        hook_class = HOOKS.get(hook_config.module)
+        try:
+            hooks.append(hook_class(**hook_config.params))
+        except TypeError as error:
+            raise ConfigError(
+                f"`{path}[{index}].params` do not fit {hook_class.__name__}: {error}",
+                f"{path}[{index}].params",
+                hook_config.params,
+            ) from None
+    return hooks
+
+
+# --------------------------------------------------------------------------------- RL
+def _create_rl(
+    config: RLExperimentConfig, output_dir: str | os.PathLike[str] | None, run: Any
+) -> RLExperiment:
+    _start_process(config)
+    seed = config.run_config.seed
+    env = _environment(config.environment_config, seed, "environment_config")
+    base_seed = (
+        config.environment_config.seed if config.environment_config.seed is not None else seed
+    )
+    eval_config = config.eval_environment_config or config.environment_config.model_copy(
+        update={
+            "seed": None if base_seed is None else base_seed + 10_000,
+            "num_envs": 1,
+            "video_dir": None,
+        }
+    )
+    eval_env = _environment(eval_config, None, "eval_environment_config")
+    model_config = config.model
+    model_class = RL_MODELS.get(model_config.module)
+    _check_action_space(model_class, env, model_config)
+    agent_class = AGENTS.get(config.agent_config.module)
+    model_on_policy = getattr(model_class, "on_policy", False)
+    if model_on_policy != agent_class.on_policy:
+        wanted = "PGAgent" if model_on_policy else "Agent"
+        raise ConfigError(
+            f"{model_class.__name__} is {'on' if model_on_policy else 'off'}-policy; set "
+            f"agent_config.module: {wanted}.",
+            "agent_config.module",
+            config.agent_config.module,
+        )
+    model = _built(
+        "model_config",
+        model_config.module,
+        lambda: model_class.from_config(
+            model_config,
+            num_states=tuple(env.state_shape),
+            num_actions=env.num_actions,
+            **_environment_kwargs(model_class, env, model_config),
+        ),
+    )
+    memory_config = config.agent_config.memory_config
+    memory = None
+    if memory_config is not None:
+        memory_class = MEMORIES.get(memory_config.module)
+        memory = _built(
+            "agent_config.memory_config",
+            memory_config.module,
+            lambda: memory_class(**memory_config.memory_kwargs()),
+        )
+    if run is None:
+        run = _open_run(config, output_dir)  # only now: a bad config leaves no folder behind
+    directory = Path(getattr(run, "log_dir", None) or output_dir or default_output_dir(config))
+    model_dir = config.agent_config.output_dir or str(directory / "checkpoints")
+    try:
+        agent = _built(
+            "agent_config",
+            config.agent_config.module,
+            lambda: agent_class(
+                model_fn=model,
+                memory=memory,
+                model_dir=model_dir,
+                config=config.run_config,
+                run_log=run,
+            ),
+        )
+        write_config(directory, config)
+    except BaseException as error:
+        if hasattr(run, "close"):
+            run.close("crashed", error=f"{type(error).__name__}: {error}")
+        raise
+    if hasattr(run, "tag"):
+        run.tag({"kind": "rl", **flatten_tags(config)})
+    return RLExperiment(agent, env, eval_env, config, directory, run)
+
+
+def _environment(environment: Any, seed: int | None, path: str) -> Any:
+    cls = ENVIRONMENTS.get(environment.module)
+    return _built(
+        path,
+        environment.env_id,
+        lambda: cls(
+            environment.env_id,
+            seed=environment.seed if environment.seed is not None else seed,
+            num_envs=environment.num_envs,
+            render_mode=environment.render_mode,
+            video_dir=environment.video_dir,
+            **environment.params,
+        ),
+    )
+
+
+def _check_action_space(model_class: type, env: Any, model_config: Any) -> None:
+    discrete = getattr(model_class, "discrete_actions", None)
+    if discrete is True and env.is_continuous:
+        raise ConfigError(
+            f"model_config.module={model_config.module!r} needs a discrete action space, but "
+            f"environment_config.env_id={env.env_id!r} has continuous actions "
+            f"{env.action_space}. Use NAFModel, or PPOModel/VPGModel/TRPOModel.",
+            "model_config.module",
+            model_config.module,
+        )
+    if discrete is False and not env.is_continuous:
+        raise ConfigError(
+            f"model_config.module={model_config.module!r} needs a continuous action space, but "
+            f"environment_config.env_id={env.env_id!r} has discrete actions {env.action_space}. "
+            "Use DQNModel or DDQNModel.",
+            "model_config.module",
+            model_config.module,
+        )
+
+
+def _environment_kwargs(model_class: type, env: Any, model_config: Any) -> dict[str, Any]:
+    """Settings a model takes from the environment when the config leaves them unset."""
+    accepted = inspect.signature(model_class.__init__).parameters
+    kwargs: dict[str, Any] = {}
+    if "is_continuous" in accepted and "is_continuous" not in model_config.params:
+        kwargs["is_continuous"] = env.is_continuous
+    wants_bounds = "action_bounds" in accepted and "action_bounds" not in model_config.params
+    if wants_bounds and env.is_continuous:
+        kwargs["action_bounds"] = (env.action_low.tolist(), env.action_high.tolist())
+    return kwargs
