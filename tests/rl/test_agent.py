@@ -259,3 +259,24 @@ def test_naf_smoke(tmp_path: Path) -> None:
     assert action.shape == (1,) and -2.0 <= action[0] <= 2.0
     with pytest.raises(ValueError, match="continuous"):
         agent.train(GymEnvironment("CartPole-v1"), steps=10)
+
+
+def test_agent_loop_ends_hooks_and_keeps_steps_on_ctrl_c(tmp_path: Path) -> None:
+    from petri.estimators import Hook
+
+    class Interrupt(Hook):
+        ended = None
+
+        def after_step(self, state) -> None:
+            if state.global_step == 120:
+                raise KeyboardInterrupt
+
+        def end(self, state) -> None:
+            Interrupt.ended = state
+
+    env = GymEnvironment("CartPole-v1", seed=0)
+    agent = Agent(q_model(), model_dir=str(tmp_path))
+    with pytest.raises(KeyboardInterrupt):
+        agent.train(env, steps=500, first_update=50, update_frequency=5, hooks=[Interrupt()])
+    assert Interrupt.ended is not None and Interrupt.ended.interrupted
+    assert Agent(q_model(), model_dir=str(tmp_path)).global_step == 120

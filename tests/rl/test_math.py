@@ -7,54 +7,71 @@ import pytest
 import torch
 
 from petri.rl._nstep import NStepBuffer
+from petri.rl.memories import ReplayBatch
 from petri.rl.models._network import dueling_aggregate
 from petri.rl.models._policy import generalized_advantages
-from petri.rl.models.ddqn import double_q_learning_targets
-from petri.rl.models.dqn import q_learning_targets
 from petri.rl.models.ppo import clipped_surrogate
 
 T = torch.tensor
 
 
-def test_q_learning_target_uses_the_max_and_stops_at_terminals() -> None:
-    targets = q_learning_targets(
-        rewards=T([1.0, 1.0]),
-        terminals=T([0.0, 1.0]),
-        discounts=0.9,
-        next_q_target=T([[2.0, 5.0], [7.0, 3.0]]),
+def _fixed_q(model, online: list, target: list) -> None:
+    """Make the online and target networks return fixed Q-values for the two test states."""
+    model.q_network = _Table(online)
+    model.target_network = _Table(target)
+
+
+class _Table(torch.nn.Module):
+    """Q-values looked up by state index (state = [index])."""
+
+    def __init__(self, rows: list) -> None:
+        super().__init__()
+        self.rows = T(rows)
+
+    def forward(self, states: torch.Tensor) -> torch.Tensor:
+        return self.rows[states[:, 0].long()]
+
+
+def _batch(rewards: list, terminals: list, steps: list | None = None) -> ReplayBatch:
+    n = len(rewards)
+    return ReplayBatch(
+        states=torch.zeros(n, 1),
+        actions=torch.zeros(n, dtype=torch.long),
+        rewards=T(rewards),
+        next_states=torch.arange(n, dtype=torch.float32).view(n, 1),
+        terminals=T(terminals),
+        steps=T(steps or [1.0] * n),
     )
+
+
+def test_q_learning_target_uses_the_max_and_stops_at_terminals() -> None:
+    from petri.models import DQNModel
+
+    model = DQNModel(graph_fn=torch.nn.Identity(), num_states=1, num_actions=2, discount=0.9)
+    _fixed_q(model, online=[[0.0, 0.0], [0.0, 0.0]], target=[[2.0, 5.0], [7.0, 3.0]])
+    targets = model.td_targets(_batch([1.0, 1.0], [0.0, 1.0]))
     torch.testing.assert_close(targets, T([1.0 + 0.9 * 5.0, 1.0]))
 
 
-def test_double_q_target_picks_with_online_values_with_target() -> None:
-    # online prefers action 0 in row 0 and action 1 in row 1; the target's values are used
-    targets = double_q_learning_targets(
-        rewards=T([1.0, 0.5, 2.0]),
-        terminals=T([0.0, 0.0, 1.0]),
-        discounts=T([0.9, 0.81, 0.9]),
-        next_q_online=T([[3.0, 1.0], [0.0, 4.0], [9.0, 0.0]]),
-        next_q_target=T([[2.0, 10.0], [6.0, 8.0], [5.0, 5.0]]),
+def test_n_step_targets_discount_by_the_steps_they_span() -> None:
+    from petri.models import DQNModel
+
+    model = DQNModel(
+        graph_fn=torch.nn.Identity(), num_states=1, num_actions=2, discount=0.9, n_steps=3
     )
-    torch.testing.assert_close(targets, T([1.0 + 0.9 * 2.0, 0.5 + 0.81 * 8.0, 2.0]))
+    _fixed_q(model, online=[[0.0, 0.0], [0.0, 0.0]], target=[[2.0, 5.0], [7.0, 3.0]])
+    targets = model.td_targets(_batch([1.0, 0.5], [0.0, 0.0], steps=[3.0, 2.0]))
+    torch.testing.assert_close(targets, T([1.0 + 0.9**3 * 5.0, 0.5 + 0.9**2 * 7.0]))
 
 
-def test_double_q_model_matches_the_formula() -> None:
+def test_double_q_target_picks_with_online_values_with_target() -> None:
     from petri.models import DDQNModel
 
-    torch.manual_seed(0)
-    model = DDQNModel(graph_fn=torch.nn.Identity(), num_states=3, num_actions=2)
-    with torch.no_grad():
-        for p in model.target_network.parameters():
-            p.mul_(-1.0)  # make target and online differ
-    next_states = torch.randn(5, 3)
-    expected = double_q_learning_targets(
-        torch.zeros(5),
-        torch.zeros(5),
-        1.0,
-        model.q_network(next_states),
-        model.target_network(next_states),
-    )
-    torch.testing.assert_close(model.next_state_values(next_states), expected)
+    # online prefers action 0 in row 0 and action 1 in row 1; the target's values are used
+    model = DDQNModel(graph_fn=torch.nn.Identity(), num_states=1, num_actions=2, discount=0.9)
+    _fixed_q(model, online=[[3.0, 1.0], [0.0, 4.0]], target=[[2.0, 10.0], [6.0, 8.0]])
+    targets = model.td_targets(_batch([1.0, 0.5], [0.0, 0.0]))
+    torch.testing.assert_close(targets, T([1.0 + 0.9 * 2.0, 0.5 + 0.9 * 8.0]))
 
 
 @pytest.mark.parametrize(

@@ -340,36 +340,61 @@ class Estimator:
         module.train(True)
         hooks.begin(state)
         exhausted = False
-        while last_step is None or self._global_step < last_step:
-            try:
-                features, labels = next(iterator)
-            except StopIteration:
-                exhausted = True
-                break
-            if device.type != "cpu":
-                features, labels = move_to_device(features, device), move_to_device(labels, device)
-            state.features, state.labels = features, labels
-            if hooks.has_before:
-                hooks.before_step(state)
-            spec = self._train_step(features, labels)
-            self._global_step += 1
-            state.global_step = self._global_step
-            state.step += 1
-            state.loss, state.spec = spec.loss, spec
-            state.learning_rate = self._optimizer.param_groups[0]["lr"]  # type: ignore[union-attr]
-            hooks.after_step(state)
-            if state.stop:
-                break
+        try:
+            while last_step is None or self._global_step < last_step:
+                try:
+                    features, labels = next(iterator)
+                except StopIteration:
+                    exhausted = True
+                    break
+                if device.type != "cpu":
+                    features = move_to_device(features, device)
+                    labels = move_to_device(labels, device)
+                state.features, state.labels = features, labels
+                if hooks.has_before:
+                    hooks.before_step(state)
+                spec = self.train_step(features, labels)
+                self._global_step += 1
+                state.global_step = self._global_step
+                state.step += 1
+                state.loss, state.spec = spec.loss, spec
+                state.learning_rate = self._optimizer.param_groups[0]["lr"]  # type: ignore[union-attr]
+                hooks.after_step(state)
+                if state.stop:
+                    break
+        except KeyboardInterrupt:
+            state.interrupted = True
+            path = self.save_checkpoint(wait=True)  # the steps taken so far are not lost
+            logger.warning(
+                "Interrupted at step %d; saved %s. Train again on model_dir %s to resume.",
+                self._global_step,
+                path,
+                self.model_dir,
+            )
+            raise
+        except BaseException:
+            state.interrupted = True
+            raise
+        finally:
+            hooks.end(state)  # on every exit, as Keras's on_train_end / Ignite's handlers
         if state.step or self.latest_checkpoint() is None:
             self.save_checkpoint(wait=False)
         if exhausted:
             self._train_input_fn = self._train_iterator = None
-        hooks.end(state)
 
-    def _train_step(self, features: Any, labels: Any) -> EstimatorSpec:
-        """One update: forward, backward, clip, optimizer and schedule step."""
-        spec = self._call(features, labels, ModeKeys.TRAIN)
-        self._gradient_step(spec.loss)  # type: ignore[misc]
+    def train_step(self, features: Any, labels: Any) -> EstimatorSpec:
+        """One update: forward, backward, clip, optimizer and schedule step.
+
+        A model that defines ``train_step(features, labels, gradient_step) -> EstimatorSpec``
+        (a ``petri.models.Model`` subclass, as Keras's ``train_step``) takes over the update;
+        ``gradient_step(loss)`` does the backward pass, clipping and optimizer step.
+        """
+        custom = getattr(self._module, "train_step", None)
+        if custom is not None:
+            spec = custom(features, labels, self._gradient_step)
+        else:
+            spec = self._call(features, labels, ModeKeys.TRAIN)
+            self._gradient_step(spec.loss)  # type: ignore[misc]
         spec.loss = spec.loss.detach()  # type: ignore[union-attr]
         return spec
 

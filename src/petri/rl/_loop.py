@@ -32,7 +32,7 @@ __all__ = [
 
 @dataclass
 class EpisodeStats:
-    """Finished episodes and throughput of one ``train`` call (``extras['episodes']``)."""
+    """Finished episodes and throughput of one ``train`` call (``LoopState.episodes``)."""
 
     started: float = field(default_factory=time.perf_counter)
     start_step: int = 0
@@ -174,44 +174,51 @@ def run_loop(
         model=model,
         optimizer=model.optimizer,
     )
-    state.extras["episodes"] = stats
-    state.extras["logs"] = {}
+    state.episodes = stats
     hooks.begin(state)
-    while not stop.reached(agent.timestep, agent.episodes):
-        actions = model.act(states, agent.timestep, rng)
-        spec = env.step(actions if vector else actions[0])
-        if vector:
-            rewards, terminated, dones = spec.reward, spec.terminated, spec.done
-            next_states = spec.next_state
-        else:
-            rewards, terminated, dones = (spec.reward,), (spec.terminated,), (spec.done,)
-            next_states = spec.next_state[None]
-        learner.observe(states, actions, rewards, next_states, terminated, dones)
-        states = _batched(env.state, vector)
-        agent.timestep += num_envs
-        agent.iterations += 1
-        returns += rewards
-        lengths += 1
-        if np.any(dones) if vector else dones[0]:
-            for index in np.flatnonzero(dones):
-                agent.episodes += 1
-                stats.count += 1
-                stats.last_return, stats.last_length = float(returns[index]), int(lengths[index])
-                stats.recent.append(stats.last_return)
-                returns[index], lengths[index] = 0.0, 0
-                model.reset_exploration(int(index) if vector else None)
-                agent.on_episode_end(stats, state)
-        result = learner.maybe_update(agent.iterations, agent.timestep)
-        state.global_step = agent.timestep
-        state.step += 1
-        state.loss = None
-        if result is not None:
-            state.extras["logs"] = result.logs
-            state.loss = next(iter(result.logs.values()), None)
-        hooks.after_step(state)
-        if state.stop:
-            break
-    hooks.end(state)
+    try:
+        while not stop.reached(agent.timestep, agent.episodes):
+            actions = model.act(states, agent.timestep, rng)
+            spec = env.step(actions if vector else actions[0])
+            if vector:
+                rewards, terminated, dones = spec.reward, spec.terminated, spec.done
+                next_states = spec.next_state
+            else:
+                rewards, terminated, dones = (spec.reward,), (spec.terminated,), (spec.done,)
+                next_states = spec.next_state[None]
+            learner.observe(states, actions, rewards, next_states, terminated, dones)
+            states = _batched(env.state, vector)
+            agent.timestep += num_envs
+            agent.iterations += 1
+            returns += rewards
+            lengths += 1
+            if np.any(dones) if vector else dones[0]:
+                for index in np.flatnonzero(dones):
+                    agent.episodes += 1
+                    stats.count += 1
+                    stats.last_return, stats.last_length = (
+                        float(returns[index]),
+                        int(lengths[index]),
+                    )
+                    stats.recent.append(stats.last_return)
+                    returns[index], lengths[index] = 0.0, 0
+                    model.reset_exploration(int(index) if vector else None)
+                    agent.on_episode_end(stats, state)
+            result = learner.maybe_update(agent.iterations, agent.timestep)
+            state.global_step = agent.timestep
+            state.step += 1
+            state.loss = None
+            if result is not None:
+                state.update_logs = result.logs
+                state.loss = next(iter(result.logs.values()), None)
+            hooks.after_step(state)
+            if state.stop:
+                break
+    except BaseException:
+        state.interrupted = True
+        raise
+    finally:
+        hooks.end(state)  # on every exit: hooks close bars and files, and see why it ended
     return state
 
 
@@ -239,16 +246,16 @@ class AgentLoggingHook(Hook):
         now = time.perf_counter()
         rate = (state.global_step - self._last_step) / max(now - self._last_time, 1e-9)
         self._last_time, self._last_step = now, state.global_step
-        stats: EpisodeStats = state.extras["episodes"]
+        stats: EpisodeStats = state.episodes
         model = state.model
         row: dict[str, Any] = {
             "split": "train",
             "episode/return_mean_100": stats.mean_return,
             "exploration/rate": model.last_exploration_rate,
             "time/steps_per_sec": rate,
-            **_floats(state.extras.get("logs", {})),
+            **_floats(state.update_logs),
         }
-        state.extras["steps_per_sec"] = rate
+        state.steps_per_sec = rate
         loss = next((v for k, v in row.items() if k.startswith("losses/")), float("nan"))
         logger.info(
             "step %d: episodes = %d, return (last 100) = %.4g, loss = %.4g, exploration = %.3g, "

@@ -181,7 +181,17 @@ class Agent:
             return self
         learner = self._learner(env, first_update, update_frequency, gradient_steps)
         hook_list = HookList(self._default_hooks() + list(hooks or []))
-        state = run_loop(self, env, learner, hook_list, StopCondition(last_step, last_episode))
+        try:
+            state = run_loop(self, env, learner, hook_list, StopCondition(last_step, last_episode))
+        except KeyboardInterrupt:
+            path = self.save_checkpoint()
+            logger.warning(
+                "Interrupted at step %d; saved %s. Train again on model_dir %s to resume.",
+                self.timestep,
+                path,
+                self.model_dir,
+            )
+            raise
         self.trained = True
         if state.step:
             self.save_checkpoint()
@@ -272,7 +282,7 @@ class Agent:
             "time/episodes_per_sec": episodes_per_sec,
             "time/steps_per_sec": steps_per_sec,
         }
-        for key, value in state.extras.get("logs", {}).items():
+        for key, value in state.update_logs.items():
             row[key] = float(value)
         self.run_log.log(row, self.timestep)
 

@@ -59,7 +59,10 @@ class LoopState:
         model: the module that holds every variable (read-only for hooks).
         optimizer: the optimizer (training only); gradients are still present in
             ``after_step`` (they are cleared at the start of the next step).
-        extras: free-form values hooks share with each other (``steps_per_sec``, ...).
+        steps_per_sec: the last logging interval's throughput (set by the logging hooks).
+        update_logs: the last update's namespaced scalars (RL: ``losses/td_loss``, ...).
+        episodes: the Agent's episode statistics (``petri.rl``'s ``EpisodeStats``), else None.
+        interrupted: the loop ended on an exception or Ctrl-C (``end`` still runs).
     """
 
     mode: str
@@ -75,7 +78,10 @@ class LoopState:
     labels: Any = None
     model: Any = None
     optimizer: Any = None
-    extras: dict[str, Any] = field(default_factory=dict)
+    steps_per_sec: float | None = None
+    update_logs: dict[str, Any] = field(default_factory=dict)
+    episodes: Any = None
+    interrupted: bool = False
 
     @property
     def loss_value(self) -> float:
@@ -110,7 +116,8 @@ class Hook:
         """Called after a step (at its cadence); ``state.global_step`` counts that step."""
 
     def end(self, state: LoopState) -> None:
-        """Called once after the last step, also when the loop stops early."""
+        """Called once after the last step, also when the loop stops early, raises or is
+        interrupted (then ``state.interrupted`` is True)."""
 
 
 def _implements(hook: Any, phase: str) -> bool:
@@ -235,7 +242,7 @@ class StepLoggingHook(Hook):
             "learning_rate": state.learning_rate,
             "steps_per_sec": rate,
         }
-        state.extras["steps_per_sec"] = rate
+        state.steps_per_sec = rate
         if self.log:
             logger.info(
                 "step %d: loss = %.5g, lr = %.3g, %.1f steps/s",

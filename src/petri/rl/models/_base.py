@@ -235,13 +235,12 @@ class RLModel(GraphModule):
 
 
 class TDModel(RLModel):
-    """Base of the temporal-difference models (DQN, DDQN, NAF): a target network, the TD loss,
-    ``update`` and target syncs.
+    """Base of the temporal-difference models (DQN, DDQN, NAF): their settings, the target
+    network and its syncs. Each algorithm's ``update`` lives in its own module.
 
     A subclass calls ``RLModel.__init__``, then :meth:`_check_td_settings`, builds its online
     network and hands it to :meth:`_finish_td` (which builds the optimizer and the target
-    network). It implements :meth:`_q_and_targets`; this class turns those into the
-    (importance-weighted) loss, the gradient step and the syncs.
+    network).
     """
 
     target_update_frequency: int
@@ -273,40 +272,6 @@ class TDModel(RLModel):
         self.target_network = copy.deepcopy(online).requires_grad_(False)
         self._online = list(online.parameters())
         self._target = list(self.target_network.parameters())
-
-    def _td_targets(self, batch: Any, next_values: torch.Tensor) -> torch.Tensor:
-        """``r + discount**steps * (1 - terminal) * next_values``: a truncated transition
-        (``terminal = 0``) bootstraps from its stored next state."""
-        discounts = self.discount if self.n_steps == 1 else self.discount**batch.steps
-        return batch.rewards + discounts * (1.0 - batch.terminals) * next_values
-
-    def _q_and_targets(self, batch: Any) -> tuple[torch.Tensor, torch.Tensor]:
-        """``Q(s, a)`` of the batch (with gradients) and its TD targets (without)."""
-        raise NotImplementedError
-
-    def _td(self, batch: Any) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        """(loss, Q(s, a), targets) on a replay batch."""
-        q_values, targets = self._q_and_targets(batch)
-        if batch.weights is None:
-            loss = self._loss(q_values, targets)
-        else:  # prioritized replay: importance-weighted mean
-            loss = self._loss(q_values, targets, weights=batch.weights)
-        return loss, q_values, targets
-
-    def loss(self, batch: Any) -> torch.Tensor:
-        return self._td(batch)[0]
-
-    def update(self, batch: Any) -> UpdateResult:
-        """One gradient step on the TD loss, then a target sync when one is due."""
-        loss, q_values, targets = self._td(batch)
-        self._optimize(loss)
-        self.num_updates += 1
-        if self.num_updates % self.target_update_frequency == 0:
-            self.sync_target()
-        logs = {"losses/td_loss": loss.detach(), "q_values/mean": q_values.detach().mean()}
-        if batch.weights is None:  # uniform replay needs no new priorities
-            return UpdateResult(logs)
-        return UpdateResult(logs, (targets - q_values).detach())
 
     def sync_target(self) -> None:
         """Copy (``tau = 1``) or move (``tau < 1``) the target weights to the online ones."""

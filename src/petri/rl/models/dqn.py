@@ -9,25 +9,10 @@ import torch
 
 from petri.layers.core import FullyConnected
 from petri.rl.memories import ReplayBatch
-from petri.rl.models._base import TDModel
+from petri.rl.models._base import TDModel, UpdateResult
 from petri.rl.models._network import DuelingHead, GraphNetwork, LinearChain, Sequential
 
-__all__ = ["DQNModel", "q_learning_targets"]
-
-
-def q_learning_targets(
-    rewards: torch.Tensor,
-    terminals: torch.Tensor,
-    discounts: torch.Tensor | float,
-    next_q_target: torch.Tensor,
-) -> torch.Tensor:
-    """``r + discount * (1 - terminal) * max_a Q_target(s', a)``.
-
-    ``next_q_target`` holds the target network's Q-values of the *stored* next states (the seed
-    took the next row of the sampled batch instead). A truncated transition has
-    ``terminal = 0`` and bootstraps.
-    """
-    return rewards + discounts * (1.0 - terminals) * next_q_target.amax(dim=1)
+__all__ = ["DQNModel"]
 
 
 class DQNModel(TDModel):
@@ -117,15 +102,40 @@ class DQNModel(TDModel):
         return {"actions": q_values.argmax(dim=1), "q_values": q_values}
 
     # ------------------------------------------------------------------ learning
+    def update(self, batch: ReplayBatch) -> UpdateResult:
+        """One DQN step on a replay batch: TD targets, loss, gradient step, target sync
+        (copy, or Polyak average with ``tau``)."""
+        q_values = self.q_network(batch.states).gather(1, batch.actions.view(-1, 1)).view(-1)
+        targets = self.td_targets(batch)
+        if batch.weights is None:
+            loss = self._loss(q_values, targets)
+        else:  # prioritized replay: importance-weighted mean
+            loss = self._loss(q_values, targets, weights=batch.weights)
+        self._optimize(loss)  # GradientStep: zero grads, backward, clip, optimizer + LR step
+        self.num_updates += 1
+        if self.num_updates % self.target_update_frequency == 0:
+            self.sync_target()
+        logs = {"losses/td_loss": loss.detach(), "q_values/mean": q_values.detach().mean()}
+        if batch.weights is None:  # uniform replay needs no new priorities
+            return UpdateResult(logs)
+        return UpdateResult(logs, (targets - q_values).detach())
+
+    @torch.no_grad()
+    def td_targets(self, batch: ReplayBatch) -> torch.Tensor:
+        """``r + discount**steps * (1 - terminal) * V(s')`` on the *stored* next state (the
+        seed took the next row of the batch); a truncated transition (terminal 0) bootstraps."""
+        discounts = self.discount if self.n_steps == 1 else self.discount**batch.steps
+        next_values = self.next_state_values(batch.next_states)
+        return batch.rewards + discounts * (1.0 - batch.terminals) * next_values
+
     def next_state_values(self, next_states: torch.Tensor) -> torch.Tensor:
         """``max_a Q_target(s', a)`` (``DDQNModel`` overrides this with double Q)."""
         return self.target_network(next_states).amax(dim=1)
 
-    def _q_and_targets(self, batch: ReplayBatch) -> tuple[torch.Tensor, torch.Tensor]:
+    def loss(self, batch: ReplayBatch) -> torch.Tensor:
+        """The TD loss on ``batch`` without a step (for the seed-style spec)."""
         q_values = self.q_network(batch.states).gather(1, batch.actions.view(-1, 1)).view(-1)
-        with torch.no_grad():
-            targets = self._td_targets(batch, self.next_state_values(batch.next_states))
-        return q_values, targets
+        return self._loss(q_values, self.td_targets(batch))
 
 
 class _NoGrad:

@@ -12,7 +12,7 @@ from torch import nn
 from petri.layers.core import FullyConnected
 from petri.layers.initializers import get_initializer
 from petri.rl.memories import ReplayBatch
-from petri.rl.models._base import TDModel
+from petri.rl.models._base import TDModel, UpdateResult
 from petri.rl.models._network import GraphNetwork
 
 __all__ = ["NAFModel", "naf_advantage"]
@@ -156,9 +156,31 @@ class NAFModel(TDModel):
         value, mu, _ = self.network(states)
         return {"actions": mu, "values": value}
 
+    def update(self, batch: ReplayBatch) -> UpdateResult:
+        """One NAF step: ``Q(s, a) = V(s) + A(s, a)`` towards ``r + gamma * V_target(s')``."""
+        q_values, targets = self._q_and_targets(batch)
+        if batch.weights is None:
+            loss = self._loss(q_values, targets)
+        else:  # prioritized replay: importance-weighted mean
+            loss = self._loss(q_values, targets, weights=batch.weights)
+        self._optimize(loss)
+        self.num_updates += 1
+        if self.num_updates % self.target_update_frequency == 0:
+            self.sync_target()  # Polyak average with tau (0.001 by default)
+        logs = {"losses/td_loss": loss.detach(), "q_values/mean": q_values.detach().mean()}
+        if batch.weights is None:
+            return UpdateResult(logs)
+        return UpdateResult(logs, (targets - q_values).detach())
+
+    def loss(self, batch: ReplayBatch) -> torch.Tensor:
+        """The TD loss on ``batch`` without a step (for the seed-style spec)."""
+        return self._loss(*self._q_and_targets(batch))
+
     def _q_and_targets(self, batch: ReplayBatch) -> tuple[torch.Tensor, torch.Tensor]:
         value, mu, lower = self.network(batch.states)
         q_values = value + naf_advantage(batch.actions.view_as(mu), mu, lower)
         with torch.no_grad():
-            targets = self._td_targets(batch, self.target_network(batch.next_states)[0])
+            discounts = self.discount if self.n_steps == 1 else self.discount**batch.steps
+            next_values = self.target_network(batch.next_states)[0]
+            targets = batch.rewards + discounts * (1.0 - batch.terminals) * next_values
         return q_values, targets
