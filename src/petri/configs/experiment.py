@@ -107,6 +107,7 @@ class ExperimentConfig(BaseConfig):
     eval_delay_secs: NonNegativeFloat = 0
     continuous_eval_throttle_secs: NonNegativeFloat = 60
     delay_workers_by_global_step: bool = False
+    """Only false: seed configs may carry it; true is rejected (one process, no workers)."""
     export_strategies: list[ExportStrategyConfig] | None = None
     train_steps_per_iteration: PositiveInt = 1000
     schedule: Literal[
@@ -118,6 +119,16 @@ class ExperimentConfig(BaseConfig):
     @classmethod
     def _one_or_many(cls, value: Any) -> Any:
         return [value] if isinstance(value, dict) else value
+
+    @field_validator("delay_workers_by_global_step")
+    @classmethod
+    def _one_process(cls, value: bool) -> bool:
+        if value:
+            raise ValueError(
+                "delay_workers_by_global_step staggers TensorFlow's distributed workers; Petri "
+                "trains in one process, so there is nothing to delay. Remove it (or set false)."
+            )
+        return value
 
     @model_validator(mode="after")
     def _params_need_a_model_fn(self) -> ExperimentConfig:

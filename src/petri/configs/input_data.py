@@ -31,6 +31,7 @@ class PipelineConfig(BaseConfig):
     """Shuffling seed; None derives it from the run's seed."""
     dynamic_pad: bool = False
     bucket_boundaries: list[int] | None = None
+    """Rejected until sequence pipelines exist (grouping by length needs them)."""
     min_after_dequeue: PositiveInt | None = None
     """Shuffle-buffer size for streaming pipelines."""
     num_threads: PositiveInt = 1
@@ -46,6 +47,17 @@ class PipelineConfig(BaseConfig):
     @classmethod
     def _selector(cls, value: Any) -> Any:
         return check_selector(value, "pipeline")
+
+    @field_validator("bucket_boundaries")
+    @classmethod
+    def _no_buckets_yet(cls, value: list[int] | None) -> list[int] | None:
+        if value is not None:
+            raise ValueError(
+                "bucket_boundaries groups sequences by length, and Petri has no sequence "
+                "pipelines yet; remove it (batches are drawn in input order, with dynamic_pad "
+                "to pad varying lengths)."
+            )
+        return value
 
 
 class InputDataConfig(BaseConfig):

@@ -186,6 +186,8 @@ class RLModelConfig(ModelConfig):
     )
     exploration_config: ExplorationConfig | None = None
     clip_gradients: float | None = Field(default=10.0, gt=0)
+    clip_embed_gradients: float | None = None
+    """Not for RL models (rejected when set): their networks have no embedding tables."""
     discount: float | None = Field(default=None, ge=0, le=1)
     """The reward discount gamma (default 0.99)."""
     target_update_frequency: PositiveInt | None = None
@@ -207,6 +209,25 @@ class RLModelConfig(ModelConfig):
     max_kl: float | None = Field(default=None, gt=0)
     damping: float | None = Field(default=None, ge=0)
     cg_iterations: PositiveInt | None = None
+
+    @model_validator(mode="after")
+    def _no_supervised_keys(self) -> RLModelConfig:
+        given = [
+            key
+            for key, unset in (
+                ("eval_metrics_config", []),
+                ("clip_embed_gradients", None),
+                ("one_hot_encode", None),
+                ("n_classes", None),
+            )
+            if getattr(self, key) != unset
+        ]
+        if given:
+            raise ValueError(
+                f"{', '.join(given)} belong to supervised models; an RL model reports returns "
+                "and losses, not class metrics. Remove them."
+            )
+        return self
 
     def model_kwargs(self) -> dict[str, Any]:
         """Keyword arguments of the model's constructor (besides mode and sizes)."""
@@ -267,6 +288,16 @@ class RLExperimentConfig(BaseConfig):
     def model(self) -> RLModelConfig:
         """The model config (``model_config`` in files)."""
         return self.model_config_
+
+    @field_validator("run_config")
+    @classmethod
+    def _agent_takes_the_run_config(cls, value: RunConfig) -> RunConfig:
+        if value.compile:
+            raise ValueError(
+                "run_config.compile applies to the Estimator; the Agent acts one state at a "
+                "time, where torch.compile's recompiles cost more than they save. Remove it."
+            )
+        return value
 
     def to_dict(self) -> dict[str, Any]:
         return self.model_dump(mode="python", by_alias=True)

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Literal
+import re
 
-from pydantic import AliasChoices, Field, PositiveInt
+from pydantic import AliasChoices, Field, PositiveInt, field_validator
 
 from petri.configs._base import BaseConfig
 
@@ -28,9 +28,19 @@ class RunConfig(BaseConfig):
     """Also keep one checkpoint per this many hours of training."""
     log_step_count_steps: PositiveInt = 100
     """Log loss and steps/s every this many steps."""
-    device: Literal["auto", "cpu", "cuda"] | str = "auto"
-    """``auto`` picks CUDA when available."""
+    device: str = "auto"
+    """``auto`` (CUDA when available, else CPU), ``cpu``, ``cuda``, ``cuda:<index>`` or ``mps``."""
     compile: bool = False
     """Opt into ``torch.compile`` for the model."""
     num_threads: PositiveInt | None = None
     """``torch.set_num_threads`` for the run; None leaves torch's default."""
+
+    @field_validator("device")
+    @classmethod
+    def _known_device(cls, value: str) -> str:
+        if not re.fullmatch(r"auto|cpu|mps|cuda(:\d+)?", value):
+            raise ValueError(
+                f"Unknown device {value!r}; expected 'auto', 'cpu', 'cuda', 'cuda:<index>' or "
+                "'mps'."
+            )
+        return value

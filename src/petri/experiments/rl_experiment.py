@@ -7,6 +7,7 @@ from typing import Any
 
 from petri.configs.rl import RLExperimentConfig
 from petri.rl import EvaluateAgentHook
+from petri.tracking.summaries import SummaryHook
 
 __all__ = ["RLExperiment"]
 
@@ -89,6 +90,10 @@ class RLExperiment:
                 target_return=config.target_return,
             )
             hooks.append(self.evaluation_hook)
+        summaries = config.model.summaries
+        if summaries and hasattr(self.run, "add_histogram"):
+            every = self.agent.config.save_summary_steps
+            hooks.append(SummaryHook(self.run, summaries, every_n_steps=every))
         self.agent.train(
             self.env,
             max_steps=config.train_steps,

@@ -178,6 +178,9 @@ def run_loop(
     hooks.begin(state)
     try:
         while not stop.reached(agent.timestep, agent.episodes):
+            if hooks.has_before:
+                state.features = states
+                hooks.before_step(state)
             actions = model.act(states, agent.timestep, rng)
             spec = env.step(actions if vector else actions[0])
             if vector:
@@ -211,6 +214,8 @@ def run_loop(
             if result is not None:
                 state.update_logs = result.logs
                 state.loss = next(iter(result.logs.values()), None)
+                if model.optimizer is not None:
+                    state.learning_rate = model.optimizer.param_groups[0]["lr"]
             hooks.after_step(state)
             if state.stop:
                 break

@@ -98,6 +98,7 @@ class Agent:
         self.config = (
             config if isinstance(config, RunConfig) else RunConfig.read_configs(config or {})
         )
+        _check_run_config(type(self).__name__, self.config)
         self.model_dir = str(model_dir) if model_dir else tempfile.mkdtemp(prefix="petri_agent_")
         self.params = dict(params or {})
         self.memory = memory if memory is not None else self._default_memory()
@@ -266,7 +267,12 @@ class Agent:
                 "generator": generator_state(self.rng),
             },
         }
-        path = ckpt.save_checkpoint(self.model_dir, state, self.config.keep_checkpoint_max)
+        path = ckpt.save_checkpoint(
+            self.model_dir,
+            state,
+            self.config.keep_checkpoint_max,
+            self.config.keep_checkpoint_every_n_hours,
+        )
         return str(path)
 
     # ----------------------------------------------------------------- loop callbacks
@@ -421,6 +427,21 @@ class PGAgent(Agent):
         self, env: Any, first_update: int, update_frequency: int, gradient_steps: int
     ) -> Any:
         return OnPolicyLearner(self.model, self.memory)
+
+
+def _check_run_config(owner: str, config: RunConfig) -> None:
+    """What an Agent cannot honour is refused, not dropped."""
+    if config.compile:
+        raise ValueError(
+            f"{owner} does not compile its model (RunConfig.compile=True): it acts one state at "
+            "a time, where torch.compile's recompiles cost more than they save. Remove it."
+        )
+    if config.device not in ("auto", "cpu"):
+        raise ValueError(
+            f"{owner} runs on the CPU (RunConfig.device={config.device!r}): RL models act on one "
+            "state at a time and keep their replay memory in host memory. Use device 'cpu' "
+            "(or 'auto')."
+        )
 
 
 class _Shape:

@@ -150,8 +150,8 @@ class RandomCrop(Processor):
 class Flip(Processor):
     """Flip left-right (``axis=0``) or upside down (``axis=1``); with ``is_random``, half the time.
 
-    ``seed`` is accepted for configs written for the seed library and ignored: randomness comes
-    from the pipeline's seeded generator.
+    ``seed`` (the seed library's per-op seed) must be None: randomness comes from the
+    pipeline's generator (``pipeline_config.seed``), whose state a checkpoint keeps.
     """
 
     @property
@@ -165,7 +165,7 @@ class Flip(Processor):
             )
         self.axis = axis
         self.is_random = is_random
-        self.seed = seed
+        self.seed = _no_own_seed(type(self).__name__, seed)
 
     def __call__(self, value: torch.Tensor, rng: np.random.Generator) -> torch.Tensor:
         _check_image(value, "Flip")
@@ -246,7 +246,7 @@ class AdjustBrightness(Processor):
             )
         self.delta = float(delta)
         self.is_random = is_random
-        self.seed = seed
+        self.seed = _no_own_seed(type(self).__name__, seed)
 
     def __call__(self, value: torch.Tensor, rng: np.random.Generator) -> torch.Tensor:
         delta = rng.uniform(-self.delta, self.delta) if self.is_random else self.delta
@@ -281,7 +281,7 @@ class AdjustContrast(Processor):
         self.contrast_factor = float(contrast_factor)
         self.contrast_factor_max = contrast_factor_max
         self.is_random = is_random
-        self.seed = seed
+        self.seed = _no_own_seed(type(self).__name__, seed)
 
     def __call__(self, value: torch.Tensor, rng: np.random.Generator) -> torch.Tensor:
         _check_image(value, "AdjustContrast")
@@ -293,3 +293,15 @@ class AdjustContrast(Processor):
         value = value.float()
         mean = value.mean(dim=(1, 2), keepdim=True)
         return (value - mean) * float(factor) + mean
+
+
+def _no_own_seed(name: str, seed: int | None) -> None:
+    """Processors draw from the pipeline's generator, so an exact resume restores them; a
+    per-processor seed would be a second, unrestored stream."""
+    if seed is not None:
+        raise ValueError(
+            f"{name} does not take its own seed (received seed={seed!r}): random processors draw "
+            "from the pipeline's generator, which a checkpoint restores exactly. Set "
+            "pipeline_config.seed instead and remove this seed."
+        )
+    return None

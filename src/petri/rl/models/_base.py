@@ -77,7 +77,9 @@ class RLModel(GraphModule):
         optimizer_config: ``OptimizerConfig`` or optimizer name (default adam, lr 1e-3).
         exploration_config: ``ExplorationConfig``, name, or ``Exploration`` instance.
         discount: the reward discount ``gamma``.
-        summaries: accepted for seed compatibility; scalars go to the run log.
+        summaries: TensorBoard summaries (``all`` or a list, as ``ModelConfig.summaries``)
+            written every ``RunConfig.save_summary_steps`` steps when the agent trains
+            under a run log (``petri run``, ``create_experiment``).
         clip_gradients: clip the global gradient norm (None disables).
         name: scope name.
 

@@ -1,0 +1,79 @@
+"""The Agent honours the RunConfig keys it accepts."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import torch
+
+from petri.envs import GymEnvironment
+from petri.estimators import Agent
+from petri.experiments import create_experiment
+
+from ._helpers import q_model
+
+
+def accumulator(directory: Path):
+    from tensorboard.backend.event_processing import event_accumulator
+
+    reader = event_accumulator.EventAccumulator(str(directory), size_guidance={"histograms": 0})
+    reader.Reload()
+    return reader
+
+
+def test_rl_summaries_are_written_every_save_summary_steps(tmp_path: Path) -> None:
+    experiment = create_experiment(
+        {
+            "kind": "rl",
+            "name": "summaries",
+            "output_dir": str(tmp_path),
+            "environment_config": {"env_id": "CartPole-v1", "seed": 0},
+            "run_config": {"seed": 0, "save_summary_steps": 100},
+            "model_config": {
+                "module": "DQNModel",
+                "graph_config": {"definition": [["FullyConnected", {"num_units": 8}]]},
+                "summaries": ["variables", "loss"],
+                "target_update_frequency": 10,
+            },
+            "train_steps": 400,
+            "first_update": 50,
+            "update_frequency": 1,
+            "schedule": "train",
+        }
+    )
+    experiment.run_schedule()
+    events = accumulator(experiment.output_dir / "tf")
+    histograms = events.Tags()["histograms"]
+    assert any(tag.startswith("variables/q_network") for tag in histograms), histograms
+    steps = sorted({event.step for event in events.Histograms(histograms[0])})
+    assert steps == [100, 200, 300, 400]
+    assert [e.step for e in events.Scalars("summaries/loss")] == [100, 200, 300, 400]
+
+
+def test_agent_keeps_hourly_checkpoints_as_configured(tmp_path: Path, monkeypatch) -> None:
+    from petri.rl import agent as agent_module
+
+    kept: list[tuple[int, float]] = []
+    save = agent_module.ckpt.save_checkpoint
+
+    def recording(directory, state, keep_max=None, keep_every_n_hours=None):
+        kept.append((keep_max, keep_every_n_hours))
+        return save(directory, state, keep_max, keep_every_n_hours)
+
+    monkeypatch.setattr(agent_module.ckpt, "save_checkpoint", recording)
+    config = {"keep_checkpoint_max": 2, "keep_checkpoint_every_n_hours": 0.5}
+    agent = Agent(q_model(), model_dir=str(tmp_path), config=config)
+    agent.train(GymEnvironment("CartPole-v1", seed=0), steps=60, first_update=20)
+    assert kept and set(kept) == {(2, 0.5)}
+
+
+def test_agent_sets_the_thread_count_when_it_trains(tmp_path: Path) -> None:
+    before = torch.get_num_threads()
+    try:
+        torch.set_num_threads(2)
+        agent = Agent(q_model(), model_dir=str(tmp_path), config={"num_threads": 1})
+        assert torch.get_num_threads() == 2  # constructors change nothing
+        agent.train(GymEnvironment("CartPole-v1", seed=0), steps=10, first_update=5)
+        assert torch.get_num_threads() == 1
+    finally:
+        torch.set_num_threads(before)
