@@ -15,8 +15,9 @@ from torch import nn
 
 from petri.configs.run import RunConfig
 from petri.errors import did_you_mean
-from petri.estimators._inputs import batch_size_of, iterate_input, move_to_device
-from petri.estimators._outputs import as_python, split_predictions, update_metrics
+from petri.estimators._evaluation import run_evaluation
+from petri.estimators._inputs import iterate_input, move_to_device
+from petri.estimators._outputs import split_predictions
 from petri.export import export_savedmodel
 from petri.layers.embedding import embedding_tables
 from petri.modes import ModeKeys
@@ -34,6 +35,11 @@ from petri.training.hooks import (
     StopAfterNEvalsHook,
 )
 from petri.training.model_fn import ModelFnModule
+from petri.training.state import (
+    capture_training_state,
+    restore_training_state,
+    save_training_state,
+)
 
 __all__ = ["Estimator"]
 
@@ -176,41 +182,9 @@ class Estimator:
         self._prepare(input_fn, ModeKeys.EVAL, checkpoint_path)
         extra = [StopAfterNEvalsHook(steps)] if steps is not None else []
         hook_list = HookList(extra + list(hooks or []))
-        state = LoopState(ModeKeys.EVAL, global_step=self._global_step, model=self._module)
-        metric_objects: dict[str, Any] = {}
-        averages: dict[str, list[float]] = {}
-        loss_sum, examples = 0.0, 0
-        self._module.train(False)
-        hook_list.begin(state)
-        with torch.no_grad():
-            for features, labels in iterate_input(input_fn, repeat_single=False):
-                features, labels = (
-                    move_to_device(features, self.device),
-                    move_to_device(labels, self.device),
-                )
-                state.features, state.labels = features, labels
-                spec = self._call(features, labels, ModeKeys.EVAL)
-                size = batch_size_of(features)
-                if spec.loss is not None:
-                    loss_sum += float(spec.loss) * size
-                examples += size
-                update_metrics(spec.eval_metric_ops, metric_objects, averages, size)
-                state.step += 1
-                state.loss, state.spec = spec.loss, spec
-                hook_list.after_step(state)
-                if state.stop:
-                    break
-        if examples == 0:
-            raise ValueError(f"evaluate(): input_fn {input_fn!r} produced no batches.")
-        results: dict[str, Any] = {
-            key: as_python(m.compute()) for key, m in metric_objects.items()
-        }
-        for key, (total, count) in averages.items():
-            results[key] = total / count
-        results["loss"] = loss_sum / examples
-        results["global_step"] = self._global_step
-        state.metrics = results
-        hook_list.end(state)
+        results = run_evaluation(
+            self._call, self._module, input_fn, hook_list, self.device, self._global_step
+        )
         logger.info(
             "Evaluation%s at step %d: %s",
             f" [{name}]" if name else "",
@@ -303,24 +277,13 @@ class Estimator:
         process wait for it, and so does the interpreter at exit.
         """
         iterator = self._train_iterator
-        state: dict[str, Any] = {
-            "global_step": self._global_step,
-            "model": self._module.state_dict(),
-            "rng": ckpt.capture_rng_state(),
-        }
-        if self._optimizer is not None:
-            state["optimizer"] = self._optimizer.state_dict()
-        if self._scheduler is not None:
-            state["scheduler"] = self._scheduler.state_dict()
+        extra = {}
         if iterator is not None and hasattr(iterator, "state_dict"):
-            state["input"] = iterator.state_dict()
-        save = ckpt.save_checkpoint if wait else ckpt.save_checkpoint_async
-        path = save(
-            self.model_dir,
-            state,
-            self.config.keep_checkpoint_max,
-            self.config.keep_checkpoint_every_n_hours,
+            extra["input"] = iterator.state_dict()
+        state = capture_training_state(
+            self._global_step, self._module, self._optimizer, self._scheduler, **extra
         )
+        path = save_training_state(self.model_dir, self.config, state, wait=wait)
         self._state_step = self._global_step
         return str(path)
 
@@ -513,18 +476,15 @@ class Estimator:
         return spec
 
     def _restore(self, path: Path, full: bool) -> None:
-        state = ckpt.load_checkpoint(path)
-        ckpt.load_model_state(self._module, state["model"], path)
+        """Weights only (evaluate, predict), or everything training continues from."""
+        if full:
+            state = restore_training_state(path, self._module, self._optimizer, self._scheduler)
+        else:
+            state = restore_training_state(path, self._module, rng=False)
         self._global_step = int(state["global_step"])
         self._state_step = self._global_step
         self._pending_restore_optimizer = not full
         if full:
-            if self._optimizer is not None and "optimizer" in state:
-                self._optimizer.load_state_dict(state["optimizer"])
-            if self._scheduler is not None and "scheduler" in state:
-                self._scheduler.load_state_dict(state["scheduler"])
-            if "rng" in state:
-                ckpt.restore_rng_state(state["rng"])
             self._pending_input_state = state.get("input")
             self._train_input_fn = self._train_iterator = None
         logger.info("Restored %s (global step %d).", path, self._global_step)

@@ -33,6 +33,7 @@ from petri.experiments.rl_experiment import RLExperiment
 from petri.export import build_raw_serving_input_receiver_fn
 from petri.models import MODELS
 from petri.rl import RL_MODELS
+from petri.rl._checks import action_space_problem
 from petri.rl.agent import AGENTS
 from petri.rl.memories import MEMORIES
 from petri.runtime import seed_everything, use_threads
@@ -317,7 +318,13 @@ def _create_rl(
     eval_env = _environment(eval_config, None, "eval_environment_config")
     model_config = config.model
     model_class = RL_MODELS.get(model_config.module)
-    _check_action_space(model_class, env, model_config)
+    problem = action_space_problem(model_class, env)
+    if problem:
+        raise ConfigError(
+            f"model_config.module={model_config.module!r}: {problem}",
+            "model_config.module",
+            model_config.module,
+        )
     agent_class = AGENTS.get(config.agent_config.module)
     model_on_policy = getattr(model_class, "on_policy", False)
     if model_on_policy != agent_class.on_policy:
@@ -387,26 +394,6 @@ def _environment(environment: Any, seed: int | None, path: str) -> Any:
             **environment.params,
         ),
     )
-
-
-def _check_action_space(model_class: type, env: Any, model_config: Any) -> None:
-    discrete = getattr(model_class, "discrete_actions", None)
-    if discrete is True and env.is_continuous:
-        raise ConfigError(
-            f"model_config.module={model_config.module!r} needs a discrete action space, but "
-            f"environment_config.env_id={env.env_id!r} has continuous actions "
-            f"{env.action_space}. Use NAFModel, or PPOModel/VPGModel/TRPOModel.",
-            "model_config.module",
-            model_config.module,
-        )
-    if discrete is False and not env.is_continuous:
-        raise ConfigError(
-            f"model_config.module={model_config.module!r} needs a continuous action space, but "
-            f"environment_config.env_id={env.env_id!r} has discrete actions {env.action_space}. "
-            "Use DQNModel or DDQNModel.",
-            "model_config.module",
-            model_config.module,
-        )
 
 
 def _environment_kwargs(model_class: type, env: Any, model_config: Any) -> dict[str, Any]:

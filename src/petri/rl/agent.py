@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import math
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
@@ -15,6 +14,7 @@ import torch
 from petri.configs.run import RunConfig
 from petri.modes import ModeKeys
 from petri.registry import Registry
+from petri.rl._checks import StateShape, check_fit, check_run_config
 from petri.rl._evaluation import evaluate_policy
 from petri.rl._loop import (
     AgentLoggingHook,
@@ -31,6 +31,11 @@ from petri.runtime import seed_everything, use_threads
 from petri.training import checkpoints as ckpt
 from petri.training.hooks import CheckpointSaverHook, HookList, LoopState, NanLossHook
 from petri.training.model_fn import ModelFnModule
+from petri.training.state import (
+    capture_training_state,
+    restore_training_state,
+    save_training_state,
+)
 
 __all__ = ["AGENTS", "DEFAULT_TRAIN_STEPS", "Agent", "PGAgent"]
 
@@ -98,7 +103,7 @@ class Agent:
         self.config = (
             config if isinstance(config, RunConfig) else RunConfig.read_configs(config or {})
         )
-        _check_run_config(type(self).__name__, self.config)
+        check_run_config(type(self).__name__, self.config)
         self.model_dir = str(model_dir) if model_dir else tempfile.mkdtemp(prefix="petri_agent_")
         self.params = dict(params or {})
         self.memory = memory if memory is not None else self._default_memory()
@@ -242,7 +247,7 @@ class Agent:
         array = np.asarray(states, dtype=np.float32)
         if self.model is None:
             shape = array.shape if array.ndim == 1 else array.shape[1:]
-            self._build(_Shape(shape))
+            self._build(StateShape(shape))
         self._require_trained()
         single = array.ndim == len(self.model.state_shape)
         batch = torch.from_numpy(array[None] if single else array)
@@ -255,25 +260,20 @@ class Agent:
         """Write model, optimizer, memory, counters and RNG states now; returns the path."""
         if self.model is None:
             raise ValueError("Nothing to save: the model is built by train() or evaluate().")
-        state: dict[str, Any] = {
-            "global_step": self.timestep,
-            "model": self.model.state_dict(),
-            "training": self.model.training_state(),
-            "memory": self.memory.state_dict(),
-            "rng": ckpt.capture_rng_state(),
-            "agent": {
+        state = capture_training_state(
+            self.timestep,
+            self.model,
+            self.model.optimizer,
+            self.model.scheduler,
+            training={"num_updates": self.model.num_updates},
+            memory=self.memory.state_dict(),
+            agent={
                 "iterations": self.iterations,
                 "episodes": self.episodes,
                 "generator": generator_state(self.rng),
             },
-        }
-        path = ckpt.save_checkpoint(
-            self.model_dir,
-            state,
-            self.config.keep_checkpoint_max,
-            self.config.keep_checkpoint_every_n_hours,
         )
-        return str(path)
+        return str(save_training_state(self.model_dir, self.config, state))
 
     # ----------------------------------------------------------------- loop callbacks
     def on_episode_end(self, stats: EpisodeStats, state: LoopState) -> None:
@@ -345,8 +345,8 @@ class Agent:
             latest = ckpt.latest_checkpoint(self.model_dir)
             if latest is not None:
                 self._restore(latest)
-        if not isinstance(env, _Shape):
-            _check_fit(self.model, env)
+        if not isinstance(env, StateShape):
+            check_fit(self.model, env)
 
     def _build_model(self, state_shape: tuple[int, ...]) -> Any:
         if isinstance(self._model_fn, RLModel):
@@ -379,13 +379,11 @@ class Agent:
             )
 
     def _restore(self, path: Path) -> None:
-        state = ckpt.load_checkpoint(path)
-        ckpt.load_model_state(self.model, state["model"], path)
-        self.model.load_training_state(state.get("training", {}))
+        model = self.model
+        state = restore_training_state(path, model, model.optimizer, model.scheduler)
+        model.load_training_state(state.get("training", {}))  # older checkpoints: optimizer too
         if "memory" in state:
             self.memory.load_state_dict(state["memory"])
-        if "rng" in state:
-            ckpt.restore_rng_state(state["rng"])
         agent = state.get("agent", {})
         self.timestep = int(state["global_step"])
         self.iterations = int(agent.get("iterations", 0))
@@ -427,57 +425,6 @@ class PGAgent(Agent):
         self, env: Any, first_update: int, update_frequency: int, gradient_steps: int
     ) -> Any:
         return OnPolicyLearner(self.model, self.memory)
-
-
-def _check_run_config(owner: str, config: RunConfig) -> None:
-    """What an Agent cannot honour is refused, not dropped."""
-    if config.compile:
-        raise ValueError(
-            f"{owner} does not compile its model (RunConfig.compile=True): it acts one state at "
-            "a time, where torch.compile's recompiles cost more than they save. Remove it."
-        )
-    if config.device not in ("auto", "cpu"):
-        raise ValueError(
-            f"{owner} runs on the CPU (RunConfig.device={config.device!r}): RL models act on one "
-            "state at a time and keep their replay memory in host memory. Use device 'cpu' "
-            "(or 'auto')."
-        )
-
-
-class _Shape:
-    """Stands in for an environment when only the state shape is known (``predict``)."""
-
-    def __init__(self, shape: tuple[int, ...]) -> None:
-        self.state_shape = shape
-
-
-def _check_fit(model: Any, env: Any) -> None:
-    """The model's action kind and sizes match the environment's (before any step)."""
-    name = type(model).__name__
-    env_name = getattr(env, "env_id", type(env).__name__)
-    continuous = bool(getattr(env, "is_continuous", False))
-    if model.discrete_actions is True and continuous:
-        raise ValueError(
-            f"{name} needs a discrete action space, but {env_name!r} has continuous actions "
-            f"{getattr(env, 'action_space', '')}. Use a continuous-control model (NAFModel, or "
-            "PPOModel/VPGModel/TRPOModel with a Gaussian policy) or a discrete environment."
-        )
-    if model.discrete_actions is False and not continuous:
-        raise ValueError(
-            f"{name} needs a continuous (Box) action space, but {env_name!r} has discrete "
-            f"actions {getattr(env, 'action_space', '')}. Use DQNModel or DDQNModel."
-        )
-    if getattr(env, "num_actions", model.num_actions) != model.num_actions:
-        raise ValueError(
-            f"{name} was built with num_actions={model.num_actions} but {env_name!r} has "
-            f"{env.num_actions}; build it with num_actions=env.num_actions."
-        )
-    shape = tuple(getattr(env, "state_shape", model.state_shape))
-    if math.prod(shape) != model.num_states:
-        raise ValueError(
-            f"{name} was built with num_states={model.num_states} but {env_name!r} has states "
-            f"of shape {shape}; build it with num_states=env.num_states."
-        )
 
 
 AGENTS: Registry = Registry(

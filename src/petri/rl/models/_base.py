@@ -182,16 +182,9 @@ class RLModel(GraphModule):
         """An episode starts (in sub-environment ``index``)."""
         self.exploration.reset(index)
 
-    def training_state(self) -> dict[str, Any]:
-        """Optimizer, schedule and counters, for checkpoints (weights are in ``state_dict``)."""
-        state: dict[str, Any] = {"num_updates": self.num_updates}
-        if self.optimizer is not None:
-            state["optimizer"] = self.optimizer.state_dict()
-        if self.scheduler is not None:
-            state["scheduler"] = self.scheduler.state_dict()
-        return state
-
     def load_training_state(self, state: dict[str, Any]) -> None:
+        """The update counter (and, from checkpoints of earlier Petri versions, the optimizer and
+        schedule, which now sit at the checkpoint's top level as the Estimator's do)."""
         self.num_updates = int(state.get("num_updates", 0))
         if self.optimizer is not None and "optimizer" in state:
             self.optimizer.load_state_dict(state["optimizer"])

@@ -1,0 +1,69 @@
+"""The evaluation loop: every batch through the model in EVAL mode, streaming metrics updated,
+the mean loss weighted by batch size; hooks end on every exit."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import torch
+
+from petri.estimators._inputs import batch_size_of, iterate_input, move_to_device
+from petri.estimators._outputs import as_python, update_metrics
+from petri.modes import ModeKeys
+from petri.training.hooks import HookList, LoopState
+
+__all__ = ["run_evaluation"]
+
+
+def run_evaluation(
+    call: Callable[..., Any],
+    module: torch.nn.Module,
+    input_fn: Callable[[], Any],
+    hooks: HookList,
+    device: torch.device,
+    global_step: int,
+) -> dict[str, Any]:
+    """Metrics (Python numbers), the mean ``loss`` and ``global_step`` of one evaluation.
+
+    Raises:
+        ValueError: ``input_fn`` produced no batches.
+    """
+    state = LoopState(ModeKeys.EVAL, global_step=global_step, model=module)
+    metric_objects: dict[str, Any] = {}
+    averages: dict[str, list[float]] = {}
+    loss_sum, examples = 0.0, 0
+    module.train(False)
+    hooks.begin(state)
+    try:
+        with torch.no_grad():
+            for features, labels in iterate_input(input_fn, repeat_single=False):
+                features, labels = move_to_device(features, device), move_to_device(labels, device)
+                state.features, state.labels = features, labels
+                spec = call(features, labels, ModeKeys.EVAL)
+                size = batch_size_of(features)
+                if spec.loss is not None:
+                    loss_sum += float(spec.loss) * size
+                examples += size
+                update_metrics(spec.eval_metric_ops, metric_objects, averages, size)
+                state.step += 1
+                state.loss, state.spec = spec.loss, spec
+                hooks.after_step(state)
+                if state.stop:
+                    break
+        if examples == 0:
+            raise ValueError(f"evaluate(): input_fn {input_fn!r} produced no batches.")
+        results: dict[str, Any] = {
+            key: as_python(metric.compute()) for key, metric in metric_objects.items()
+        }
+        for key, (total, count) in averages.items():
+            results[key] = total / count
+        results["loss"] = loss_sum / examples
+        results["global_step"] = global_step
+        state.metrics = results
+    except BaseException:
+        state.interrupted = True
+        raise
+    finally:
+        hooks.end(state)
+    return results

@@ -1,0 +1,73 @@
+"""Checks an Agent makes before its first step: the run settings it can honour, and a model
+that fits its environment (also asked by the builder, to name the config key)."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from petri.configs.run import RunConfig
+
+__all__ = ["StateShape", "action_space_problem", "check_fit", "check_run_config"]
+
+
+def action_space_problem(model_class: type, env: Any) -> str | None:
+    """Why ``model_class``'s kind of actions does not fit ``env``'s, or None when it does."""
+    name = model_class.__name__
+    env_name = getattr(env, "env_id", type(env).__name__)
+    continuous = bool(getattr(env, "is_continuous", False))
+    discrete = getattr(model_class, "discrete_actions", None)
+    if discrete is True and continuous:
+        return (
+            f"{name} needs a discrete action space, but {env_name!r} has continuous actions "
+            f"{getattr(env, 'action_space', '')}. Use a continuous-control model (NAFModel, or "
+            "PPOModel/VPGModel/TRPOModel with a Gaussian policy) or a discrete environment."
+        )
+    if discrete is False and not continuous:
+        return (
+            f"{name} needs a continuous (Box) action space, but {env_name!r} has discrete "
+            f"actions {getattr(env, 'action_space', '')}. Use DQNModel or DDQNModel."
+        )
+    return None
+
+
+def check_run_config(owner: str, config: RunConfig) -> None:
+    """What an Agent cannot honour is refused, not dropped."""
+    if config.compile:
+        raise ValueError(
+            f"{owner} does not compile its model (RunConfig.compile=True): it acts one state at "
+            "a time, where torch.compile's recompiles cost more than they save. Remove it."
+        )
+    if config.device not in ("auto", "cpu"):
+        raise ValueError(
+            f"{owner} runs on the CPU (RunConfig.device={config.device!r}): RL models act on one "
+            "state at a time and keep their replay memory in host memory. Use device 'cpu' "
+            "(or 'auto')."
+        )
+
+
+class StateShape:
+    """Stands in for an environment when only the state shape is known (``predict``)."""
+
+    def __init__(self, shape: tuple[int, ...]) -> None:
+        self.state_shape = shape
+
+
+def check_fit(model: Any, env: Any) -> None:
+    """The model's action kind and sizes match the environment's (before any step)."""
+    name = type(model).__name__
+    env_name = getattr(env, "env_id", type(env).__name__)
+    problem = action_space_problem(type(model), env)
+    if problem:
+        raise ValueError(problem)
+    if getattr(env, "num_actions", model.num_actions) != model.num_actions:
+        raise ValueError(
+            f"{name} was built with num_actions={model.num_actions} but {env_name!r} has "
+            f"{env.num_actions}; build it with num_actions=env.num_actions."
+        )
+    shape = tuple(getattr(env, "state_shape", model.state_shape))
+    if math.prod(shape) != model.num_states:
+        raise ValueError(
+            f"{name} was built with num_states={model.num_states} but {env_name!r} has states "
+            f"of shape {shape}; build it with num_states=env.num_states."
+        )
