@@ -7,7 +7,7 @@ light; seed code written as ``import petri as plx; plx.layers.Conv2d`` works unc
 from __future__ import annotations
 
 import importlib
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from petri.errors import CheckpointMismatchError, ConfigError, PetriError, UnknownNameError
 from petri.modes import ModeKeys
@@ -29,7 +29,9 @@ _SUBMODULES = (
     "optimizers",
     "registry",
     "rl",
+    "runtime",
     "tracking",
+    "training",
 )
 
 __all__ = [
@@ -41,24 +43,6 @@ __all__ = [
     "__version__",
     *_SUBMODULES,
 ]
-
-if TYPE_CHECKING:
-    from petri import (  # noqa: F401
-        configs,
-        data,
-        datasets,
-        envs,
-        estimators,
-        experiments,
-        layers,
-        losses,
-        metrics,
-        models,
-        optimizers,
-        registry,
-        rl,
-        tracking,
-    )
 
 
 def __getattr__(name: str) -> Any:
