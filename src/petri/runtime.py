@@ -14,8 +14,9 @@ __all__ = ["seed_everything", "use_threads"]
 def seed_everything(seed: int | None) -> None:
     """Seed ``random``, ``numpy.random`` and torch (CPU and every CUDA device) with ``seed``.
 
-    The builder calls it once, before any model or input exists; the Estimator and the Agent
-    call it only when they build a model from a ``model_fn`` themselves. None does nothing.
+    Called right before weights come into existence: by the builder before it builds inputs and
+    model, by the Estimator before a ``model_fn`` builds the model or lazily-shaped layers create
+    their weights, by the Agent before its ``model_fn`` runs. None does nothing.
     """
     if seed is None:
         return

@@ -440,8 +440,8 @@ class Estimator:
 
     def _build(self, input_fn: Callable[[], Any], mode: str) -> EstimatorSpec:
         """Run the model once on a first batch so lazily-shaped layers create their weights."""
-        if isinstance(self._module, ModelFnModule):  # we build the model: seed before it exists
-            seed_everything(self.config.seed)
+        if isinstance(self._module, ModelFnModule) or _has_lazy_weights(self._module):
+            seed_everything(self.config.seed)  # right before the weights come into existence
         self._module.to(self.device)
         spec = self._probe(input_fn, mode)
         for module in self._module.modules():  # the probe must not count as a training batch
@@ -512,3 +512,9 @@ def _resolve_device(name: str) -> torch.device:
     if name == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
     return torch.device(name)
+
+
+def _has_lazy_weights(module: nn.Module) -> bool:
+    """Whether some weights of ``module`` do not exist yet (lazily-shaped layers create them on
+    the first batch), so seeding now decides them whatever ran since the model was built."""
+    return any(nn.parameter.is_lazy(p) for p in module.parameters())
