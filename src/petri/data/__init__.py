@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from petri.data.converters import ImagesToRecordsConverter, write_records
 from petri.data.input_fn import INPUT_TYPES, create_input_fn, load_array
+from petri.data.iteration import batch_size_of, iterate_input, move_to_device
 from petri.data.numpy_input import NumpyBatches, numpy_input_fn
 from petri.data.pipelines import (
     PIPELINES,
@@ -33,8 +34,11 @@ __all__ = [
     "PipelineBatches",
     "TFRecordImagePipeline",
     "TFRecordPipeline",
+    "batch_size_of",
     "create_input_fn",
+    "iterate_input",
     "load_array",
+    "move_to_device",
     "numpy_input_fn",
     "read_meta_data",
     "write_records",

@@ -6,7 +6,7 @@ from petri.configs.run import RunConfig
 from petri.estimators.estimator import Estimator
 from petri.modes import ModeKeys
 from petri.registry import Registry
-from petri.rl._evaluation import EvaluateAgentHook
+from petri.rl import EvaluateAgentHook
 from petri.rl.agent import Agent, PGAgent
 from petri.spec import EstimatorSpec
 from petri.training.checkpoints import latest_checkpoint

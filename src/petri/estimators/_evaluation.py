@@ -8,7 +8,7 @@ from typing import Any
 
 import torch
 
-from petri.estimators._inputs import batch_size_of, iterate_input, move_to_device
+from petri.data.iteration import batch_size_of, iterate_input, move_to_device
 from petri.estimators._outputs import as_python, update_metrics
 from petri.modes import ModeKeys
 from petri.training.hooks import HookList, LoopState

@@ -14,9 +14,9 @@ import torch
 from torch import nn
 
 from petri.configs.run import RunConfig
+from petri.data.iteration import iterate_input, move_to_device
 from petri.errors import did_you_mean
 from petri.estimators._evaluation import run_evaluation
-from petri.estimators._inputs import iterate_input, move_to_device
 from petri.estimators._outputs import split_predictions
 from petri.export import export_savedmodel
 from petri.layers.embedding import embedding_tables

@@ -21,19 +21,17 @@ import yaml
 
 from petri._plain import to_plain
 from petri.configs import ExperimentConfig, HookConfig, RLExperimentConfig
-from petri.data import create_input_fn
+from petri.data import create_input_fn, iterate_input
 from petri.datasets import load_split
 from petri.envs import ENVIRONMENTS
 from petri.errors import ConfigError, PetriError
 from petri.estimators import ESTIMATORS
-from petri.estimators._inputs import iterate_input
 from petri.experiments._validate import AnyExperimentConfig, validate_config
 from petri.experiments.experiment import Experiment, flatten_tags
 from petri.experiments.rl_experiment import RLExperiment
 from petri.export import build_raw_serving_input_receiver_fn
 from petri.models import MODELS
-from petri.rl import RL_MODELS
-from petri.rl._checks import action_space_problem
+from petri.rl import RL_MODELS, action_space_problem
 from petri.rl.agent import AGENTS
 from petri.rl.memories import MEMORIES
 from petri.runtime import seed_everything, use_threads

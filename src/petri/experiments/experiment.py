@@ -9,9 +9,9 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from petri._plain import to_plain
-from petri.estimators._inputs import iterate_input
+from petri.data import iterate_input
 from petri.estimators.estimator import Estimator
-from petri.export._strategy import as_export_strategies
+from petri.export import as_export_strategies
 from petri.tracking import Experiment as RunLog
 from petri.tracking.summaries import SummaryHook
 from petri.training.checkpoints import wait_for_checkpoints

@@ -10,8 +10,7 @@ import torch
 from torch import nn
 
 from petri.configs import GraphConfig, LossConfig, ModelConfig, OptimizerConfig, as_config
-from petri.layers import SubGraph
-from petri.layers._base import GraphModule, graph_scope
+from petri.layers import GraphModule, SubGraph, graph_scope
 from petri.losses import build_loss
 from petri.metrics import build_metrics
 from petri.modes import ModeKeys

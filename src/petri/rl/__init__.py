@@ -8,6 +8,7 @@ Seed names stay where the seed put them: ``petri.estimators.Agent``, ``petri.mod
 from __future__ import annotations
 
 from petri.rl import explorations, memories, schedules
+from petri.rl._checks import action_space_problem
 from petri.rl._evaluation import EvaluateAgentHook, evaluate_policy
 from petri.rl.agent import DEFAULT_TRAIN_STEPS, Agent, PGAgent
 from petri.rl.models import (
@@ -40,6 +41,7 @@ __all__ = [
     "TRPOModel",
     "UpdateResult",
     "VPGModel",
+    "action_space_problem",
     "evaluate_policy",
     "explorations",
     "memories",

@@ -8,7 +8,7 @@ from typing import Any
 
 from torch import nn
 
-from petri.layers._base import graph_scope
+from petri.layers import graph_scope
 
 __all__ = ["ModelFnModule", "check_model_fn"]
 

@@ -20,7 +20,7 @@ import torch
 from torch import nn
 
 from petri.configs import LossConfig, OptimizerConfig, as_config
-from petri.layers._base import GraphModule
+from petri.layers import GraphModule
 from petri.losses import build_loss
 from petri.modes import ModeKeys
 from petri.optimizers import GradientStep, build_optimizer

@@ -10,8 +10,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from petri.configs import GraphConfig
-from petri.layers import SubGraph
-from petri.layers._base import graph_scope
+from petri.layers import SubGraph, graph_scope
 from petri.layers.core import FullyConnected
 from petri.modes import ModeKeys
 
