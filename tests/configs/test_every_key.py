@@ -7,9 +7,10 @@ that depends on it. A key that is refused names the test of its message as ``rej
 A new field fails ``test_every_field_has_an_entry`` until its row is added, and a row whose
 test is gone fails ``test_every_entry_names_an_existing_test``.
 
-``PENDING`` lists keys that are accepted and ignored today (or ignored by one consumer, in
-brackets): each names the test that is expected to show the fix. The check on them is skipped
-with the list, so nobody mistakes them for covered.
+``CONDITIONS`` adds rows for a key refused in one situation or honoured by a second consumer
+(in brackets: ``RunConfig.device [Agent]``). ``PENDING`` would list keys accepted and ignored
+(each with the test expected to show the fix); it is empty, and a row there is skipped with the
+list so nobody mistakes it for covered.
 """
 
 from __future__ import annotations
@@ -39,6 +40,9 @@ _PIPES = "tests/data/test_pipelines.py"
 _OPT_KEY = f"{_OPT}::test_each_optimizer_key_reaches_the_torch_optimizer"
 _DECAY_KEY = f"{_OPT}::test_each_schedule_key_changes_the_learning_rate_curve"
 
+_REJ = "tests/configs/test_rejected_keys.py"
+_AGENT = "tests/rl/test_agent_run_config.py"
+
 KEY_EFFECTS: dict[str, str] = {
     # AgentConfig
     "AgentConfig.memory_config": f"{_RL}::test_memory_config_keys_build_the_replay_memory",
@@ -58,6 +62,7 @@ KEY_EFFECTS: dict[str, str] = {
     "EstimatorConfig.params": "rejected: tests/configs/test_configs.py::test_more_bad_configs",
     # ExperimentConfig
     "ExperimentConfig.continuous_eval_throttle_secs": f"{_XP}::test_eval_delay_secs_and_continuous_eval_throttle_secs",
+    "ExperimentConfig.delay_workers_by_global_step": f"rejected: {_REJ}::test_delay_workers_true_is_rejected_false_accepted",
     "ExperimentConfig.estimator_config": f"{_XP}::test_estimator_config_module_and_output_dir",
     "ExperimentConfig.eval_delay_secs": f"{_XP}::test_eval_delay_secs_and_continuous_eval_throttle_secs",
     "ExperimentConfig.eval_every_n_steps": "tests/experiments/test_experiment.py::test_experiment_from_python_objects",
@@ -123,46 +128,47 @@ KEY_EFFECTS: dict[str, str] = {
     "ModelConfig.optimizer_config": f"{_MODEL}::test_optimizer_config_builds_the_training_optimizer",
     "ModelConfig.params": f"{_MODEL}::test_params_reach_the_model_constructor",
     "ModelConfig.summaries": _WIRING,
-    # OptimizerConfig: the optimizer's own arguments
+    # OptimizerConfig
+    "OptimizerConfig.alpha": _DECAY_KEY,
     "OptimizerConfig.amsgrad": _OPT_KEY,
     "OptimizerConfig.beta1": _OPT_KEY,
     "OptimizerConfig.beta2": _OPT_KEY,
+    "OptimizerConfig.boundaries": _DECAY_KEY,
     "OptimizerConfig.centered": _OPT_KEY,
+    "OptimizerConfig.cycle": _DECAY_KEY,
     "OptimizerConfig.decay": _OPT_KEY,
+    "OptimizerConfig.decay_rate": _DECAY_KEY,
+    "OptimizerConfig.decay_steps": _DECAY_KEY,
+    "OptimizerConfig.decay_type": _DECAY_KEY,
+    "OptimizerConfig.end_learning_rate": _DECAY_KEY,
     "OptimizerConfig.epsilon": _OPT_KEY,
     "OptimizerConfig.initial_accumulator_value": _OPT_KEY,
     "OptimizerConfig.l1_regularization_strength": _OPT_KEY,
     "OptimizerConfig.l2_regularization_strength": _OPT_KEY,
     "OptimizerConfig.learning_rate": _OPT_KEY,
     "OptimizerConfig.learning_rate_power": _OPT_KEY,
+    "OptimizerConfig.min_learning_rate": _DECAY_KEY,
     "OptimizerConfig.module": _OPT_KEY,
     "OptimizerConfig.momentum": _OPT_KEY,
     "OptimizerConfig.name": _OPT_KEY,
-    "OptimizerConfig.rho": _OPT_KEY,
-    "OptimizerConfig.use_nesterov": _OPT_KEY,
-    "OptimizerConfig.weight_decay": _OPT_KEY,
-    # OptimizerConfig: the learning-rate decay
-    "OptimizerConfig.alpha": _DECAY_KEY,
-    "OptimizerConfig.boundaries": _DECAY_KEY,
-    "OptimizerConfig.cycle": _DECAY_KEY,
-    "OptimizerConfig.decay_rate": _DECAY_KEY,
-    "OptimizerConfig.decay_steps": _DECAY_KEY,
-    "OptimizerConfig.decay_type": _DECAY_KEY,
-    "OptimizerConfig.end_learning_rate": _DECAY_KEY,
-    "OptimizerConfig.min_learning_rate": _DECAY_KEY,
     "OptimizerConfig.power": _DECAY_KEY,
+    "OptimizerConfig.rho": _OPT_KEY,
     "OptimizerConfig.staircase": _DECAY_KEY,
     "OptimizerConfig.start_decay_at": _DECAY_KEY,
     "OptimizerConfig.stop_decay_at": _DECAY_KEY,
+    "OptimizerConfig.use_nesterov": _OPT_KEY,
     "OptimizerConfig.values": _DECAY_KEY,
+    "OptimizerConfig.weight_decay": _OPT_KEY,
     # PipelineConfig
     "PipelineConfig.allow_smaller_final_batch": f"{_PIPES}::test_epochs_and_final_batch",
     "PipelineConfig.batch_size": f"{_PIPES}::test_epochs_and_final_batch",
+    "PipelineConfig.bucket_boundaries": f"rejected: {_REJ}::test_bucket_boundaries_is_rejected_until_sequence_pipelines_exist",
     "PipelineConfig.capacity": "tests/data/test_input_config_effects.py::test_min_after_dequeue_and_capacity_size_the_shuffle_buffer",
     "PipelineConfig.definition": f"{_PIPES}::test_definition_processes_images",
     "PipelineConfig.dynamic_pad": f"{_PIPES}::test_dynamic_pad",
     "PipelineConfig.min_after_dequeue": "tests/data/test_input_config_effects.py::test_min_after_dequeue_and_capacity_size_the_shuffle_buffer",
     "PipelineConfig.module": f"{_PIPES}::test_numpy_pipeline_matches_arrays",
+    "PipelineConfig.name": f"{_REJ}::test_pipeline_name_names_the_reader_processes",
     "PipelineConfig.num_epochs": f"{_PIPES}::test_epochs_and_final_batch",
     "PipelineConfig.num_threads": f"{_PIPES}::test_reader_processes_give_every_example_once",
     "PipelineConfig.params": f"{_PIPES}::test_tfrecord_pipeline_infers_features",
@@ -187,14 +193,16 @@ KEY_EFFECTS: dict[str, str] = {
     "RLExperimentConfig.train_steps": f"{_RL}::test_first_update_update_frequency_gradient_steps_and_train_steps",
     "RLExperimentConfig.update_frequency": f"{_RL}::test_first_update_update_frequency_gradient_steps_and_train_steps",
     "RLExperimentConfig.version": f"{_RL}::test_name_output_dir_version_and_run_config_seed",
-    # RLModelConfig (ModelConfig's fields too: an RL model may ignore them)
+    # RLModelConfig
     "RLModelConfig.cg_iterations": f"{_RL}::test_trpo_keys_shape_the_policy_step_and_the_value_fit",
+    "RLModelConfig.clip_embed_gradients": f"rejected: {_REJ}::test_rl_model_config_rejects_supervised_keys",
     "RLModelConfig.clip_gradients": f"{_RL}::test_rl_clip_gradients_bounds_each_update",
     "RLModelConfig.clip_range": f"{_RL}::test_ppo_num_epochs_minibatch_size_and_clip_range",
     "RLModelConfig.damping": f"{_RL}::test_trpo_keys_shape_the_policy_step_and_the_value_fit",
     "RLModelConfig.discount": f"{_RL}::test_discount_scales_the_bootstrapped_value",
     "RLModelConfig.dueling": f"{_RL}::test_dueling_aggregates_value_and_advantages",
     "RLModelConfig.entropy_coefficient": f"{_RL}::test_policy_loss_keys_change_the_loss",
+    "RLModelConfig.eval_metrics_config": f"rejected: {_REJ}::test_rl_model_config_rejects_supervised_keys",
     "RLModelConfig.exploration_config": f"{_RL}::test_module_keys_select_environment_agent_memory_model_and_exploration",
     "RLModelConfig.gae_lambda": f"{_RL}::test_policy_loss_keys_change_the_loss",
     "RLModelConfig.graph_config": f"{_RL}::test_rl_model_module_graph_optimizer_loss_and_params",
@@ -202,17 +210,20 @@ KEY_EFFECTS: dict[str, str] = {
     "RLModelConfig.max_kl": f"{_RL}::test_trpo_keys_shape_the_policy_step_and_the_value_fit",
     "RLModelConfig.minibatch_size": f"{_RL}::test_ppo_num_epochs_minibatch_size_and_clip_range",
     "RLModelConfig.module": f"{_RL}::test_rl_model_module_graph_optimizer_loss_and_params",
+    "RLModelConfig.n_classes": f"rejected: {_REJ}::test_rl_model_config_rejects_supervised_keys",
     "RLModelConfig.n_steps": f"{_RL}::test_n_steps_stores_n_step_transitions",
     "RLModelConfig.normalize_advantages": f"{_RL}::test_policy_loss_keys_change_the_loss",
     "RLModelConfig.num_epochs": f"{_RL}::test_ppo_num_epochs_minibatch_size_and_clip_range",
+    "RLModelConfig.one_hot_encode": f"rejected: {_REJ}::test_rl_model_config_rejects_supervised_keys",
     "RLModelConfig.optimizer_config": f"{_RL}::test_rl_model_module_graph_optimizer_loss_and_params",
     "RLModelConfig.params": f"{_RL}::test_rl_model_module_graph_optimizer_loss_and_params",
+    "RLModelConfig.summaries": f"{_AGENT}::test_rl_summaries_are_written_every_save_summary_steps",
     "RLModelConfig.target_update_frequency": f"{_RL}::test_target_update_frequency_and_tau_sync_the_target_network",
     "RLModelConfig.tau": f"{_RL}::test_target_update_frequency_and_tau_sync_the_target_network",
     "RLModelConfig.value_coefficient": f"{_RL}::test_policy_loss_keys_change_the_loss",
     "RLModelConfig.value_iterations": f"{_RL}::test_trpo_keys_shape_the_policy_step_and_the_value_fit",
     "RLModelConfig.value_optimizer_config": f"rejected: {_RL}::test_value_optimizer_config_is_rejected_by_every_model",
-    # RunConfig (the Estimator's; the Agent's gaps are in PENDING)
+    # RunConfig
     "RunConfig.compile": f"{_RUN}::test_compile_runs_the_model_through_torch_compile",
     "RunConfig.device": f"{_RUN}::test_device_places_the_model",
     "RunConfig.keep_checkpoint_every_n_hours": "tests/estimators/test_estimator.py::test_keep_checkpoint_every_n_hours_preserves_milestones",
@@ -225,23 +236,37 @@ KEY_EFFECTS: dict[str, str] = {
     "RunConfig.seed": f"{_RUN}::test_seed_decides_the_initial_weights",
 }
 
-_PENDING_RL = "tests/rl/test_rl_config_effects.py"
+CONDITIONS: dict[str, str] = {
+    # Keys refused in one situation, or honoured by a second consumer (in brackets), beside
+    # the row in KEY_EFFECTS that shows the key's effect where it applies.
+    "ExperimentConfig.delay_workers_by_global_step [true]": f"rejected: {_REJ}::test_delay_workers_true_is_rejected_false_accepted",
+    "GraphConfig.features [RL models]": f"rejected: {_REJ}::test_rl_settings_that_would_do_nothing_are_refused",
+    "InputDataConfig.input_type [with pipeline_config.module]": f"rejected: {_REJ}::test_file_pipelines_refuse_arrays_and_a_second_reader",
+    "InputDataConfig.x [file pipelines]": f"rejected: {_REJ}::test_file_pipelines_refuse_arrays_and_a_second_reader",
+    "InputDataConfig.y [file pipelines]": f"rejected: {_REJ}::test_file_pipelines_refuse_arrays_and_a_second_reader",
+    "MemoryConfig.save_contents [BatchMemory]": f"rejected: {_REJ}::test_batch_memory_refuses_replay_keys",
+    "MemoryConfig.size [BatchMemory]": f"rejected: {_REJ}::test_batch_memory_refuses_replay_keys",
+    "OptimizerConfig.staircase [a decay that does not use it]": f"rejected: {_REJ}::test_decay_settings_need_a_decay_that_uses_them",
+    "OptimizerConfig.decay_rate [no decay_type]": f"rejected: {_REJ}::test_decay_settings_need_a_decay_that_uses_them",
+    "PipelineConfig.capacity [below min_after_dequeue]": f"rejected: {_REJ}::test_capacity_must_hold_min_after_dequeue",
+    "PipelineConfig.definition [image processors' seed]": f"rejected: {_REJ}::test_image_processor_seed_is_rejected",
+    "PipelineConfig.dynamic_pad [array input]": f"rejected: {_REJ}::test_array_input_refuses_record_pipeline_keys",
+    "PipelineConfig.num_threads [array input]": f"rejected: {_REJ}::test_array_input_refuses_record_pipeline_keys",
+    "PipelineConfig.params [array input]": f"rejected: {_REJ}::test_array_input_refuses_record_pipeline_keys",
+    "RLExperimentConfig.first_update [PGAgent]": f"rejected: {_REJ}::test_rl_settings_that_would_do_nothing_are_refused",
+    "RLExperimentConfig.gradient_steps [PGAgent]": f"rejected: {_REJ}::test_rl_settings_that_would_do_nothing_are_refused",
+    "RLExperimentConfig.target_return [no eval_every_n_steps]": f"rejected: {_REJ}::test_rl_settings_that_would_do_nothing_are_refused",
+    "RLExperimentConfig.update_frequency [PGAgent]": f"rejected: {_REJ}::test_rl_settings_that_would_do_nothing_are_refused",
+    "RunConfig.compile [Agent]": f"rejected: {_REJ}::test_rl_config_and_agent_reject_compile_and_other_devices",
+    "RunConfig.device [Agent]": f"rejected: {_REJ}::test_rl_config_and_agent_reject_compile_and_other_devices",
+    "RunConfig.keep_checkpoint_every_n_hours [Agent]": f"{_AGENT}::test_agent_keeps_hourly_checkpoints_as_configured",
+    "RunConfig.num_threads [Agent]": f"{_AGENT}::test_agent_sets_the_thread_count_when_it_trains",
+    "RunConfig.save_summary_steps [Agent]": f"{_AGENT}::test_rl_summaries_are_written_every_save_summary_steps",
+}
+
 PENDING: dict[str, str] = {
-    # Accepted and ignored today; being implemented or rejected in src (issue #10).
-    "ExperimentConfig.delay_workers_by_global_step": "rejected: tests/configs/test_configs.py::test_delay_workers_by_global_step_is_rejected",
-    "PipelineConfig.bucket_boundaries": "rejected: tests/data/test_pipelines.py::test_bucket_boundaries_is_rejected",
-    "PipelineConfig.definition [image processors' seed]": "tests/data/test_processors.py::test_processor_seed_fixes_random_processing",
-    "RLModelConfig.clip_embed_gradients": f"rejected: {_PENDING_RL}::test_supervised_only_keys_are_rejected_for_rl_models",
-    "RLModelConfig.eval_metrics_config": f"rejected: {_PENDING_RL}::test_supervised_only_keys_are_rejected_for_rl_models",
-    "RLModelConfig.n_classes": f"rejected: {_PENDING_RL}::test_supervised_only_keys_are_rejected_for_rl_models",
-    "RLModelConfig.one_hot_encode": f"rejected: {_PENDING_RL}::test_supervised_only_keys_are_rejected_for_rl_models",
-    "RLModelConfig.summaries": f"{_PENDING_RL}::test_summaries_reach_the_agents_run_log",
-    "RunConfig.compile [Agent]": "tests/rl/test_agent.py::test_compile_is_applied_or_rejected_by_the_agent",
-    "RunConfig.device [Agent]": "tests/rl/test_agent.py::test_device_places_the_agents_model",
-    "RunConfig.keep_checkpoint_every_n_hours [Agent]": "tests/rl/test_agent.py::test_agent_keeps_hourly_checkpoints",
-    "RunConfig.save_summary_steps [Agent]": f"{_PENDING_RL}::test_summaries_reach_the_agents_run_log",
-    # Found by this audit: accepted and ignored, no test can show an effect yet.
-    "PipelineConfig.name": "rejected: tests/data/test_pipelines.py::test_pipeline_name_is_used_or_rejected",
+    # Keys accepted and ignored today, each with the test expected to show the fix. Empty: a
+    # row here skips (and lists) the key until its test exists, then it must move out.
 }
 
 
@@ -326,7 +351,9 @@ def test_every_field_has_an_entry() -> None:
 
 def test_every_entry_names_an_existing_field() -> None:
     fields = config_fields()
-    stale = sorted(key for key in [*KEY_EFFECTS, *PENDING] if _field(key) not in fields)
+    stale = sorted(
+        key for key in [*KEY_EFFECTS, *CONDITIONS, *PENDING] if _field(key) not in fields
+    )
     assert not stale, f"KEY_EFFECTS/PENDING name fields that no longer exist: {stale}."
     assert not set(KEY_EFFECTS) & {_field(key) for key in PENDING if "[" not in key}
 
@@ -337,9 +364,10 @@ def test_table_is_sorted_by_class() -> None:
 
 
 def test_every_entry_names_an_existing_test() -> None:
-    problems = {key: _missing_test(ref) for key, ref in KEY_EFFECTS.items()}
+    rows = {**KEY_EFFECTS, **CONDITIONS}
+    problems = {key: _missing_test(ref) for key, ref in rows.items()}
     broken = {key: why for key, why in problems.items() if why}
-    assert not broken, f"KEY_EFFECTS entries whose test does not exist: {broken}"
+    assert not broken, f"KEY_EFFECTS/CONDITIONS entries whose test does not exist: {broken}"
 
 
 def test_pending_keys_have_their_tests() -> None:
@@ -347,6 +375,8 @@ def test_pending_keys_have_their_tests() -> None:
     assert not done, (
         f"These PENDING keys have their test now: move their rows to KEY_EFFECTS: {done}"
     )
+    if not PENDING:
+        return
     pytest.skip(
         "Config keys accepted but ignored today (issue #10); each needs the named test, then "
         "its row moves to KEY_EFFECTS:\n"

@@ -84,3 +84,99 @@ def test_the_builder_names_every_bad_key_at_once() -> None:
     assert message.startswith("3 problems in the config")
     for fragment in ("Did you mean 'Classifier'", "Did you mean 'adam'", "FullyConnected"):
         assert fragment in message
+
+
+def test_pipeline_name_names_the_reader_processes(tmp_path) -> None:
+    import multiprocessing
+
+    import numpy as np
+
+    from petri.data import create_input_fn
+
+    x = np.arange(400, dtype=np.float32).reshape(200, 2)
+    config = {
+        "pipeline_config": {
+            "module": "NumpyPipeline",
+            "name": "train",
+            "num_threads": 2,
+            "batch_size": 8,
+            "num_epochs": None,
+        },
+        "x": x,
+        "y": np.zeros(200, dtype=np.int64),
+    }
+    batches = create_input_fn(config)()
+    next(iter(batches))
+    names = {process.name for process in multiprocessing.active_children()}
+    assert {"petri-reader-train-0", "petri-reader-train-1"} <= names
+    batches.close()
+
+
+@pytest.mark.parametrize(
+    ("pipeline", "fragment"),
+    [
+        ({"dynamic_pad": True}, r"pipeline_config.dynamic_pad` applies to record pipelines"),
+        ({"num_threads": 2}, r"pipeline_config.num_threads` applies to record pipelines"),
+        ({"definition": {"x": [["Flip", {}]]}}, r"pipeline_config.definition` applies"),
+        ({"params": {"data_files": "a"}}, r"pipeline_config.params.data_files` applies"),
+    ],
+)
+def test_array_input_refuses_record_pipeline_keys(pipeline: dict, fragment: str) -> None:
+    import numpy as np
+
+    from petri.data import create_input_fn
+
+    config = {"input_type": "numpy", "x": np.zeros((4, 2)), "pipeline_config": pipeline}
+    with pytest.raises(ConfigError, match=fragment):
+        create_input_fn(config, path="train_input_data_config")
+
+
+def test_file_pipelines_refuse_arrays_and_a_second_reader() -> None:
+    import numpy as np
+
+    from petri.data import create_input_fn
+
+    files = {"module": "TFRecordPipeline", "params": {"data_files": "x-*"}}
+    with pytest.raises(ConfigError, match=r"`x` is read by NumpyPipeline"):
+        create_input_fn({"x": np.zeros((4, 2)), "pipeline_config": files})
+    with pytest.raises(ConfigError, match=r"`input_type` and `pipeline_config.module` both"):
+        create_input_fn({"input_type": "numpy", "x": np.zeros(2), "pipeline_config": files})
+
+
+def test_capacity_must_hold_min_after_dequeue() -> None:
+    with pytest.raises(ConfigError, match=r"capacity \(10\) must be >= min_after_dequeue \(50\)"):
+        PipelineConfig.from_dict({"min_after_dequeue": 50, "capacity": 10})
+    assert PipelineConfig.from_dict({"min_after_dequeue": 50, "capacity": 80}).capacity == 80
+
+
+def test_batch_memory_refuses_replay_keys() -> None:
+    memory = {"module": "BatchMemory", "size": 5000}
+    with pytest.raises(ConfigError, match=r"\['size'\] apply to replay memories"):
+        RLExperimentConfig.from_dict({**RL, "agent_config": {"memory_config": memory}})
+
+
+def test_decay_settings_need_a_decay_that_uses_them() -> None:
+    optimizer = {"name": "adam", "decay_rate": 0.5}
+    with pytest.raises(ConfigError, match=r"decay_rate`.*without a decay_type"):
+        validate_config({"model_config": {"optimizer_config": optimizer}})
+    optimizer = {"name": "adam", "decay_type": "cosine_decay", "staircase": True}
+    with pytest.raises(ConfigError, match=r"'cosine_decay' does not use `staircase`"):
+        validate_config({"model_config": {"optimizer_config": optimizer}})
+    optimizer = {"name": "adam", "decay_type": "exponential_decay", "staircase": True}
+    validate_config({"model_config": {"optimizer_config": optimizer}})
+
+
+def test_rl_settings_that_would_do_nothing_are_refused() -> None:
+    graph = {"features": ["image"], "definition": [["FullyConnected", {"num_units": 4}]]}
+    with pytest.raises(ConfigError, match=r"graph_config.features`.*environment's state"):
+        validate_config({**RL, "model_config": {"graph_config": graph}})
+    with pytest.raises(ConfigError, match="target_return stops training when a periodic"):
+        RLExperimentConfig.from_dict({**RL, "target_return": 400})
+    pg = {
+        **RL,
+        "agent_config": {"module": "PGAgent", "memory_config": {"module": "BatchMemory"}},
+        "model_config": {"module": "PPOModel"},
+        "gradient_steps": 4,
+    }
+    with pytest.raises(ConfigError, match=r"`gradient_steps`.*PGAgent updates once per full"):
+        validate_config(pg)

@@ -74,6 +74,8 @@ def test_module_keys_select_environment_agent_memory_model_and_exploration(
             "graph_config": GRAPH,
             "target_update_frequency": None,
         },
+        first_update=5000,  # the defaults: PGAgent refuses off-policy update settings
+        update_frequency=15,
     )
     assert isinstance(experiment.env, _MyEnvironment)
     assert experiment.env.env_id == "Acrobot-v1" and experiment.env.num_actions == 3

@@ -21,13 +21,8 @@ NAMES = [
     "trpo_cartpole",
     "naf_pendulum",
 ]
-SHORT = {
-    "train_steps": 256,
-    "first_update": 192,
-    "gradient_steps": 2,
-    "eval_episodes": 1,
-    "eval_every_n_steps": None,
-}
+SHORT = {"train_steps": 256, "eval_episodes": 1, "eval_every_n_steps": None, "target_return": None}
+OFF_POLICY_SHORT = {"first_update": 192, "gradient_steps": 2}  # PGAgent refuses these keys
 
 
 @pytest.mark.parametrize("name", NAMES)
@@ -35,9 +30,12 @@ def test_yaml_example_runs(tmp_path: Path, name: str) -> None:
     raw = load_config_source(EXAMPLES / f"{name}.yaml")
     assert is_rl_config(raw)
     memory = raw.get("agent_config", {}).get("memory_config", {})
+    short = dict(SHORT)
     if memory.get("module") == "BatchMemory":
         memory["batch_size"] = 128
-    experiment = create_rl_experiment([raw, SHORT], output_dir=tmp_path)
+    else:
+        short.update(OFF_POLICY_SHORT)
+    experiment = create_rl_experiment([raw, short], output_dir=tmp_path)
     results = experiment.run_schedule()
     assert results["episodes"] == 1 and experiment.agent.global_step == 256
     assert (tmp_path / "config.yaml").is_file() and (tmp_path / "metrics.csv").is_file()

@@ -64,6 +64,18 @@ class BaseConfig(BaseModel):
         except ValidationError as error:
             raise config_error_from_validation(error, cls, prefix) from None
 
+    def changed_fields(self) -> set[str]:
+        """Fields whose value differs from their default: what a config actually asks for (a
+        config.yaml that lists every default reads back with the same answer)."""
+        changed = set()
+        for name, field in type(self).model_fields.items():
+            if field.is_required():
+                changed.add(name)
+                continue
+            if _differs(getattr(self, name), field.get_default(call_default_factory=True)):
+                changed.add(name)
+        return changed
+
     def to_dict(self) -> dict[str, Any]:
         """Plain-data form; ``type(self).read_configs(self.to_dict()) == self``."""
         return self.model_dump(mode="python")
@@ -89,6 +101,15 @@ def as_config(value: Any, cls: type[C]) -> C | Any:
     raise TypeError(
         f"Expected a {cls.__name__}, a name or a dict; received {type(value).__name__}."
     )
+
+
+def _differs(value: Any, default: Any) -> bool:
+    if value is default:
+        return False
+    try:
+        return bool(value != default)
+    except (ValueError, TypeError, RuntimeError):  # arrays and tensors compare elementwise
+        return True
 
 
 def load_config_source(source: Any) -> dict[str, Any]:

@@ -15,14 +15,14 @@ __all__ = ["InputDataConfig", "PipelineConfig"]
 class PipelineConfig(BaseConfig):
     """How examples are read and batched.
 
-    ``module`` selects a pipeline class; ``name`` is a free label (the seed writes
-    ``name: 'train'``).
+    ``module`` selects a pipeline class; ``name`` labels it (the seed writes ``name: 'train'``;
+    reader processes are named after it).
     """
 
     module: Any = None
     """Pipeline class or registered name (``TFRecordImagePipeline``, ...)."""
     name: str | None = None
-    """A label for the pipeline (``train``/``eval``); not a class selector."""
+    """A label for the pipeline (``train``/``eval``): names its reader processes."""
     batch_size: PositiveInt = 64
     num_epochs: PositiveInt | None = 1
     """Passes over the data; None repeats forever."""
@@ -47,6 +47,17 @@ class PipelineConfig(BaseConfig):
     @classmethod
     def _selector(cls, value: Any) -> Any:
         return check_selector(value, "pipeline")
+
+    @model_validator(mode="after")
+    def _buffer_fits_capacity(self) -> PipelineConfig:
+        low, high = self.min_after_dequeue, self.capacity
+        if low is not None and high is not None and high < low:
+            raise ValueError(
+                f"capacity ({high}) must be >= min_after_dequeue ({low}), as in TensorFlow's "
+                "shuffle queues: the shuffle buffer holds min_after_dequeue records and capacity "
+                "bounds it."
+            )
+        return self
 
     @field_validator("bucket_boundaries")
     @classmethod

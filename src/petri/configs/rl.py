@@ -108,6 +108,12 @@ class MemoryConfig(BaseConfig):
                 f"A replay memory needs size >= batch_size; received size={self.size}, "
                 f"batch_size={self.batch_size}. Raise size or lower batch_size."
             )
+        replay_only = sorted({"size", "save_contents"} & self.changed_fields())
+        if name == "batchmemory" and replay_only:
+            raise ValueError(
+                f"{replay_only} apply to replay memories; a BatchMemory holds exactly one "
+                "batch_size of on-policy steps and is never checkpointed. Remove them."
+            )
         prioritized = ("alpha", "beta", "beta_final", "beta_steps", "epsilon")
         if name != "prioritizedmemory":
             given = [key for key in prioritized if getattr(self, key) is not None]
@@ -288,6 +294,15 @@ class RLExperimentConfig(BaseConfig):
     def model(self) -> RLModelConfig:
         """The model config (``model_config`` in files)."""
         return self.model_config_
+
+    @model_validator(mode="after")
+    def _target_needs_evaluations(self) -> RLExperimentConfig:
+        if self.target_return is not None and self.eval_every_n_steps is None:
+            raise ValueError(
+                "target_return stops training when a periodic evaluation reaches it; set "
+                "eval_every_n_steps too, or remove target_return."
+            )
+        return self
 
     @field_validator("run_config")
     @classmethod

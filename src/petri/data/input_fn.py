@@ -65,6 +65,7 @@ def create_input_fn(
     """
     config = _as_input_config(config, path)
     pipeline = config.pipeline_config
+    _check_used(config, path)
     if pipeline.module is not None:
         pipeline_class = PIPELINES.get(pipeline.module)
         return pipeline_class.from_config(
@@ -113,3 +114,43 @@ def create_input_fn(
         seed=pipeline.seed if pipeline.seed is not None else seed,
         allow_smaller_final_batch=pipeline.allow_smaller_final_batch,
     )
+
+
+# Pipeline keys that only record pipelines (``pipeline_config.module``) read.
+_PIPELINE_ONLY = ("dynamic_pad", "min_after_dequeue", "capacity", "num_threads", "definition")
+
+
+def _check_used(config: InputDataConfig, path: str) -> None:
+    """Keys the chosen reader would not read are refused, by key path."""
+    pipeline = config.pipeline_config
+    prefix = f"{path}." if path else ""
+    if pipeline.module is None:
+        given = [key for key in _PIPELINE_ONLY if key in pipeline.changed_fields()]
+        extra = set(pipeline.params) - ({"split", "dataset"} if config.input_type else set())
+        if given or extra:
+            key = given[0] if given else f"params.{sorted(extra)[0]}"
+            raise ConfigError(
+                f"`{prefix}pipeline_config.{key}` applies to record pipelines; "
+                f"{config.input_type or 'this'} input reads arrays with batch_size, num_epochs, "
+                "shuffle, seed and allow_smaller_final_batch. Set pipeline_config.module: "
+                "NumpyPipeline to use pipeline features on arrays, or remove it.",
+                f"{prefix}pipeline_config.{key}",
+                getattr(pipeline, key, None) if given else pipeline.params,
+            )
+        return
+    if "input_type" in config.changed_fields() and config.input_type is not None:
+        raise ConfigError(
+            f"`{prefix}input_type` and `{prefix}pipeline_config.module` both choose the reader; "
+            "give one.",
+            f"{prefix}input_type",
+            config.input_type,
+        )
+    reads_arrays = PIPELINES.name_of(PIPELINES.get(pipeline.module)) == "NumpyPipeline"
+    for key in ("x", "y"):
+        if getattr(config, key) is not None and not reads_arrays:
+            raise ConfigError(
+                f"`{prefix}{key}` is read by NumpyPipeline (or input_type: numpy), not by "
+                f"{pipeline.module!r}, which reads files named in pipeline_config.params.",
+                f"{prefix}{key}",
+                "<array>",
+            )

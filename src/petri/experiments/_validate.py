@@ -36,7 +36,8 @@ from petri.layers import LAYERS
 from petri.losses import LOSSES, get_loss
 from petri.metrics import METRICS, metric_kwargs
 from petri.models import MODELS
-from petri.optimizers import DECAYS, OPTIMIZERS, optimizer_kwargs
+from petri.optimizers import DECAYS, OPTIMIZERS, decay_kwargs, optimizer_kwargs
+from petri.optimizers.schedules import SCHEDULE_KWARGS
 from petri.registry import Registry
 from petri.rl import RL_MODELS
 from petri.rl.agent import AGENTS
@@ -196,7 +197,26 @@ def _check_metric(metric: MetricConfig, path: str, checks: _Checks) -> None:
 
 def _check_optimizer(optimizer: OptimizerConfig, path: str, checks: _Checks) -> None:
     found = checks.name(f"{path}.name", optimizer.identifier, OPTIMIZERS)
-    checks.name(f"{path}.decay_type", optimizer.decay_type, DECAYS)
+    decay = checks.name(f"{path}.decay_type", optimizer.decay_type, DECAYS)
+    given = [key for key in SCHEDULE_KWARGS if key in optimizer.changed_fields()]
+    if optimizer.decay_type is None:
+        for key in given:
+            checks.add(
+                f"{path}.{key}",
+                getattr(optimizer, key),
+                "A learning-rate decay setting without a decay_type; set decay_type (e.g. "
+                "exponential_decay) or remove it.",
+            )
+    elif decay is not None:
+        accepted = decay_kwargs(optimizer.decay_type)
+        for key in given:
+            if key not in accepted:
+                checks.add(
+                    f"{path}.{key}",
+                    getattr(optimizer, key),
+                    f"decay_type {optimizer.decay_type!r} does not use `{key}`; it uses "
+                    f"{', '.join(accepted)}.",
+                )
     if found is not None and isinstance(optimizer.identifier, str):
         accepted = optimizer_kwargs(optimizer.identifier)
         checks.arguments(
@@ -210,7 +230,16 @@ def _check_rl(config: RLExperimentConfig, checks: _Checks) -> None:
     if config.eval_environment_config is not None:
         _check_environment(config.eval_environment_config, "eval_environment_config", checks)
     agent = config.agent_config
-    checks.name("agent_config.module", agent.module, AGENTS)
+    agent_class = checks.name("agent_config.module", agent.module, AGENTS)
+    if agent_class is not None and getattr(agent_class, "on_policy", False):
+        for key in ("first_update", "update_frequency", "gradient_steps"):
+            if key in config.changed_fields():
+                checks.add(
+                    key,
+                    getattr(config, key),
+                    f"{agent_class.__name__} updates once per full batch memory; `{key}` "
+                    "applies to the off-policy Agent. Remove it.",
+                )
     if agent.memory_config is not None:
         checks.name("agent_config.memory_config.module", agent.memory_config.module, MEMORIES)
     _check_rl_model(config.model, "model_config", checks)
@@ -231,6 +260,12 @@ def _check_environment(environment: EnvironmentConfig, path: str, checks: _Check
 
 def _check_rl_model(model: RLModelConfig, path: str, checks: _Checks) -> None:
     found = checks.name(f"{path}.module", model.module, RL_MODELS)
+    if model.graph_config.features is not None:
+        checks.add(
+            f"{path}.graph_config.features",
+            model.graph_config.features,
+            "RL models read the environment's state, not named features; remove it.",
+        )
     if found is not None:
         accepted = set(inspect.signature(found.__init__).parameters) - {"self"}
         for key in RL_MODEL_KEYS:

@@ -14,6 +14,7 @@ from petri.optimizers.schedules import (
     DECAYS,
     DecaySchedule,
     create_lr_schedule,
+    decay_kwargs,
     decayed_learning_rate,
 )
 
@@ -27,6 +28,7 @@ __all__ = [
     "clip_gradients",
     "create_lr_schedule",
     "create_optimizer",
+    "decay_kwargs",
     "decayed_learning_rate",
     "optimizer_kwargs",
 ]

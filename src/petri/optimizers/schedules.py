@@ -34,6 +34,7 @@ __all__ = [
     "SCHEDULE_KWARGS",
     "cosine_decay",
     "create_lr_schedule",
+    "decay_kwargs",
     "decayed_learning_rate",
     "exponential_decay",
     "inverse_time_decay",
@@ -325,6 +326,14 @@ class DecaySchedule(LRScheduler):
         super().load_state_dict(state_dict)
         if self.decay_type is not None:
             self._decay_fn = DECAYS.get(self.decay_type)
+
+
+def decay_kwargs(decay_type: str | DecayFn) -> list[str]:
+    """The schedule keys ``decay_type`` uses: its own arguments plus the window
+    (``start_decay_at``, ``stop_decay_at``, ``min_learning_rate``) every decay has."""
+    fn = DECAYS.get(decay_type)
+    own = [n for n in inspect.signature(fn).parameters if n not in ("learning_rate", "step")]
+    return [*own, *_WINDOW_KWARGS]
 
 
 def create_lr_schedule(

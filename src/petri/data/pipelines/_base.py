@@ -131,6 +131,12 @@ class Pipeline:
         raise NotImplementedError
 
     # ------------------------------------------------------------------ running
+    @property
+    def label(self) -> str | None:
+        """``pipeline_config.name`` (the seed's ``name: 'train'``): names the reader processes
+        (``petri-reader-train-0``), as ``ps`` and tracebacks show them."""
+        return self.config.name
+
     def __call__(self) -> PipelineBatches:
         return PipelineBatches(self)
 

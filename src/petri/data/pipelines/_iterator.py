@@ -38,6 +38,7 @@ class Pipeline(Protocol):
     num_workers: int
     start_method: str | None
     prefetch: int
+    label: str | None
 
     def make_batcher(self, worker: int, num_workers: int) -> Any: ...
 
@@ -135,7 +136,9 @@ class _Readers:
             w: context.Process(
                 target=_reader_main,
                 args=(pipeline, w, num_workers, states[w], self.queues[w], self.stop),
-                name=f"petri-reader-{w}",
+                name=f"petri-reader-{pipeline.label}-{w}"
+                if pipeline.label
+                else f"petri-reader-{w}",
                 daemon=True,
             )
             for w in range(num_workers)
