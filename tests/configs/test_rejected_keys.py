@@ -180,3 +180,13 @@ def test_rl_settings_that_would_do_nothing_are_refused() -> None:
     }
     with pytest.raises(ConfigError, match=r"`gradient_steps`.*PGAgent updates once per full"):
         validate_config(pg)
+
+
+def test_policy_models_refuse_a_loss_by_key_path() -> None:
+    config = {
+        **RL,
+        "agent_config": {"module": "PGAgent", "memory_config": {"module": "BatchMemory"}},
+        "model_config": {"module": "PPOModel", "loss_config": {"name": "huber_loss"}},
+    }
+    with pytest.raises(ConfigError, match=r"`model_config.loss_config`.*PPOModel does not take"):
+        validate_config(config)

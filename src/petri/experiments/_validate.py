@@ -268,7 +268,7 @@ def _check_rl_model(model: RLModelConfig, path: str, checks: _Checks) -> None:
         )
     if found is not None:
         accepted = set(inspect.signature(found.__init__).parameters) - {"self"}
-        for key in RL_MODEL_KEYS:
+        for key in (*RL_MODEL_KEYS, "loss_config", "exploration_config"):
             if getattr(model, key) is not None and key not in accepted:
                 checks.add(
                     f"{path}.{key}",
