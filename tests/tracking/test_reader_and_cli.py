@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
+from petri.cli._report import ls_text
 from petri.tracking import Experiment, list_runs, load
-from petri.tracking._report import ls_text
 
 from ._helpers import petri_cli
 

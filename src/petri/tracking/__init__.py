@@ -6,19 +6,17 @@ first needs them. ``SummaryHook`` (which needs torch) is imported on first acces
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from petri.tracking.experiment import DEFAULT_SAVE_DIR, Experiment
 from petri.tracking.reader import Run, list_runs, load
-
-if TYPE_CHECKING:
-    from petri.tracking.summaries import SummaryHook
 
 __all__ = ["DEFAULT_SAVE_DIR", "Experiment", "Run", "SummaryHook", "list_runs", "load"]
 
 
 def __getattr__(name: str) -> Any:
     if name == "SummaryHook":
+        # torch (heavy) loads only for summaries: a test_tube-style run log stays stdlib-only
         from petri.tracking.summaries import SummaryHook
 
         return SummaryHook

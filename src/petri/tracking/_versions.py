@@ -11,7 +11,10 @@ from __future__ import annotations
 import os
 import re
 
-__all__ = ["allocate_version", "existing_versions", "version_dir"]
+__all__ = ["DEFAULT_SAVE_DIR", "allocate_version", "existing_versions", "version_dir"]
+
+DEFAULT_SAVE_DIR = "petri_logs"
+"""Where runs go when no save_dir is given (``./petri_logs``)."""
 
 _VERSION = re.compile(r"^version_(\d+)$")
 

@@ -40,11 +40,10 @@ from petri.tracking._tags import read_tags, tag_value, write_tags
 from petri.tracking._tensorboard import EventWriter
 from petri.tracking._timer import RunTimer
 from petri.tracking._timestamps import utc_millis_string, utc_string
-from petri.tracking._versions import allocate_version, version_dir
+from petri.tracking._versions import DEFAULT_SAVE_DIR, allocate_version, version_dir
 
 __all__ = ["DEFAULT_SAVE_DIR", "Experiment"]
 
-DEFAULT_SAVE_DIR = "petri_logs"
 """Where runs go when ``save_dir`` is None: ``./petri_logs`` (test_tube used site-packages)."""
 
 _LINE_SECS = 0.2  # an autosaving run's rows reach metrics.csv at most this late

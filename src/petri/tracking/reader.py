@@ -18,7 +18,7 @@ from petri.tracking._csv_log import last_values, read_csv, read_csv_tail
 from petri.tracking._status import META_FILE, effective_status, read_meta
 from petri.tracking._tags import read_tags
 from petri.tracking._timestamps import parse_utc
-from petri.tracking._versions import existing_versions
+from petri.tracking._versions import DEFAULT_SAVE_DIR, existing_versions
 
 __all__ = ["Run", "list_runs", "load", "run_dirs"]
 
@@ -225,8 +225,6 @@ def list_runs(
         save_dir: a save_dir, an experiment folder or a single run folder.
         name: only runs of this experiment name.
     """
-    from petri.tracking.experiment import DEFAULT_SAVE_DIR
-
     runs = [
         load(path) for path in run_dirs(save_dir if save_dir is not None else DEFAULT_SAVE_DIR)
     ]

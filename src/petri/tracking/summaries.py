@@ -23,14 +23,12 @@ summary step and removed in its ``after_step``.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import torch
 
+from petri.tracking.experiment import Experiment
 from petri.training.hooks import Hook, LoopState
-
-if TYPE_CHECKING:
-    from petri.tracking.experiment import Experiment
 
 __all__ = ["SUMMARIES", "SummaryHook"]
 

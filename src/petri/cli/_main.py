@@ -84,6 +84,7 @@ def _run(
     save_dir: str | None,
     schedule: str | None,
 ) -> tuple[dict[str, Any], Path, float, Any]:
+    # loaded when the command runs (torch is heavy): `petri --help` stays light
     from petri.configs import apply_overrides, deep_merge, is_rl_config, load_config_source
     from petri.experiments import create_experiment, validate_config
 
@@ -119,6 +120,7 @@ def _run_rl(
     merged: dict[str, Any], output_dir: str | None
 ) -> tuple[dict[str, Any], Path, float, Any]:
     """An RL config (``kind: rl`` or ``environment_config``) runs through an Agent."""
+    # loaded when the command runs (torch is heavy): `petri --help` stays light
     from petri.experiments import create_rl_experiment, validate_config
 
     config = validate_config(merged)
@@ -183,7 +185,8 @@ def ls_command(
 ) -> None:
     """List the runs under SAVE_DIR (default ./petri_logs): name, version, created, status,
     last step, key metrics and the tags that differ between runs."""
-    from petri.tracking._report import ls_text
+    # loaded when the command runs (torch is heavy): `petri --help` stays light
+    from petri.cli._report import ls_text
 
     try:
         text = ls_text(
@@ -207,7 +210,9 @@ def show_command(run_spec: str, save_dir: str) -> None:
 
     RUN is a run folder, NAME (its latest version), NAME:VERSION or NAME/version_N.
     """
-    from petri.tracking._report import resolve_run, show_text
+    # loaded when the command runs (torch is heavy): `petri --help` stays light
+    from petri.cli._report import show_text
+    from petri.tracking.query import resolve_run
 
     try:
         click.echo(show_text(resolve_run(run_spec, save_dir)))
@@ -221,7 +226,9 @@ def show_command(run_spec: str, save_dir: str) -> None:
 @click.option("--all-tags", is_flag=True, help="Show every tag, not only those that differ.")
 def compare_command(run_specs: tuple[str, ...], save_dir: str, all_tags: bool) -> None:
     """Compare runs: the tags that differ, and final metrics side by side."""
-    from petri.tracking._report import compare_text, resolve_run
+    # loaded when the command runs (torch is heavy): `petri --help` stays light
+    from petri.cli._report import compare_text
+    from petri.tracking.query import resolve_run
 
     if len(run_specs) < 2:
         _fail(ValueError(f"compare needs at least two runs; received {len(run_specs)}."))
@@ -251,9 +258,9 @@ def export_command(
     in a timestamped folder, default below RUN/exports/cli) takes features as the run's
     evaluation input gives them; load it with petri.export.load_exported.
     """
-    from petri.errors import PetriError
+    # loaded when the command runs (torch is heavy): `petri --help` stays light
     from petri.experiments import export_run
-    from petri.tracking._report import resolve_run
+    from petri.tracking.query import resolve_run
 
     try:
         folder = export_run(
@@ -288,6 +295,7 @@ def tensorboard_command(paths: tuple[str, ...], port: int, host: str, dry_run: b
     if len(targets) == 1:
         command += ["--logdir", targets[0]]
     else:
+        # loaded when the command runs (torch is heavy): `petri --help` stays light
         from petri.tracking import load
 
         specs = []
