@@ -9,8 +9,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from petri._tfrecord import masked_crc32c, masked_crc32c_rows
 from petri.tracking import Experiment
-from petri.tracking._crc import masked_crc32c, masked_crc32c_rows
 
 from ._helpers import accumulator
 

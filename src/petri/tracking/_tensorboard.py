@@ -20,13 +20,12 @@ from itertools import chain
 from operator import itemgetter
 from typing import Any
 
+from petri._tfrecord import frame_equal_length, frame_records
 from petri.tracking import _proto
-from petri.tracking._crc import masked_crc32c, masked_crc32c_rows
 
 __all__ = ["EventWriter"]
 
 _pack_q = struct.Struct("<Q").pack
-_pack_i = struct.Struct("<I").pack
 _counter = itertools.count()
 _global_step = itemgetter("global_step")
 # Below this many records of one length, the numpy batch costs more than the plain loop.
@@ -128,9 +127,9 @@ class EventWriter:
                 if item[4]:
                     self.cursor += 1
                 if item[2]:
-                    chunks.append(_frame([self._scalar_event(*item[:4])]))
+                    chunks.append(frame_records([self._scalar_event(*item[:4])]))
             elif kinds[stop] is bytes:
-                chunks.append(_frame([item]))
+                chunks.append(frame_records([item]))
             index = stop + 1
         return b"".join(chunks)
 
@@ -150,7 +149,7 @@ class EventWriter:
         count = len(rows)
         steps = list(map(_global_step, rows)) if has_step else list(range(first, first + count))
         if count < _VECTOR_MIN or steps[0] < 0 or min(steps) < 0:
-            return _frame(
+            return frame_records(
                 [
                     self._scalar_event(
                         wall, step, tags, getter(row) if len(tags) > 1 else (getter(row),)
@@ -213,22 +212,8 @@ class EventWriter:
         for index, prefix in enumerate(prefixes):
             records[f"p{index}"] = np.void(prefix)
             records[f"v{index}"] = values[:, index]
-        length = layout.itemsize
-        data = records.view(np.uint8).reshape(count, length)
-        framed = np.empty(
-            count,
-            dtype=[
-                ("length", "<u8"),
-                ("length_crc", "<u4"),
-                ("data", "u1", (length,)),
-                ("data_crc", "<u4"),
-            ],
-        )
-        framed["length"] = length
-        framed["length_crc"] = masked_crc32c(_pack_q(length))
-        framed["data"] = data
-        framed["data_crc"] = masked_crc32c_rows(data)
-        return framed.tobytes()
+        data = records.view(np.uint8).reshape(count, layout.itemsize)
+        return frame_equal_length(data)
 
     def _prefix(self, tag: str) -> bytes:
         prefix = self._prefixes.get(tag)
@@ -239,10 +224,7 @@ class EventWriter:
     def _scalar_event(
         self, wall_time: float, step: int, tags: tuple[str, ...], values: Any
     ) -> bytes:
-        summary = b"".join(
-            [self._prefix(tag) + _proto.float32(value) for tag, value in zip(tags, values)]
-        )
-        return _proto.event(wall_time, step, summary)
+        return _proto.scalar_event(wall_time, step, tags, values)
 
     def _open(self) -> None:
         os.makedirs(self.directory, exist_ok=True)
@@ -252,15 +234,5 @@ class EventWriter:
         )
         self.path = os.path.join(self.directory, name)
         self._file = open(self.path, "ab")  # noqa: SIM115 - kept open across flushes
-        self._file.write(_frame([_proto.event(time.time(), 0, file_version="brain.Event:2")]))
-
-
-def _frame(records: list[bytes]) -> bytes:
-    """TFRecord framing of a few records (the vectorised path handles long runs)."""
-    out = []
-    for record in records:
-        header = _pack_q(len(record))
-        out.append(
-            header + _pack_i(masked_crc32c(header)) + record + _pack_i(masked_crc32c(record))
-        )
-    return b"".join(out)
+        version = _proto.event(time.time(), 0, file_version="brain.Event:2")
+        self._file.write(frame_records([version]))

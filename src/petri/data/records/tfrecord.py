@@ -9,7 +9,8 @@ The layout is TensorFlow's (``tensorflow/core/lib/io/record_writer.cc``)::
 
 Every checksum is verified on read, so a truncated shard or a flipped bit is reported with the
 file, the byte offset of the damaged record and its index, instead of surfacing later as a
-strange training curve. CRC32C comes from ``google-crc32c`` (Google's C implementation).
+strange training curve. Framing and CRC32C (``google-crc32c``) are ``petri._tfrecord``'s, shared
+with TensorBoard event files.
 """
 
 from __future__ import annotations
@@ -21,8 +22,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import BinaryIO
 
-import google_crc32c
-
+from petri._tfrecord import frame_records, masked_crc32c
 from petri.data.records._atomic import AtomicWriter
 from petri.errors import PetriError
 
@@ -36,7 +36,6 @@ __all__ = [
 
 _HEADER = struct.Struct("<QI")
 _FOOTER = struct.Struct("<I")
-_MASK_DELTA = 0xA282EAD8
 _READ_BUFFER = 1 << 16
 
 
@@ -60,19 +59,6 @@ class CorruptRecordError(PetriError, ValueError):
     def __reduce__(self) -> tuple[type, tuple[str, int, str, int | None]]:
         # Errors cross from reader processes to the main process by pickling.
         return (type(self), (self.path, self.offset, self.problem, self.record))
-
-
-def masked_crc32c(data: bytes | memoryview) -> int:
-    """TFRecord's checksum: CRC32C rotated right by 15 bits plus a constant.
-
-    The masking keeps a CRC computed over data that itself contains CRCs well distributed.
-
-    Example:
-        >>> hex(masked_crc32c(b""))
-        '0xa282ead8'
-    """
-    crc = google_crc32c.value(data if isinstance(data, bytes) else bytes(data))
-    return (((crc >> 15) | (crc << 17)) + _MASK_DELTA) & 0xFFFFFFFF
 
 
 class TFRecordWriter(AtomicWriter):
@@ -107,11 +93,7 @@ class TFRecordWriter(AtomicWriter):
         """Append one record (already serialized bytes, usually an Example)."""
         if self._file is None:
             raise ValueError(f"TFRecordWriter for {str(self.path)!r} is closed.")
-        length = struct.pack("<Q", len(data))
-        self._file.write(length)
-        self._file.write(_FOOTER.pack(masked_crc32c(length)))
-        self._file.write(data)
-        self._file.write(_FOOTER.pack(masked_crc32c(data)))
+        self._file.write(frame_records([data]))
         self.num_records += 1
 
     def close(self) -> None:
