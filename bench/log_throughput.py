@@ -18,8 +18,11 @@ is meant to be used:
 
     csv-floor              csv.writer(file).writerow((step, loss, acc, lr)); file closed at the end
     petri-autosave         petri.tracking.Experiment(autosave=True).log(row, global_step=step);
-                           every row is appended to metrics.csv at once (crash-safe), TensorBoard
-                           events of all rows written by close()
+                           rows are formatted as they are logged and appended to metrics.csv
+                           together at most 0.2 s later (whole lines: a SIGKILL loses at most
+                           the last 0.2 s, never half a row); TensorBoard events are framed in
+                           batches (petri._tfrecord) by the run's timer thread every 2 s and at
+                           close()
     petri                  the same with autosave=False: rows reach disk at close()/save()
     test_tube              test_tube 0.7.5 Experiment(autosave=False).log(row, global_step); save()
     test_tube-autosave     the same with autosave=True (rewrites the whole CSV on every log)
