@@ -121,3 +121,42 @@ def test_clip_gradients_matches_torch(scale: float) -> None:
         torch.testing.assert_close(a.grad, b.grad)
     clipped = torch.linalg.vector_norm(torch.cat([p.grad.flatten() for p in ours]))  # type: ignore[union-attr]
     assert float(clipped) == pytest.approx(min(float(reference), 1.0), rel=1e-4)
+
+
+def test_private_kernels_run_only_on_tested_torch_versions() -> None:
+    from petri.optimizers import _step
+
+    assert _step._torch_minor("2.13.0+cpu") == (2, 13)
+    assert _step._torch_minor("2.14.0a0+git123") == (2, 14)
+    first, last = _step.TESTED_TORCH
+    tested = first <= _step._torch_minor(torch.__version__) <= last
+    assert tested is _step.PRIVATE_TORCH_PATHS
+
+
+@pytest.mark.parametrize("name", ["adam", "adam_amsgrad_l2", "adamw"])
+def test_direct_and_public_paths_are_bit_identical(name: str, monkeypatch) -> None:
+    """On the installed torch: the direct fused kernel (when this torch is a tested one) and the
+    public optimizer.step() path give the same parameters, bit for bit."""
+    from petri.optimizers import _step
+
+    tested = _step.PRIVATE_TORCH_PATHS
+
+    def train(private: bool) -> list[torch.Tensor]:
+        monkeypatch.setattr(_step, "PRIVATE_TORCH_PATHS", private)
+        net = _net()
+        optimizer = OPTIMIZERS[name](net.parameters())
+        schedule = create_lr_schedule(
+            optimizer, "exponential_decay", learning_rate=0.01, decay_steps=3, decay_rate=0.5
+        )
+        step = GradientStep(optimizer, schedule, list(net.parameters()))
+        for batch in _batches(12):
+            step(_loss(net, batch))
+        assert (step._plan is not None) == private
+        return [p.detach().clone() for p in net.parameters()]
+
+    public = train(private=False)
+    if not tested:
+        pytest.skip(f"torch {torch.__version__} is outside TESTED_TORCH: only the public path")
+    direct = train(private=True)
+    for a, b in zip(direct, public, strict=True):
+        assert torch.equal(a, b)

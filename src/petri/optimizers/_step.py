@@ -9,7 +9,9 @@ much as the arithmetic. Measured on torch 2.13 CPU, one thread, for DQN's [256, 
 
 The arithmetic is torch's own: the same fused kernels, called with the same arguments; only the
 bookkeeping around them (hooks, profiler ranges, per-call regrouping of tensors by device and
-dtype) is skipped when it cannot matter, and anything unusual falls back to torch's path.
+dtype) is skipped when it cannot matter, and anything unusual falls back to torch's path. The
+kernels are private torch APIs, so they are called only on the torch versions in
+:data:`TESTED_TORCH`; on others GradientStep is ``optimizer.step()`` and ``clip_grad_norm_``.
 """
 
 from __future__ import annotations
@@ -21,7 +23,23 @@ import torch
 from torch import Tensor
 from torch.optim import optimizer as optim_module
 
-__all__ = ["GradientStep", "clip_gradients"]
+__all__ = ["PRIVATE_TORCH_PATHS", "TESTED_TORCH", "GradientStep", "clip_gradients"]
+
+TESTED_TORCH = ((2, 13), (2, 13))
+"""torch versions (major, minor), first and last, on which calling ``torch._fused_adam_`` /
+``torch._fused_adamw_`` and ``torch._foreach_norm`` directly was checked to give parameters
+bit-identical to ``optimizer.step()`` and ``clip_grad_norm_`` (``tests/test_gradient_step.py``,
+run in CI on the installed torch). Widen it after running those tests on another version."""
+
+
+def _torch_minor(version: str) -> tuple[int, int]:
+    major, minor = version.split("+")[0].split(".")[:2]
+    return int(major), int("".join(ch for ch in minor if ch.isdigit()) or 0)
+
+
+PRIVATE_TORCH_PATHS = TESTED_TORCH[0] <= _torch_minor(torch.__version__) <= TESTED_TORCH[1]
+"""Whether the installed torch is in :data:`TESTED_TORCH`; otherwise only torch's public
+``optimizer.step()`` and ``clip_grad_norm_`` run (same results, more per-call overhead)."""
 
 
 def clip_gradients(parameters: Iterable[Tensor] | Tensor, max_norm: float | None) -> Tensor | None:
@@ -43,7 +61,7 @@ def clip_gradients(parameters: Iterable[Tensor] | Tensor, max_norm: float | None
     if not grads:
         return torch.tensor(0.0)
     first = grads[0]
-    if not all(
+    if not PRIVATE_TORCH_PATHS or not all(
         g.device.type == "cpu" and not g.is_sparse and g.dtype == first.dtype for g in grads
     ):
         return torch.nn.utils.clip_grad_norm_(grads, max_norm)
@@ -135,7 +153,7 @@ class _FusedAdamPlan:
     @classmethod
     def build(cls, optimizer: torch.optim.Optimizer) -> _FusedAdamPlan | None:
         """A plan when the direct kernel computes exactly what ``optimizer.step()`` would."""
-        if type(optimizer) not in (torch.optim.Adam, torch.optim.AdamW):
+        if not PRIVATE_TORCH_PATHS or type(optimizer) not in (torch.optim.Adam, torch.optim.AdamW):
             return None
         if len(optimizer.param_groups) != 1 or _has_step_hooks(optimizer):
             return None
