@@ -1,4 +1,4 @@
-"""Helpers for the run-log tests: subprocess runners and TensorBoard readers."""
+"""Helpers for the run-log tests: a Python subprocess runner and TensorBoard readers."""
 
 from __future__ import annotations
 
@@ -22,18 +22,6 @@ def python(code: str, *args: str, cwd: Path | None = None, **kwargs: Any) -> sub
         stderr=subprocess.PIPE,
         text=True,
         **kwargs,
-    )
-
-
-def petri_cli(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "PYTHONPATH": str(ROOT / "src")}
-    return subprocess.run(
-        [sys.executable, "-m", "petri", *args],
-        capture_output=True,
-        text=True,
-        cwd=cwd,
-        env=env,
-        timeout=120,
     )
 
 

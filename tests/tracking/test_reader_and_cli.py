@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import socket
 import sys
 import time
@@ -14,8 +13,6 @@ import pytest
 
 from petri.cli._report import ls_text
 from petri.tracking import Experiment, list_runs, load
-
-from ._helpers import petri_cli
 
 
 def make_runs(save_dir: Path) -> list[Experiment]:
@@ -99,27 +96,27 @@ def test_ls_sort_filter_and_status(tmp_path):
         ls_text(str(tmp_path), filters=["acc"])
 
 
-def test_cli_ls_show_compare_tensorboard(tmp_path):
+def test_cli_ls_show_compare_tensorboard(petri_cli, tmp_path):
     made = make_runs(tmp_path)
-    listing = petri_cli("ls", str(tmp_path), "--filter", "lr<0.05", "--sort", "version")
-    assert listing.returncode == 0, listing.stderr
+    listing = petri_cli("ls", tmp_path, "--filter", "lr<0.05", "--sort", "version")
+    assert listing.exit_code == 0, listing.stderr
     assert "mnist" in listing.stdout and "2 runs" in listing.stdout
-    shown = petri_cli("show", "mnist:1", "--save-dir", str(tmp_path))
-    assert shown.returncode == 0, shown.stderr
+    shown = petri_cli("show", "mnist:1", "--save-dir", tmp_path)
+    assert shown.exit_code == 0, shown.stderr
     for fragment in ("status       finished", "lr", "0.01", "eval/acc", "metrics.csv", "tf/"):
         assert fragment in shown.stdout
     by_path = petri_cli("show", made[2].log_dir)
     assert "crashed" in by_path.stdout
-    compared = petri_cli("compare", "mnist:0", "mnist/version_1", "--save-dir", str(tmp_path))
-    assert compared.returncode == 0, compared.stderr
+    compared = petri_cli("compare", "mnist:0", "mnist/version_1", "--save-dir", tmp_path)
+    assert compared.exit_code == 0, compared.stderr
     lines = compared.stdout.splitlines()
     assert any(line.split()[:3] == ["lr", "0.1", "0.01"] for line in lines)
     assert not any(line.strip().startswith("optimizer") for line in lines)
     assert any(line.split()[:3] == ["eval/acc", "0.91", "0.95"] for line in lines)
-    missing = petri_cli("show", "nope", "--save-dir", str(tmp_path))
-    assert missing.returncode == 2 and "petri ls" in missing.stderr
-    board = petri_cli("tensorboard", str(tmp_path), "--dry-run", "--port", "6007")
-    assert board.returncode == 0 and "--logdir" in board.stdout and "6007" in board.stdout
+    missing = petri_cli("show", "nope", "--save-dir", tmp_path)
+    assert missing.exit_code == 2 and "petri ls" in missing.stderr
+    board = petri_cli("tensorboard", tmp_path, "--dry-run", "--port", "6007")
+    assert board.exit_code == 0 and "--logdir" in board.stdout and "6007" in board.stdout
 
 
 def _write_run(root: Path, index: int, host: str) -> None:
@@ -147,31 +144,14 @@ def _write_run(root: Path, index: int, host: str) -> None:
     (run_dir / "metrics.csv").write_text("\n".join(lines) + "\n")
 
 
-def test_ls_over_a_thousand_runs_answers_in_under_a_second(tmp_path):
+def test_ls_over_a_thousand_runs(petri_cli, tmp_path):
+    # How fast this answers is bench/'s to measure; here, that it answers right.
     host = socket.gethostname()
     for index in range(1000):
         _write_run(tmp_path, index, host)
-    started, cpu_started = time.perf_counter(), time.process_time()
     text = ls_text(str(tmp_path), sort="-eval/acc")
-    wall, cpu = time.perf_counter() - started, time.process_time() - cpu_started
-    assert "1000 runs" in text and cpu < 1.0, cpu
-    # On a machine with more runnable processes than twice its cores, wall time measures the
-    # queue for a CPU, not Petri: there the CPU times above and below are the check.
-    overloaded = os.getloadavg()[0] > 2 * (os.cpu_count() or 1)
-    assert wall < 1.0 or overloaded, wall
-    # End to end, interpreter start-up included: best of three.
-    timings = []
-    for _ in range(3):
-        before = os.times()
-        started = time.perf_counter()
-        result = petri_cli("ls", str(tmp_path), "--filter", "eval/acc>0.5")
-        timings.append(time.perf_counter() - started)
-        after = os.times()
-        assert result.returncode == 0 and "499 runs" in result.stdout, result.stderr
-        cpu = (after.children_user - before.children_user) + (
-            after.children_system - before.children_system
-        )
-        assert cpu < 1.0, cpu
-        if timings[-1] < 1.0:
-            break
-    assert min(timings) < 1.0 or overloaded, timings
+    assert "1000 runs" in text
+    rows = [line.split() for line in text.splitlines()[2:-2]]
+    assert rows[0][:2] == ["exp19", "49"] and rows[-1][:2] == ["exp0", "0"]
+    result = petri_cli("ls", tmp_path, "--filter", "eval/acc>0.5")
+    assert result.exit_code == 0 and "499 runs" in result.stdout, result.stderr
