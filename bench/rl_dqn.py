@@ -16,12 +16,21 @@ result, so imports and thread pools never meet):
 
     floor   the plain PyTorch DQN below (``_floor``): numpy ring buffer, epsilon-greedy on one
             state, 128 gradient steps every 256 environment steps, target copied every 10
-            environment steps (what SB3 does)
+            environment steps (what SB3 does); torch.optim.Adam(fused=True) and
+            clip_grad_norm_(10)
     petri   torch.manual_seed(seed), then
             petri.estimators.Agent + petri.models.DQNModel(graph_fn=[FullyConnected 256 relu] x2)
             + petri.rl.memories.Memory(100000, 64) + LinearExploration(1.0 -> 0.04 over 8000);
-            train(steps=50000, first_update=1000, update_frequency=256, gradient_steps=128)
-    sb3     stable_baselines3.DQN("MlpPolicy", ...).learn(50000)
+            train(steps=50000, first_update=1000, update_frequency=256, gradient_steps=128);
+            Petri's optimizer factory builds Adam(fused=True) and GradientStep calls its
+            kernel directly, clip_gradients=10
+    sb3     stable_baselines3.DQN("MlpPolicy", ..., max_grad_norm=10,
+            policy_kwargs=dict(net_arch=[256, 256], optimizer_kwargs=dict(fused=True))).learn
+
+Every row gets the settings a careful user of it would choose: torch's fused Adam kernel (SB3
+takes optimizer arguments through policy_kwargs) and gradient-norm clipping at 10 (SB3's
+default max_grad_norm), each its own way. Each worker reads back the kernel and the clip norm
+it actually ran with; the driver checks them before writing the docs.
 
 Hyperparameters (rl-baselines3-zoo ``hyperparams/dqn.yml``, CartPole-v1), identical in every row:
 learning rate 2.3e-3 (Adam), batch 64, buffer 100,000, learning_starts 1000, gamma 0.99,
@@ -38,20 +47,28 @@ training, on an environment seeded ``seed + 1000``. With ``--rounds N`` every ro
 (rounds interleave the rows so machine drift hits all alike) and the table shows the median time
 and the mean final return.
 
+The ratio columns are medians over (seed, round) pairs of the row's seconds / the reference
+row's in the same pair; the targets (Petri <= 0.7x SB3's wall time at an equal or better final
+return, <= 1.2x the floor's) are computed from the same table.
+
 Options: --steps (default 50000), --seeds (default 0), --rounds, --rows, --threads, --json PATH,
---write-docs (replace the RL section of docs/benchmarks.md), --quick (2,000 steps, smoke run),
---from-json PATH (re-make the table of an earlier --json run without training).
+--write-docs (replace the RL section of docs/benchmarks.md, targets included), --quick (2,000
+steps, smoke run), --from-json PATH (re-make the table of an earlier --json run without
+training).
 """
 
 from __future__ import annotations
 
 import argparse
+import datetime
 import json
 import os
 import platform
+import shlex
 import statistics
 import subprocess
 import sys
+import textwrap
 import time
 import traceback
 from pathlib import Path
@@ -75,11 +92,13 @@ ZOO = {
     "max_grad_norm": 10.0,
 }
 EVAL_EPISODES = 20
+# Targets (earlier issues): Petri's wall time relative to SB3's and to the floor's.
+TARGET_VS_SB3, TARGET_VS_FLOOR = 0.7, 1.2
 
 
 # ------------------------------------------------------------------------------- the rows
-def _floor(steps: int, seed: int) -> tuple[float, Any]:
-    """A single-file DQN in plain PyTorch with SB3's semantics; returns (seconds, act_fn)."""
+def _floor(steps: int, seed: int) -> tuple[float, Any, dict[str, Any]]:
+    """A single-file DQN in plain PyTorch with SB3's semantics; (seconds, act_fn, settings)."""
     import gymnasium as gym
     import numpy as np
     import torch
@@ -97,7 +116,7 @@ def _floor(steps: int, seed: int) -> tuple[float, Any]:
     obs, _ = env.reset(seed=seed)
     q_net, target = mlp(), mlp()
     target.load_state_dict(q_net.state_dict())
-    optimizer = torch.optim.Adam(q_net.parameters(), lr=ZOO["learning_rate"])
+    optimizer = torch.optim.Adam(q_net.parameters(), lr=ZOO["learning_rate"], fused=True)
     online, frozen = list(q_net.parameters()), list(target.parameters())
     size = ZOO["buffer_size"]
     states = np.zeros((size, 4), np.float32)
@@ -146,10 +165,11 @@ def _floor(steps: int, seed: int) -> tuple[float, Any]:
         with torch.no_grad():
             return int(q_net(torch.as_tensor(state).unsqueeze(0)).argmax())
 
-    return seconds, act
+    settings = {"adam_fused": bool(optimizer.defaults["fused"]), "clip_norm": ZOO["max_grad_norm"]}
+    return seconds, act, settings
 
 
-def _petri(steps: int, seed: int) -> tuple[float, Any]:
+def _petri(steps: int, seed: int) -> tuple[float, Any, dict[str, Any]]:
     import tempfile
 
     import torch
@@ -195,10 +215,16 @@ def _petri(steps: int, seed: int) -> tuple[float, Any]:
         with torch.no_grad():
             return int(agent.predict(state)["actions"])
 
-    return seconds, act
+    step = agent.model._optimize  # the GradientStep the model trained with
+    settings = {
+        "adam_fused": bool(agent.model.optimizer.defaults.get("fused")),
+        "direct_kernel": getattr(step, "_plan", None) is not None,
+        "clip_norm": getattr(step, "clip_norm", None),
+    }
+    return seconds, act, settings
 
 
-def _sb3(steps: int, seed: int) -> tuple[float, Any]:
+def _sb3(steps: int, seed: int) -> tuple[float, Any, dict[str, Any]]:
     import gymnasium as gym
     from stable_baselines3 import DQN
 
@@ -216,7 +242,7 @@ def _sb3(steps: int, seed: int) -> tuple[float, Any]:
         exploration_fraction=ZOO["exploration_fraction"],
         exploration_final_eps=ZOO["exploration_final_eps"],
         max_grad_norm=ZOO["max_grad_norm"],
-        policy_kwargs={"net_arch": ZOO["net_arch"]},
+        policy_kwargs={"net_arch": ZOO["net_arch"], "optimizer_kwargs": {"fused": True}},
         seed=seed,
         device="cpu",
         verbose=0,
@@ -228,7 +254,11 @@ def _sb3(steps: int, seed: int) -> tuple[float, Any]:
     def act(state: Any) -> int:
         return int(model.predict(state, deterministic=True)[0])
 
-    return seconds, act
+    settings = {
+        "adam_fused": bool(model.policy.optimizer.defaults.get("fused")),
+        "clip_norm": model.max_grad_norm,
+    }
+    return seconds, act, settings
 
 
 def _greedy_return(act: Any, seed: int) -> float:
@@ -252,7 +282,7 @@ def _worker(row: str, steps: int, seed: int, threads: int) -> dict[str, Any]:
 
     torch.set_num_threads(threads)
     run = {"floor": _floor, "petri": _petri, "sb3": _sb3}[row]
-    seconds, act = run(steps, seed)
+    seconds, act, settings = run(steps, seed)
     return {
         "row": row,
         "seed": seed,
@@ -260,7 +290,18 @@ def _worker(row: str, steps: int, seed: int, threads: int) -> dict[str, Any]:
         "seconds": seconds,
         "steps_per_sec": steps / seconds,
         "final_return": _greedy_return(act, seed),
+        **settings,
+        "versions": _versions(),
     }
+
+
+def _versions() -> dict[str, str]:
+    found = {}
+    for name in ("torch", "gymnasium", "stable_baselines3", "petri"):
+        module = sys.modules.get(name)
+        if module is not None:
+            found[name] = str(getattr(module, "__version__", "?"))
+    return found
 
 
 # ------------------------------------------------------------------------------- driver
@@ -291,83 +332,203 @@ def _run_row(row: str, args: argparse.Namespace, seed: int) -> dict[str, Any]:
     return json.loads(lines[-1])
 
 
-def _table(results: list[dict[str, Any]], args: argparse.Namespace) -> str:
-    by_row: dict[str, list[dict[str, Any]]] = {}
-    for result in results:
-        by_row.setdefault(result["row"], []).append(result)
-    medians = {
-        row: statistics.median(r["seconds"] for r in rows)
-        for row, rows in by_row.items()
-        if all("seconds" in r for r in rows)
-    }
-    floor, sb3 = medians.get("floor"), medians.get("sb3")
-    lines = [
-        "| row | wall s (median) | env steps/s | final greedy return (mean) | vs floor | vs SB3 |",
-        "|---|---:|---:|---:|---:|---:|",
-    ]
-    for row in ROWS:
-        rows = by_row.get(row)
-        if not rows:
-            continue
-        if row not in medians:
-            lines.append(f"| {row} | {rows[0].get('error', 'failed')} | | | | |")
-            continue
-        seconds = medians[row]
-        final = statistics.fmean(r["final_return"] for r in rows)
-        vs_floor = f"{seconds / floor:.2f}x" if floor else ""
-        vs_sb3 = f"{seconds / sb3:.2f}x" if sb3 else ""
-        lines.append(
-            f"| {row} | {seconds:.1f} | {args.steps / seconds:.0f} | {final:.1f} | "
-            f"{vs_floor} | {vs_sb3} |"
-        )
-    return "\n".join(lines)
-
-
-def _paired(results: list[dict[str, Any]]) -> str:
-    """Petri's seconds over SB3's and over the floor's, seed by seed (same round)."""
-    seconds: dict[tuple[int, int], dict[str, float]] = {}
+def _by_pair(results: list[dict[str, Any]]) -> dict[tuple[int, int], dict[str, dict[str, Any]]]:
+    """Results grouped by (seed, n-th run of that seed): the rows that ran side by side."""
+    pairs: dict[tuple[int, int], dict[str, dict[str, Any]]] = {}
     counts: dict[tuple[str, int], int] = {}
     for result in results:
         if "seconds" not in result:
             continue
         key = (result["row"], result["seed"])
         counts[key] = counts.get(key, 0) + 1
-        seconds.setdefault((result["seed"], counts[key]), {})[result["row"]] = result["seconds"]
+        pairs.setdefault((result["seed"], counts[key]), {})[result["row"]] = result
+    return pairs
+
+
+def _paired_ratios(results: list[dict[str, Any]], row: str, reference: str) -> list[float]:
+    """row's seconds / reference's, per (seed, run) in which both ran."""
+    return [
+        rows[row]["seconds"] / rows[reference]["seconds"]
+        for _, rows in sorted(_by_pair(results).items())
+        if row in rows and reference in rows
+    ]
+
+
+def _x(values: list[float]) -> str:
+    return f"{statistics.median(values):.2f}x" if values else ""
+
+
+def _table(results: list[dict[str, Any]], args: argparse.Namespace) -> str:
+    by_row: dict[str, list[dict[str, Any]]] = {}
+    for result in results:
+        by_row.setdefault(result["row"], []).append(result)
+    lines = [
+        "| row | wall s (median) | env steps/s | final greedy return (mean) | returns per seed "
+        "| vs floor | vs SB3 |",
+        "|---|---:|---:|---:|---|---:|---:|",
+    ]
+    for row in ROWS:
+        rows = by_row.get(row)
+        if not rows:
+            continue
+        if not all("seconds" in r for r in rows):
+            lines.append(f"| {row} | {rows[0].get('error', 'failed')} | | | | | |")
+            continue
+        seconds = statistics.median(r["seconds"] for r in rows)
+        final = statistics.fmean(r["final_return"] for r in rows)
+        per_seed = " / ".join(f"{r['final_return']:.0f}" for r in rows)
+        lines.append(
+            f"| {row} | {seconds:.1f} | {rows[0]['steps'] / seconds:.0f} | {final:.1f} | "
+            f"{per_seed} | "
+            f"{_x(_paired_ratios(results, row, 'floor'))} | "
+            f"{_x(_paired_ratios(results, row, 'sb3'))} |"
+        )
+    return "\n".join(lines)
+
+
+def _paired(results: list[dict[str, Any]]) -> str:
+    """Petri's seconds over SB3's and over the floor's, seed by seed (same round)."""
     pairs = [
-        f"seed {seed}: {rows['petri'] / rows['sb3']:.2f}x SB3, "
-        f"{rows['petri'] / rows['floor']:.2f}x floor"
-        for (seed, _), rows in sorted(seconds.items())
+        f"seed {seed}: {rows['petri']['seconds'] / rows['sb3']['seconds']:.2f}x SB3, "
+        f"{rows['petri']['seconds'] / rows['floor']['seconds']:.2f}x floor"
+        for (seed, _), rows in sorted(_by_pair(results).items())
         if {"petri", "sb3", "floor"} <= rows.keys()
     ]
-    return "Petri per seed: " + "; ".join(pairs) + ".\n\n" if pairs else ""
+    return "Petri per seed: " + "; ".join(pairs) + "." if pairs else ""
 
 
-def _write_docs(table: str, args: argparse.Namespace, results: list[dict[str, Any]]) -> Path:
+EXPECTED_SETTINGS: dict[str, dict[str, Any]] = {
+    "floor": {"adam_fused": True, "clip_norm": ZOO["max_grad_norm"]},
+    "petri": {"adam_fused": True, "direct_kernel": True, "clip_norm": ZOO["max_grad_norm"]},
+    "sb3": {"adam_fused": True, "clip_norm": ZOO["max_grad_norm"]},
+}
+
+
+def _settings_problems(results: list[dict[str, Any]]) -> list[str]:
+    """Rows whose reported optimizer kernel or clip norm is not the like-for-like one."""
+    problems = set()
+    for result in results:
+        if "seconds" not in result:
+            continue
+        for key, wanted in EXPECTED_SETTINGS.get(result["row"], {}).items():
+            if result.get(key) != wanted:
+                problems.add(f"{result['row']}: {key}={result.get(key)!r}, not {wanted!r}")
+    return sorted(problems)
+
+
+def _verdict(ok: bool) -> str:
+    return "**holds**" if ok else "**does not hold**"
+
+
+def _straddles(ratios: list[float], target: float) -> str:
+    """A warning when the seeds fall on both sides of a target: one run does not settle it."""
+    above = sum(r > target for r in ratios)
+    if 0 < above < len(ratios):
+        return f"; {above} of {len(ratios)} seeds above the {target}x, so not a settled result"
+    return ""
+
+
+def _targets(results: list[dict[str, Any]]) -> list[tuple[str, str]]:
+    """The DQN targets, computed from the results the table was made from."""
+    returns: dict[str, list[float]] = {}
+    for result in results:
+        if "final_return" in result:
+            returns.setdefault(result["row"], []).append(result["final_return"])
+    targets = []
+    vs_sb3 = _paired_ratios(results, "petri", "sb3")
+    if vs_sb3 and returns.get("sb3"):
+        ratio = statistics.median(vs_sb3)
+        mine, theirs = statistics.fmean(returns["petri"]), statistics.fmean(returns["sb3"])
+        faster, as_good = ratio <= TARGET_VS_SB3, mine >= theirs
+        text = (
+            f"{_verdict(faster and as_good)}: {ratio:.2f}x SB3's wall time (median; per seed "
+            f"{min(vs_sb3):.2f}-{max(vs_sb3):.2f}x{_straddles(vs_sb3, TARGET_VS_SB3)}), final "
+            f"return {mine:.1f} against SB3's {theirs:.1f} "
+            f"({'equal or better' if as_good else 'worse'}; means over seeds)"
+        )
+        targets.append(
+            (f"DQN: Petri <= {TARGET_VS_SB3}x SB3's wall time at an equal or better return", text)
+        )
+    vs_floor = _paired_ratios(results, "petri", "floor")
+    if vs_floor:
+        ratio = statistics.median(vs_floor)
+        text = (
+            f"{_verdict(ratio <= TARGET_VS_FLOOR)}: {ratio:.2f}x the floor's wall time (median; "
+            f"per seed {min(vs_floor):.2f}-{max(vs_floor):.2f}x"
+            f"{_straddles(vs_floor, TARGET_VS_FLOOR)})"
+        )
+        if returns.get("floor"):
+            text += (
+                f", final return {statistics.fmean(returns['petri']):.1f} against the floor's "
+                f"{statistics.fmean(returns['floor']):.1f}"
+            )
+        targets.append((f"DQN: Petri <= {TARGET_VS_FLOOR}x the floor's wall time", text))
+    return targets
+
+
+def _write_docs(
+    table: str, args: argparse.Namespace, results: list[dict[str, Any]], meta: dict[str, Any]
+) -> Path:
     path = ROOT / "docs" / "benchmarks.md"
     begin, end = "<!-- rl_dqn:begin -->", "<!-- rl_dqn:end -->"
+    problems = _settings_problems(results)
+    settings = (
+        "Settings as run (read back by each worker): fused Adam and a gradient-norm clip of "
+        f"{ZOO['max_grad_norm']:g} in every row (Petri through `GradientStep`'s direct kernel "
+        "path)."
+        if not problems
+        else "**Settings differ from the intended ones**: " + "; ".join(problems) + "."
+    )
+    versions = meta.get("versions", {})
+    targets = "\n".join(
+        ["| target | result |", "|---|---|"] + [f"| {t} | {r} |" for t, r in _targets(results)]
+    )
     section = (
         f"{begin}\n## DQN on CartPole-v1 (`bench/rl_dqn.py`)\n\n"
-        f"`bash bench/setup_rl_peers.sh && taskset -c 0 .venv-rlpeers/bin/python "
-        f"bench/rl_dqn.py --seeds {args.seeds} --rounds {args.rounds} --write-docs`: "
-        f"{args.steps} environment steps, rl-baselines3-zoo hyperparameters "
-        f"(see the script's docstring), seeds {args.seeds}, {args.rounds} round(s), "
-        f"{args.threads} torch thread(s); {platform.processor() or platform.machine()}, "
-        f"{os.cpu_count()} cores, Python {platform.python_version()}. Wall seconds of the "
-        f"training call; final return = greedy mean over {EVAL_EPISODES} episodes.\n\n"
+        "Wall seconds of each row's training call and its final greedy return: Petri "
+        "(`petri.estimators.Agent` + `petri.models.DQNModel`), Stable-Baselines3 and a "
+        "single-file plain-PyTorch DQN with SB3's semantics (the floor), all at "
+        "rl-baselines3-zoo's hyperparameters (see the script's docstring). Every row gets the "
+        "settings a careful user of it would choose: torch's fused Adam kernel (the floor "
+        "`Adam(fused=True)`; SB3 `policy_kwargs=dict(optimizer_kwargs=dict(fused=True))`; Petri's "
+        "optimizer factory builds it) and the gradient norm clipped to "
+        f"{ZOO['max_grad_norm']:g} (SB3's default `max_grad_norm`; the floor "
+        "`clip_grad_norm_`; Petri `clip_gradients`). This section, its table and its targets "
+        "are written by the script (`--write-docs`) from one run.\n\n"
+        f"**Run of {meta.get('date', '?')}**: `{meta.get('command', '?')}` (after "
+        "`bash bench/setup_rl_peers.sh`): "
+        f"{meta.get('steps', args.steps)} environment steps, seeds "
+        f"{meta.get('seeds', args.seeds)}, {meta.get('rounds', args.rounds)} round(s), "
+        f"{meta.get('threads', args.threads)} torch thread(s), "
+        f"{meta.get('total_seconds', 0) / 60:.0f} minutes in "
+        f"all. {os.cpu_count()} CPUs ({meta.get('cpu', '?')}), load average "
+        f"{meta.get('loadavg_start', '?')} at the start and {meta.get('loadavg_end', '?')} at "
+        "the end (/proc/loadavg: 1, 5, 15 minutes; other engineers' jobs shared the machine). "
+        f"Python {platform.python_version()}"
+        + "".join(f", {k} {v}" for k, v in sorted(versions.items()))
+        + f". {settings} Wall seconds of the training call; final return = greedy mean over "
+        f"{EVAL_EPISODES} episodes; vs floor and vs SB3 = median over seeds of the row's "
+        "seconds / the other row's in the same seed and round.\n\n"
         f"{table}\n\n"
-        f"{_paired(results)}"
+        f"{_paired(results)}\n\n"
         "Where the time goes: about 24,000 gradient steps of a 64-row batch through the "
-        "[256, 256] Q-network and its target dominate every row. The floor and SB3 use "
-        "`torch.optim.Adam` as written (torch's for-loop kernel on CPU) and "
-        "`clip_grad_norm_`; Petri builds Adam with `fused=True` and takes each update through "
-        "`petri.optimizers.GradientStep`, which calls the fused kernel directly (no per-call "
-        "regrouping, hooks or profiler ranges: 122 vs 208 µs per step) and clips with one norm "
-        "read back on CPU (33 vs 160 µs). Greedy acting runs the network's `F.linear` calls "
-        "directly under `inference_mode` (`LinearChain`: 68 vs 117 µs per state). Final "
-        "returns after exactly 50,000 steps are a snapshot of a noisy learner (one seed of a "
-        "row may sit at 20-50 while the others hold 500), so compare their means over "
-        "seeds.\n"
+        "[256, 256] Q-network and its target dominate every row. All three use torch's fused "
+        "Adam kernel; the floor and SB3 reach it through `optimizer.step()` and clip with "
+        "`clip_grad_norm_`, while Petri's `petri.optimizers.GradientStep` calls the fused "
+        "kernel directly (no per-call regrouping, hooks or profiler ranges) and clips with one "
+        "norm read back on CPU, rescaling only when the norm exceeds the bound (the "
+        "per-call costs are measured in `src/petri/optimizers/_step.py`'s docstring). Greedy "
+        "acting runs the network's `F.linear` calls directly under `inference_mode` "
+        "(`LinearChain`). Final returns after exactly 50,000 steps are a snapshot of a noisy "
+        "learner (one seed of a row may sit far below 500 while the others hold it), so "
+        "compare their means over seeds, and the per-seed returns.\n\n"
+        "### Targets (DQN)\n\nComputed by the script from the run above.\n\n"
+        f"{targets}\n"
         f"{end}"
+    )
+    section = "\n\n".join(
+        part if part.startswith(("|", "#", "<!--")) else _wrap(part)
+        for part in section.split("\n\n")
     )
     text = path.read_text() if path.exists() else "# Benchmarks\n"
     if begin in text and end in text:
@@ -377,6 +538,41 @@ def _write_docs(table: str, args: argparse.Namespace, results: list[dict[str, An
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(text)
     return path
+
+
+def _wrap(paragraph: str) -> str:
+    return textwrap.fill(paragraph, width=99, break_long_words=False, break_on_hyphens=False)
+
+
+def _loadavg() -> str:
+    try:
+        return " ".join(Path("/proc/loadavg").read_text().split()[:3])
+    except OSError:
+        return "n/a"
+
+
+def _cpu_model() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
+def _command_line(argv: list[str]) -> str:
+    """The command as typed, with the ``taskset -c`` that pinned it (if it was pinned)."""
+    python = Path(sys.executable)
+    shown = python.relative_to(ROOT) if python.is_relative_to(ROOT) else python
+    command = " ".join(shlex.quote(w) for w in [str(shown), "bench/rl_dqn.py", *argv])
+    try:
+        cpus = sorted(os.sched_getaffinity(0))
+    except (AttributeError, OSError):
+        return command
+    if len(cpus) < (os.cpu_count() or len(cpus)):
+        return f"taskset -c {','.join(map(str, cpus))} {command}"
+    return command
 
 
 def main() -> None:
@@ -406,19 +602,56 @@ def main() -> None:
     if args.quick:
         args.steps = 2000
     rows = [row for row in args.rows.split(",") if row]
-    results = json.loads(args.from_json.read_text()) if args.from_json else []
-    for _ in range(0 if args.from_json else args.rounds):
-        for seed in seeds:
-            for row in rows:
-                result = _run_row(row, args, seed)
-                print(json.dumps(result), flush=True)
-                results.append(result)
+    meta: dict[str, Any] = {}
+    results: list[dict[str, Any]] = []
+    if args.from_json:
+        payload = json.loads(args.from_json.read_text())
+        if isinstance(payload, dict):
+            meta, results = payload.get("meta", {}), payload["results"]
+        else:
+            results = payload
+    else:
+        meta = {
+            "date": datetime.datetime.now().strftime("%Y-%m-%d %H:%M"),
+            "command": _command_line(sys.argv[1:]),
+            "loadavg_start": _loadavg(),
+            "cpu": _cpu_model(),
+            "steps": args.steps,
+            "seeds": args.seeds,
+            "rounds": args.rounds,
+            "threads": args.threads,
+        }
+        print(f"rl_dqn: load average {meta['loadavg_start']}", flush=True)
+        started = time.perf_counter()
+        turn = 0
+        for _ in range(args.rounds):
+            for seed in seeds:
+                # Rotate the row order from one seed to the next: no row always runs first.
+                order = rows[turn % len(rows) :] + rows[: turn % len(rows)]
+                turn += 1
+                for row in order:
+                    result = _run_row(row, args, seed)
+                    print(json.dumps(result), flush=True)
+                    results.append(result)
+        versions: dict[str, str] = {}
+        for result in results:
+            versions.update(result.pop("versions", {}))
+        meta.update(
+            loadavg_end=_loadavg(), total_seconds=time.perf_counter() - started, versions=versions
+        )
     table = _table(results, args)
     print("\n" + table)
+    print(_paired(results))
+    for problem in _settings_problems(results):
+        print(f"WARNING: not like for like: {problem}")
+    print(f"load average {meta.get('loadavg_start')} at start, {meta.get('loadavg_end')} at end")
+    print("Targets:")
+    for target, verdict in _targets(results):
+        print(f"  {target}: {verdict.replace('**', '')}")
     if args.json:
-        args.json.write_text(json.dumps(results, indent=2))
+        args.json.write_text(json.dumps({"meta": meta, "results": results}, indent=2))
     if args.write_docs:
-        print(f"\nwrote {_write_docs(table, args, results)}")
+        print(f"\nwrote {_write_docs(table, args, results, meta)}")
 
 
 if __name__ == "__main__":

@@ -8,31 +8,48 @@ Command (from the repository root; the first part is needed once per machine):
 ``bench/setup_peers.sh`` creates ``.venv-peers/`` (torch==2.13.0 CPU, numpy, scikit-learn,
 lightning, keras, and Petri installed editable), so ONE interpreter runs every row. Lightning
 and Keras are benchmark peers, never Petri dependencies. A peer that does not import is
-reported as a "not installed" row. A default run takes about 10 minutes on 2 idle cores (12-25
-minutes on a shared, busy machine).
+reported as a "not installed" row. A default run (3 rounds) takes about 8 minutes with
+--threads 1 on a 2-core VM shared with other jobs (about 2.5 minutes per round; the keras-jit
+row's torch.compile is about 40 s of each round).
+
+Every row gets the settings a careful user of it would choose: torch's fused Adam kernel
+(``fused=True``) wherever the framework lets one pass optimizer arguments, and the same
+gradient clipping, the global L2 norm clipped to 5.0 (CLIP_NORM: Petri's Classifier default,
+``clip_gradients=5.0``), each the framework's own way.
 
 Rows (each runs in its own subprocess: ``train_overhead.py --worker FRAMEWORK WORKLOAD``,
 which prints one JSON result; imports and thread pools never meet):
 
     torch-loop          THE FLOOR: tensors in memory, one torch.randperm per epoch, batches by
                         tensor indexing, model(x) -> F.cross_entropy -> zero_grad(set_to_none)
-                        -> backward -> torch.optim.Adam(lr=1e-3).step (torch's CPU default
-                        kernel, the for-loop one)
-    torch-loop-fused    the same loop with Adam(fused=True): the kernel Petri's optimizer factory
-                        picks on CPU, so "/fused" isolates Petri's own loop overhead
+                        -> backward -> clip_grad_norm_(5.0) -> Adam(lr=1e-3, fused=True).step
+    torch-loop-unfused  REFERENCE ONLY (not a peer): the same loop with torch.optim.Adam's
+                        default CPU kernel (the for-loop one), to show what the kernel alone is
+                        worth
     petri               petri.models.Classifier(graph_fn=<the same nn.Module>) given directly to
-                        petri.estimators.Estimator, numpy_input_fn(shuffle=True, num_epochs=None)
+                        petri.estimators.Estimator, numpy_input_fn(shuffle=True, num_epochs=None),
+                        Classifier defaults (clip_gradients=5.0; Petri's optimizer factory builds
+                        Adam(fused=True), GradientStep calls its kernel); the worker reports both
     petri-layers        the same network built from Petri's own layers (a definition list)
     lightning-lean      Trainer(logger=False, enable_checkpointing=False,
-                        enable_progress_bar=False, enable_model_summary=False)
-    lightning-defaults  Trainer defaults except enable_progress_bar=False (default logger and
-                        the per-epoch ModelCheckpoint on)
+                        enable_progress_bar=False, enable_model_summary=False,
+                        gradient_clip_val=5.0, gradient_clip_algorithm="norm")
+    lightning-defaults  Trainer defaults except enable_progress_bar=False and the same clipping
+                        (default logger and the per-epoch ModelCheckpoint on)
     keras               Keras 3, KERAS_BACKEND=torch, model.fit(numpy arrays, verbose=0),
-                        channels_first (torch's layout, no transposes), compile() defaults
+                        channels_first (torch's layout, no transposes),
+                        Adam(global_clipnorm=5.0), compile() defaults (jit_compile resolves to
+                        False on torch). Keras 3 builds its own Adam from torch._foreach ops and
+                        takes no torch kernel choice: there is no fused Adam to pass it.
+    keras-jit           the keras row with compile(jit_compile=True), i.e. torch.compile of
+                        Keras's whole train step (forward, backward and optimizer): the fastest
+                        setting Keras offers here. No other row compiles (it favours Keras); its
+                        compilation runs in the untimed warm-up call.
 
 Lightning gets the fastest stock DataLoader form (a BatchSampler over a TensorDataset with
 batch_size=None: one fancy-indexing fetch per batch, no per-sample collate), so its rows measure
-the Trainer rather than collation. Its LightningModule returns the same torch Adam as the floor.
+the Trainer rather than collation. Its LightningModule's configure_optimizers returns
+Adam(fused=True), as the floor builds it.
 
 Workloads (identical network, data, optimizer and step count in every row):
 
@@ -44,8 +61,8 @@ Workloads (identical network, data, optimizer and step count in every row):
 
 Both use the first 1792 digits (a multiple of 64 and 32, so every batch is full and an epoch is
 28 resp. 56 steps); step counts are whole epochs so Keras, which trains in epochs, runs the same
-steps. Adam(lr=1e-3), no gradient clipping, float32, CPU, torch.set_num_threads(--threads) in
-every row (default 2).
+steps. Adam(lr=1e-3), gradient norm clipped to 5.0, float32, CPU,
+torch.set_num_threads(--threads) in every row (default 2).
 
 Timing: a warm-up call (excluded), then timed calls of --steps steps each. A timed call is the
 framework's own entry point (``est.train(steps=N)`` on the same Estimator, ``trainer.fit`` on a
@@ -63,18 +80,25 @@ up to --retries times; the "other" column reports what remained. On a busy 2-cor
 --threads 1: with 2 threads on 2 busy cores torch's OpenMP regions stall (10-40x slower).
 
 Options: --quick (a smoke run), --rows, --workloads, --rounds, --repeats, --threads, --json PATH,
---python PATH (default .venv-peers/bin/python).
+--python PATH (default .venv-peers/bin/python), --write-docs (replace the section between
+<!-- train_overhead:begin --> and <!-- train_overhead:end --> in docs/benchmarks.md with this
+run's table and its targets summary, computed from that table), --from-json PATH (re-make the
+table, and with --write-docs the docs section, from an earlier --json of this script).
 """
 
 from __future__ import annotations
 
 import argparse
+import datetime
 import json
 import os
+import platform
+import shlex
 import statistics
 import subprocess
 import sys
 import tempfile
+import textwrap
 import time
 import traceback
 from collections.abc import Callable
@@ -87,6 +111,9 @@ SETUP_HINT = "not installed: run bench/setup_peers.sh"
 RESULT_MARK = "@@TRAIN_OVERHEAD_RESULT@@ "
 N_EXAMPLES = 1792  # 28 * 64 = 56 * 32: full batches only, whole epochs for Keras.
 LEARNING_RATE = 1e-3
+CLIP_NORM = 5.0  # Petri's Classifier default (clip_gradients=5.0); every row clips to it
+DOCS = ROOT / "docs" / "benchmarks.md"
+DOCS_BEGIN, DOCS_END = "<!-- train_overhead:begin -->", "<!-- train_overhead:end -->"
 
 # Steps are whole epochs (lenet: 28 steps/epoch, mlp: 56 steps/epoch).
 # repeats: timed calls per row per round.
@@ -97,16 +124,24 @@ WORKLOADS: dict[str, dict[str, int]] = {
 QUICK_STEPS = {"lenet": {"steps": 28, "warmup": 28}, "mlp": {"steps": 224, "warmup": 56}}
 
 ROWS: dict[str, str] = {
-    "torch-loop": "hand-written loop (floor)",
-    "torch-loop-fused": "hand-written loop, Adam(fused=True)",
+    "torch-loop": "hand-written loop, fused Adam (floor)",
+    "torch-loop-unfused": "reference: the floor with Adam's default kernel",
     "petri": "Petri Estimator + Classifier(nn.Module)",
     "petri-layers": "Petri Estimator + petri.layers",
     "lightning-lean": "Lightning Trainer, lean",
-    "lightning-defaults": "Lightning Trainer, defaults - bar",
+    "lightning-defaults": "Lightning Trainer, defaults minus progress bar",
     "keras": "Keras 3 (torch backend) fit",
+    "keras-jit": "Keras 3 fit, jit_compile=True",
 }
 FLOOR = "torch-loop"
-FUSED_FLOOR = "torch-loop-fused"  # the Adam kernel Petri's optimizer factory picks on CPU
+REFERENCE = "torch-loop-unfused"  # not a peer: what the fused kernel alone is worth
+# The "Petri faster than Lightning and Keras" target compares Petri with each of these.
+PEERS: dict[str, str] = {
+    "lightning-lean": "Lightning lean",
+    "lightning-defaults": "Lightning defaults",
+    "keras": "Keras",
+    "keras-jit": "Keras jit_compile",
+}
 
 
 # =============================================================================================
@@ -242,15 +277,19 @@ def _timed(fn: Any) -> float:
     return time.perf_counter() - start
 
 
-def _floor_loop(net: Any, optimizer: Any, x: Any, y: Any, batch: int) -> Callable[[int], None]:
+def _floor_loop(
+    net: Any, optimizer: Any, x: Any, y: Any, batch: int, clip_norm: float | None = None
+) -> Callable[[int], None]:
     """The floor's hand-written loop: ``train(n)`` runs n steps of ``batch`` examples.
 
-    One ``torch.randperm`` per epoch, batches by tensor indexing. bench/step_overhead.py's
-    ``loop`` rung runs this same loop, so its ladder starts from the floor measured here.
+    One ``torch.randperm`` per epoch, batches by tensor indexing, ``clip_grad_norm_`` when
+    ``clip_norm`` is set. bench/step_overhead.py's ``loop`` rung runs this same loop (without
+    clipping), so its ladder starts from the floor measured here.
     """
     import torch
     import torch.nn.functional as F
 
+    parameters = [p for p in net.parameters() if p.requires_grad]
     generator = torch.Generator().manual_seed(0)
     size = x.shape[0]
     state: dict[str, Any] = {"order": None, "position": size}
@@ -265,6 +304,8 @@ def _floor_loop(net: Any, optimizer: Any, x: Any, y: Any, batch: int) -> Callabl
             loss = F.cross_entropy(net(x[index]), y[index])
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
+            if clip_norm:
+                torch.nn.utils.clip_grad_norm_(parameters, clip_norm)
             optimizer.step()
         state["order"], state["position"] = order, position
 
@@ -287,10 +328,10 @@ def _run_floor(
     net.train()
     kernel = {"fused": True} if fused else {}  # default: torch's CPU choice, the for-loop
     optimizer = torch.optim.Adam(net.parameters(), lr=LEARNING_RATE, **kernel)
-    train = _floor_loop(net, optimizer, x, y, batch)
+    train = _floor_loop(net, optimizer, x, y, batch, clip_norm=CLIP_NORM)
     train(warmup)
     segments.measure(lambda start: train(steps), repeats)
-    return segments.result()
+    return segments.result(adam_fused=bool(optimizer.defaults.get("fused")), clip_norm=CLIP_NORM)
 
 
 def _run_petri(
@@ -309,12 +350,11 @@ def _run_petri(
         from petri.models import Classifier
 
         graph: Any = _petri_definition(workload) if layers else _torch_net(workload)
-        model = Classifier(
+        model = Classifier(  # clip_gradients: the Classifier's default (5.0), checked below
             graph_fn=graph,
             n_classes=10,
             loss_config="softmax_cross_entropy",
             optimizer_config=OptimizerConfig(name="adam", learning_rate=LEARNING_RATE),
-            clip_gradients=None,
         )
     except Exception as error:  # petri (or petri.layers) does not import/build in this tree
         return {"status": "skipped", "reason": _short_error(error)}
@@ -345,12 +385,21 @@ def _run_petri(
             return end_times[-1]
 
         segments.measure(run, repeats)
+        # What Petri actually ran: the optimizer's kernel, the clip norm, and whether
+        # GradientStep took the direct fused-kernel path (its plan) rather than step().
+        step = estimator._gradient_step
+        fused = bool(estimator._optimizer.defaults.get("fused"))
+        direct = step is not None and step._plan is not None
+        clip_norm = step.clip_norm if step is not None else None
         checkpoint = [_timed(estimator.save_checkpoint) for _ in range(3)]
         latest = estimator.latest_checkpoint()
         size_mb = os.path.getsize(latest) / 2**20 if latest else 0.0
     return segments.result(
         checkpoint_ms=1000 * statistics.median(checkpoint),
         checkpoint_mb=size_mb,
+        adam_fused=fused,
+        direct_kernel=direct,
+        clip_norm=clip_norm,
     )
 
 
@@ -391,7 +440,7 @@ def _run_lightning(
         def configure_optimizers(self) -> torch.optim.Optimizer:
             # One Adam for all fit() calls, so its state carries on as in the other rows.
             if self._optimizer is None:
-                self._optimizer = torch.optim.Adam(self.parameters(), lr=LEARNING_RATE)
+                self._optimizer = torch.optim.Adam(self.parameters(), lr=LEARNING_RATE, fused=True)
             return self._optimizer
 
     loop_ends: list[float] = []
@@ -427,6 +476,8 @@ def _run_lightning(
                 devices=1,
                 max_steps=n,
                 max_epochs=-1,
+                gradient_clip_val=CLIP_NORM,  # Lightning's own clip_grad_norm_ call
+                gradient_clip_algorithm="norm",
                 enable_progress_bar=False,
                 default_root_dir=root,
                 callbacks=[LoopEnd()],
@@ -441,11 +492,21 @@ def _run_lightning(
 
         # A fresh Trainer per timed call (built untimed); fit() itself, setup included, is timed.
         segments.measure(run, repeats, prepare=lambda: trainer(steps))
-    return segments.result()
+    optimizer = module._optimizer
+    return segments.result(
+        adam_fused=bool(optimizer is not None and optimizer.defaults.get("fused")),
+        clip_norm=CLIP_NORM,
+    )
 
 
 def _run_keras(
-    segments: Segments, workload: str, batch: int, steps: int, warmup: int, repeats: int
+    segments: Segments,
+    workload: str,
+    batch: int,
+    steps: int,
+    warmup: int,
+    repeats: int,
+    jit: bool = False,
 ) -> dict[str, Any]:
     os.environ["KERAS_BACKEND"] = "torch"
     try:
@@ -476,8 +537,11 @@ def _run_keras(
         network = [keras.Input((64,)), layers.Dense(64, activation="relu"), layers.Dense(10)]
     model = keras.Sequential(network)
     model.compile(
-        optimizer=keras.optimizers.Adam(learning_rate=LEARNING_RATE),
+        # Keras 3's Adam is its own (torch._foreach ops on this backend): no fused kernel to ask
+        # for. global_clipnorm is its clip of the global gradient norm.
+        optimizer=keras.optimizers.Adam(learning_rate=LEARNING_RATE, global_clipnorm=CLIP_NORM),
         loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+        **({"jit_compile": True} if jit else {}),
     )
     per_epoch = len(x_np) // batch
 
@@ -486,7 +550,9 @@ def _run_keras(
 
     fit(warmup)
     segments.measure(lambda start: fit(steps), repeats)
-    return segments.result(jit_compile=str(getattr(model, "jit_compile", "?")))
+    return segments.result(
+        jit_compile=str(getattr(model, "jit_compile", "?")), adam_fused=False, clip_norm=CLIP_NORM
+    )
 
 
 def _versions() -> dict[str, str]:
@@ -516,14 +582,14 @@ def worker(framework: str, workload: str, args: argparse.Namespace) -> dict[str,
     batch, steps, warmup, repeats = spec["batch"], args.steps, args.warmup, args.repeats
     segments = Segments(args.retries, args.contention)
     run_args = (segments, workload, batch, steps, warmup, repeats)
-    if framework in (FLOOR, FUSED_FLOOR):
-        result = _run_floor(*run_args, fused=framework == FUSED_FLOOR)
+    if framework in (FLOOR, REFERENCE):
+        result = _run_floor(*run_args, fused=framework == FLOOR)
     elif framework in ("petri", "petri-layers"):
         result = _run_petri(*run_args, layers=framework == "petri-layers")
     elif framework in ("lightning-lean", "lightning-defaults"):
         result = _run_lightning(*run_args, lean=framework == "lightning-lean")
-    elif framework == "keras":
-        result = _run_keras(*run_args)
+    elif framework in ("keras", "keras-jit"):
+        result = _run_keras(*run_args, jit=framework == "keras-jit")
     else:
         raise SystemExit(f"unknown framework {framework!r}; choose from {sorted(ROWS)}")
     result.setdefault("status", "ok")
@@ -643,74 +709,94 @@ def _summarise(result: dict[str, Any]) -> None:
     result["median_samples_per_s"] = result["median_wall_samples_per_s"]
 
 
+def paired_ratios(result: dict[str, Any], reference: dict[str, Any], clock: str) -> list[float]:
+    """Per round: result's samples/s / reference's in the same round (rounds both ran)."""
+    if result.get("status") != "ok" or reference.get("status") != "ok":
+        return []
+    mine, theirs = result.get("per_round", {}), reference.get("per_round", {})
+    return [
+        mine[key][clock] / theirs[key][clock]
+        for key in sorted(mine, key=int)
+        if key in theirs and theirs[key][clock]
+    ]
+
+
 def paired_ratio(result: dict[str, Any], reference: dict[str, Any], clock: str) -> float | None:
     """Median over rounds of result's samples/s / reference's in the same round.
 
     Pairing by round cancels drift of the machine between rounds; without common rounds it
     falls back to the ratio of the overall medians.
     """
+    ratios = paired_ratios(result, reference, clock)
+    if ratios:
+        return statistics.median(ratios)
     if result.get("status") != "ok" or reference.get("status") != "ok":
         return None
-    mine, theirs = result.get("per_round", {}), reference.get("per_round", {})
-    common = [key for key in mine if key in theirs and theirs[key][clock]]
-    if common:
-        return statistics.median(mine[key][clock] / theirs[key][clock] for key in common)
     rate = result.get(f"median_{clock}_samples_per_s")
     base = reference.get(f"median_{clock}_samples_per_s")
     return rate / base if rate and base else None
 
 
-def _format_table(results: dict[tuple[str, str], dict[str, Any]], workloads: list[str]) -> str:
+Results = dict[tuple[str, str], dict[str, Any]]
+
+
+def _label(framework: str) -> str:
+    return ROWS[framework]
+
+
+def _format_table(results: Results, workloads: list[str]) -> str:
     header = (
-        f"{'framework':<40} {'workload':<8} {'batch':>5} {'steps':>5} {'n':>2} "
-        f"{'samples/s':>9} {'ratio':>6} {'/fused':>6} {'spread':>6} "
-        f"{'cpu-s/s':>8} {'ratio':>6} {'/fused':>6} {'other':>5}"
+        f"{'framework':<48} {'workload':<8} {'batch':>5} {'steps':>5} {'n':>2} "
+        f"{'samples/s':>9} {'ratio':>6} {'rounds':>11} {'spread':>6} "
+        f"{'cpu-s/s':>8} {'ratio':>6} {'other':>5}"
     )
     lines = [header, "-" * len(header)]
     for workload in workloads:
         floor = results.get((FLOOR, workload), {})
-        fused_floor = results.get((FUSED_FLOOR, workload), {})
-        for framework, label in ROWS.items():
+        for framework in ROWS:
             result = results.get((framework, workload))
             if result is None:
                 continue
+            label = _label(framework)
             if result.get("status") != "ok":
-                lines.append(f"{label:<40} {workload:<8} {result.get('reason', result['status'])}")
+                lines.append(f"{label:<48} {workload:<8} {result.get('reason', result['status'])}")
                 continue
-            cells = {}
-            for clock in ("wall", "cpu"):
-                rate = result.get(f"median_{clock}_samples_per_s")
-                ratio = paired_ratio(result, floor, clock)
-                fused = paired_ratio(result, fused_floor, clock)
-                cells[clock] = (
-                    f"{rate:,.0f}" if rate else "n/a",
-                    f"{ratio:.2f}x" if ratio else "n/a",
-                    f"{fused:.2f}x" if fused else "n/a",
-                )
+            rate = result["median_wall_samples_per_s"]
+            ratio = paired_ratio(result, floor, "wall")
+            rounds = paired_ratios(result, floor, "wall")
+            cpu_rate = result.get("median_cpu_samples_per_s")
+            cpu_ratio = paired_ratio(result, floor, "cpu")
             rates = result["wall_samples_per_s"]
-            spread = (max(rates) - min(rates)) / result["median_wall_samples_per_s"]
+            spread = (max(rates) - min(rates)) / rate
             other = result.get("other_load") or []
-            other_text = f"{statistics.median(other):.0%}" if other else "n/a"
-            wall, cpu = cells["wall"], cells["cpu"]
             lines.append(
-                f"{label:<40} {workload:<8} {result['batch']:>5} {result['steps']:>5} "
-                f"{len(rates):>2} {wall[0]:>9} {wall[1]:>6} {wall[2]:>6} {spread:>6.0%} "
-                f"{cpu[0]:>8} {cpu[1]:>6} {cpu[2]:>6} {other_text:>5}"
+                f"{label:<48} {workload:<8} {result['batch']:>5} {result['steps']:>5} "
+                f"{len(rates):>2} {rate:>9,.0f} {_x(ratio):>6} {_range(rounds):>11} "
+                f"{spread:>6.0%} {cpu_rate or 0:>8,.0f} {_x(cpu_ratio):>6} "
+                f"{(f'{statistics.median(other):.0%}' if other else 'n/a'):>5}"
             )
     return "\n".join(lines)
+
+
+def _x(value: float | None) -> str:
+    return f"{value:.2f}x" if value else "n/a"
+
+
+def _range(values: list[float]) -> str:
+    return f"{min(values):.2f}-{max(values):.2f}x" if values else "n/a"
 
 
 LEGEND = """\
 samples/s = median over the n timed calls of samples / wall-clock second; ratio = median over
 rounds of (the row's samples/s / the floor's in the same round), the floor being the
-hand-written loop; /fused = the same against the loop with Adam(fused=True), the kernel Petri
-uses; spread = (max - min) / median of the wall figures; cpu-s/s = samples per
-CPU-second of the row's own process (all its threads), then its ratios; other = median share of
-all cores that OTHER processes used during the timed calls (contended above 15% plus the share
-of cores the rows leave free: 65% with --threads 1 on 2 cores)."""
+hand-written loop with fused Adam; rounds = the lowest and highest of those per-round ratios;
+spread = (max - min) / median of the wall figures; cpu-s/s = samples per CPU-second of the
+row's own process (all its threads), then its ratio; other = median share of all cores that
+OTHER processes used during the timed calls (contended above 15% plus the share of cores the
+rows leave free: 65% with --threads 1 on 2 cores)."""
 
 
-def _notes(results: dict[tuple[str, str], dict[str, Any]], workloads: list[str]) -> list[str]:
+def _notes(results: Results, workloads: list[str]) -> list[str]:
     notes = []
     for workload in workloads:
         floor_rate = results.get((FLOOR, workload), {}).get("median_samples_per_s")
@@ -733,6 +819,397 @@ def _notes(results: dict[tuple[str, str], dict[str, Any]], workloads: list[str])
                 f"{loop:,.0f} samples/s{ratio}{extra}"
             )
     return notes
+
+
+# What each row must have run for the comparison to be like for like (checked, not assumed).
+EXPECTED_SETTINGS: dict[str, dict[str, Any]] = {
+    FLOOR: {"adam_fused": True, "clip_norm": CLIP_NORM},
+    REFERENCE: {"adam_fused": False, "clip_norm": CLIP_NORM},
+    "petri": {"adam_fused": True, "direct_kernel": True, "clip_norm": CLIP_NORM},
+    "petri-layers": {"adam_fused": True, "direct_kernel": True, "clip_norm": CLIP_NORM},
+    "lightning-lean": {"adam_fused": True, "clip_norm": CLIP_NORM},
+    "lightning-defaults": {"adam_fused": True, "clip_norm": CLIP_NORM},
+    "keras": {"adam_fused": False, "clip_norm": CLIP_NORM, "jit_compile": "False"},
+    "keras-jit": {"adam_fused": False, "clip_norm": CLIP_NORM, "jit_compile": "True"},
+}
+
+
+def _settings_problems(results: Results) -> list[str]:
+    """Rows whose reported optimizer kernel or clip norm is not what the comparison needs."""
+    problems = []
+    for (framework, workload), result in sorted(results.items()):
+        if result.get("status") != "ok":
+            continue
+        for key, wanted in EXPECTED_SETTINGS.get(framework, {}).items():
+            if result.get(key) != wanted:
+                problems.append(
+                    f"{framework}/{workload}: {key}={result.get(key)!r}, not {wanted!r}"
+                )
+    return problems
+
+
+# ------------------------------------------------------------------------------- targets
+def _verdict(ok: bool | None) -> str:
+    return "**holds**" if ok else ("**does not hold**" if ok is False else "not measured")
+
+
+def _floor_target(results: Results, workload: str, threshold: float, name: str) -> list[str]:
+    petri = results.get(("petri", workload), {})
+    floor = results.get((FLOOR, workload), {})
+    wall = paired_ratio(petri, floor, "wall")
+    if wall is None:
+        return [f"Petri >= {threshold:.2f}x the floor on {name}", _verdict(None)]
+    rounds = paired_ratios(petri, floor, "wall")
+    cpu = paired_ratio(petri, floor, "cpu")
+    text = (
+        f"{_verdict(wall >= threshold)}: {wall:.2f}x by wall clock (rounds {_range(rounds)}), "
+        f"{_x(cpu)} by CPU time"
+    )
+    if rounds and min(rounds) < threshold <= max(rounds):
+        text += "; the rounds fall on both sides of the target"
+    layers = paired_ratio(results.get(("petri-layers", workload), {}), floor, "wall")
+    if layers:
+        text += f". petri.layers: {layers:.2f}x"
+    return [f"Petri >= {threshold:.2f}x the floor on {name}", text + "."]
+
+
+def _peers_target(results: Results, workloads: list[str]) -> list[str]:
+    parts, verdicts = [], []
+    for workload in workloads:
+        petri = results.get(("petri", workload), {})
+        cells = []
+        for peer in PEERS:
+            other = results.get((peer, workload), {})
+            ratio = paired_ratio(petri, other, "wall")
+            if ratio is None:
+                continue
+            rounds = paired_ratios(petri, other, "wall")
+            verdicts.append(ratio > 1.0)
+            cell = f"{ratio:.2f}x {PEERS[peer]}"
+            if rounds and min(rounds) <= 1.0 < max(rounds):
+                cell += f" (rounds {_range(rounds)})"
+            cells.append(cell)
+        if cells:
+            parts.append(f"{workload}: Petri's samples/s = " + ", ".join(cells))
+    if not verdicts:
+        return ["Petri faster than Lightning and Keras", _verdict(None)]
+    ok = all(verdicts)
+    lost = "" if ok else f" ({verdicts.count(False)} of {len(verdicts)} comparisons lost)"
+    return [
+        "Petri faster than Lightning and Keras",
+        f"{_verdict(ok)}{lost}: paired by round, " + "; ".join(parts) + ".",
+    ]
+
+
+def _targets(results: Results, workloads: list[str]) -> list[list[str]]:
+    rows = []
+    if "lenet" in workloads:
+        rows.append(_floor_target(results, "lenet", 0.97, "LeNet"))
+    if "mlp" in workloads:
+        rows.append(_floor_target(results, "mlp", 0.90, "the tiny MLP"))
+    rows.append(_peers_target(results, workloads))
+    return rows
+
+
+# ------------------------------------------------------------------------------- docs
+def _markdown_table(results: Results, workloads: list[str]) -> str:
+    lines = [
+        "| framework | workload | samples/s (median) | ratio to floor | rounds' ratios "
+        "| CPU-time ratio to floor |",
+        "|---|---|---:|---:|---:|---:|",
+    ]
+    for workload in workloads:
+        floor = results.get((FLOOR, workload), {})
+        for framework in ROWS:
+            result = results.get((framework, workload))
+            if result is None:
+                continue
+            label = _label(framework)
+            if result.get("status") != "ok":
+                reason = str(result.get("reason", result.get("status"))).replace("|", "/")
+                lines.append(f"| {label} | {workload} | {reason} | | | |")
+                continue
+            ratio = paired_ratio(result, floor, "wall")
+            text = _x(ratio)
+            if framework == "petri":
+                text = f"**{text}**"
+            lines.append(
+                f"| {label} | {workload} | {result['median_wall_samples_per_s']:,.0f} | {text} | "
+                f"{_range(paired_ratios(result, floor, 'wall'))} | "
+                f"{_x(paired_ratio(result, floor, 'cpu'))} |"
+            )
+    return "\n".join(lines)
+
+
+DOCS_INTRO = """\
+## Training overhead (`bench/train_overhead.py`)
+
+Samples per second of Petri's `Estimator` (the fast path: a `petri.models.Classifier` given
+directly to the Estimator) against a hand-written PyTorch loop (the floor), PyTorch Lightning's
+`Trainer` and Keras 3 on the torch backend: same network, data, optimizer (Adam, lr 1e-3) and
+number of steps in every row, each row in its own process. Every row gets the settings a careful
+user of that framework would choose: torch's fused Adam kernel (`fused=True`) wherever the
+framework takes optimizer arguments, and the same gradient clipping, the global L2 norm clipped
+to {clip} (Petri's `Classifier` default, `clip_gradients={clip}`), each framework its own way.
+This section, its table and the targets below it are written by the script
+(`--write-docs`) from one run; nothing in it is typed by hand.
+
+```bash
+bash bench/setup_peers.sh && .venv-peers/bin/python bench/train_overhead.py --write-docs
+```
+
+`bench/setup_peers.sh` creates `.venv-peers/` (`torch==2.13.0` CPU first, then numpy,
+scikit-learn, lightning, keras and Petri itself, editable), so one interpreter runs every row;
+Lightning and Keras are never Petri dependencies. Options: `--threads N` (default 2),
+`--quick` (smoke run), `--rows`, `--workloads`, `--rounds`, `--json PATH`, `--write-docs`,
+`--from-json PATH`.
+
+- **Workloads.** `lenet`: conv(1→32, 5x5, same)+relu, maxpool 2, conv(32→64, 5x5, same)+relu,
+  maxpool 2, flatten, fc(3136→1024)+tanh, fc(1024→10), 3.27M parameters, batch 64; data: the
+  sklearn `load_digits` images scaled to [0, 1] and upsampled to 1x28x28 with bilinear
+  `F.interpolate` (real digits, not random data). `mlp`: fc(64→64)+relu, fc(64→10), batch 32,
+  the 64 digit pixels. Both use the first 1,792 digits, so every batch is full and the step
+  counts are whole epochs (Keras trains in epochs): lenet {lenet_steps} steps per timed call,
+  mlp {mlp_steps}.
+- **Rows.** *floor*: tensors in memory, one `torch.randperm` per epoch, batches by tensor
+  indexing, `zero_grad(set_to_none=True)`, backward, `clip_grad_norm_(params, {clip})`,
+  `torch.optim.Adam(fused=True)` step. *reference*: the same loop with `torch.optim.Adam`'s
+  default CPU kernel (the for-loop one); not a peer, it shows what the kernel alone is worth.
+  *Petri*: `Classifier(graph_fn=<the same nn.Module>)` with its defaults,
+  `numpy_input_fn(shuffle=True, num_epochs=None)`, `est.train(input_fn, steps=N)` on one
+  Estimator after a warm-up call; Petri's optimizer factory builds `Adam(fused=True)` and
+  `petri.optimizers.GradientStep` calls that kernel directly (the worker reads the kernel, the
+  direct path and the clip norm back from the Estimator and the script checks them). *Petri +
+  petri.layers*: the same network as a `petri.layers` definition list. *Lightning lean*:
+  `logger=False, enable_checkpointing=False, enable_progress_bar=False,
+  enable_model_summary=False`; *Lightning defaults*: only `enable_progress_bar=False` (default
+  logger, which is TensorBoard once Petri's `tensorboard` dependency is installed, and the
+  per-epoch `ModelCheckpoint`). Both Lightning rows: `configure_optimizers` returns
+  `Adam(fused=True)`, `Trainer(gradient_clip_val={clip}, gradient_clip_algorithm="norm")`, and
+  the fastest stock `DataLoader` form (a `BatchSampler` over a `TensorDataset`,
+  `batch_size=None`: one fancy-indexing fetch per batch). *Keras*: `model.fit` on numpy
+  arrays, `verbose=0`, `channels_first` (no transposes around the convolutions),
+  `Adam(global_clipnorm={clip})`, compile defaults (`jit_compile` resolves to False on torch).
+  Keras 3 cannot take a fused kernel: its Adam is its own, written with `torch._foreach` ops on
+  this backend, with no kernel argument, and `steps_per_execution` must be 1 on torch. *Keras,
+  jit_compile=True*: the same with `torch.compile` of Keras's whole train step (forward,
+  backward and optimizer), the fastest setting Keras offers here; no other row compiles, so
+  this row is a favour to Keras (its compilation runs in the untimed warm-up call).
+- **Timing.** A warm-up call (excluded), then timed calls of the framework's own entry point:
+  `est.train(steps=N)` (so Petri's end-of-call checkpoint counts), `trainer.fit` on a fresh
+  Trainer (built untimed; fit setup counts), `model.fit(epochs=N/steps_per_epoch)`, the floor's
+  loop. Rounds run every row once each in a rotated order (lenet {lenet_repeats} call(s), mlp
+  {mlp_repeats} per row and round); the table gives the median samples/s and the **ratio
+  paired by round** (median over rounds of the row's samples/s / the floor's in the same round,
+  with the lowest and highest round), on wall-clock time and on the CPU time of the row's own
+  process."""
+
+
+def _docs_section(results: Results, workloads: list[str], meta: dict[str, Any]) -> str:
+    plans = meta.get("plans", {})
+
+    def plan(workload: str, key: str) -> Any:
+        return plans.get(workload, WORKLOADS[workload]).get(key, WORKLOADS[workload][key])
+
+    intro = DOCS_INTRO.format(
+        clip=CLIP_NORM,
+        lenet_steps=plan("lenet", "steps"),
+        mlp_steps=plan("mlp", "steps"),
+        lenet_repeats=plan("lenet", "repeats"),
+        mlp_repeats=plan("mlp", "repeats"),
+    )
+    versions = meta.get("versions", {})
+    others = [
+        statistics.median(r["other_load"])
+        for (f, _), r in results.items()
+        if r.get("status") == "ok" and r.get("other_load")
+    ]
+    run = (
+        f"**Run of {meta.get('date', '?')}**: `{meta.get('command', '?')}`, "
+        f"{meta.get('rounds', '?')} round(s), {meta.get('threads', '?')} torch thread(s) per "
+        f"row, {meta.get('total_seconds', 0) / 60:.0f} minutes in all. "
+        f"{meta.get('nproc', '?')} CPUs ({meta.get('cpu', '?')}), load average "
+        f"{meta.get('loadavg_start', '?')} at the start and {meta.get('loadavg_end', '?')} at the "
+        f"end (/proc/loadavg: 1, 5, 15 minutes; other engineers' jobs shared the machine)"
+    )
+    if others:
+        run += (
+            f"; during the timed calls other processes used {min(others):.0%}-{max(others):.0%}"
+            " of all cores (median per row)"
+        )
+    run += (
+        f". Python {meta.get('python', '?')}, "
+        + ", ".join(f"{k} {versions[k]}" for k in sorted(versions))
+        + "."
+    )
+    problems = meta.get("settings_problems", [])
+    settings = (
+        "Settings as run (read back by each worker): every row clipped to "
+        f"{CLIP_NORM}; fused Adam in the floor, Petri (through GradientStep's direct kernel "
+        "path) and Lightning rows; Keras's own foreach Adam (jit_compile False, True in its jit "
+        "row); the reference row torch's default kernel."
+        if not problems
+        else "**Settings differ from the intended ones**: " + "; ".join(problems) + "."
+    )
+    notes = []
+    for workload in workloads:
+        spreads = []
+        for framework in ROWS:
+            result = results.get((framework, workload), {})
+            if result.get("status") == "ok":
+                rates = result["wall_samples_per_s"]
+                spreads.append((max(rates) - min(rates)) / result["median_wall_samples_per_s"])
+        if spreads:
+            notes.append(
+                f"{workload}: timed calls per row: "
+                f"{len(results.get((FLOOR, workload), {}).get('seconds', []))}; spread "
+                f"(max-min over median samples/s) {min(spreads):.0%}-{max(spreads):.0%}"
+            )
+    kernel = []
+    for workload in workloads:
+        reference = paired_ratio(
+            results.get((REFERENCE, workload), {}), results.get((FLOOR, workload), {}), "wall"
+        )
+        if reference:
+            kernel.append(f"{reference:.2f}x on {workload}")
+    kernel_text = (
+        f" The reference row (Adam's default kernel) ran at {' and '.join(kernel)} of the fused "
+        "floor: that much of any comparison against an unfused loop is the kernel alone."
+        if kernel
+        else ""
+    )
+    loop_notes = _loop_notes(results, workloads)
+    meaning = _meaning(results, workloads)
+    targets = _targets(results, workloads)
+    target_table = "\n".join(
+        ["| target | result |", "|---|---|"] + [f"| {t} | {r} |" for t, r in targets]
+    )
+    paragraphs = [
+        f"{run} {settings}",
+        _markdown_table(results, workloads),
+        f"{'; '.join(notes)}. The ratios are paired by round, so they can differ from the "
+        "quotient of the medians; the spread is how much this machine's speed moved during "
+        f"the run, so a ratio within it of a threshold is not settled by one run.{kernel_text}",
+    ]
+    if loop_notes:
+        paragraphs.append(
+            "Loop only (timed from the first to the last step of each call, so per-call setup "
+            "and teardown such as fit() setup and Petri's end-of-call checkpoint are excluded; "
+            "ratios of medians, not paired): " + "; ".join(loop_notes) + "."
+        )
+    if meaning:
+        paragraphs.append(meaning)
+    paragraphs += [
+        "### Targets",
+        "Computed by the script from the table above (wall clock, medians of per-round ratios).",
+        target_table,
+    ]
+    body = "\n\n".join(p if p.startswith(("|", "#")) else _wrap(p) for p in paragraphs)
+    return f"{DOCS_BEGIN}\n{intro}\n\n{body}\n{DOCS_END}"
+
+
+def _wrap(paragraph: str) -> str:
+    return textwrap.fill(paragraph, width=99, break_long_words=False, break_on_hyphens=False)
+
+
+def _loop_notes(results: Results, workloads: list[str]) -> list[str]:
+    """The loop-only figures, short, for the docs."""
+    notes = []
+    for workload in workloads:
+        floor = results.get((FLOOR, workload), {})
+        floor_loop = floor.get("median_loop_samples_per_s") or floor.get("median_samples_per_s")
+        for framework in ROWS:
+            result = results.get((framework, workload), {})
+            if result.get("status") != "ok" or "median_loop_samples_per_s" not in result:
+                continue
+            loop = result["median_loop_samples_per_s"]
+            text = f"{framework}/{workload} {loop:,.0f} samples/s"
+            if floor_loop:
+                text += f" = {loop / floor_loop:.2f}x the floor's median"
+            if "checkpoint_ms" in result:
+                per_call = statistics.median(result["seconds"])
+                text += (
+                    f" (its checkpoint, {result['checkpoint_mb']:.1f} MB, takes "
+                    f"{result['checkpoint_ms']:.0f} ms on its own, "
+                    f"{result['checkpoint_ms'] / 10 / per_call:.1f}% of a timed call)"
+                )
+            notes.append(text)
+    return notes
+
+
+def _meaning(results: Results, workloads: list[str]) -> str:
+    """What the ratios measure, with this run's step times."""
+    steps = []
+    for workload in workloads:
+        floor = results.get((FLOOR, workload), {})
+        if floor.get("median_samples_per_s"):
+            per_step = floor["batch"] / floor["median_samples_per_s"]
+            steps.append(
+                f"{per_step * 1e6:,.0f} µs on {workload}"
+                if per_step < 1e-2
+                else f"{per_step * 1e3:,.0f} ms on {workload}"
+            )
+    if not steps:
+        return ""
+    return (
+        "**What the ratios measure.** Every row runs the same arithmetic, fused Adam (Keras its "
+        f"own foreach Adam) and a clip to {CLIP_NORM}, so the ratios are the per-step work "
+        "around it: batching, the training loop, hooks, the optimizer call and the clip. A "
+        f"floor step took {' and '.join(steps)} in this run. Where Petri exceeds the floor, "
+        "it is that work: `GradientStep` calls the fused kernel without `Optimizer.step()`'s "
+        "per-call bookkeeping (hooks, profiler ranges, regrouping of tensors) and clips with "
+        "one norm read back on CPU, rescaling only when the norm exceeds the bound, where "
+        "the floor calls `clip_grad_norm_` (which always rescales) and `optimizer.step()`. "
+        "The shorter the step, the larger the share of this work, which is why the "
+        "frameworks differ far more on the MLP than on LeNet, whose step is mostly convolutions."
+    )
+
+
+def _write_docs(section: str) -> Path:
+    text = DOCS.read_text() if DOCS.exists() else "# Benchmarks\n"
+    if DOCS_BEGIN in text and DOCS_END in text:
+        head, rest = text.split(DOCS_BEGIN, 1)
+        text = head + section + rest.split(DOCS_END, 1)[1]
+    else:
+        text = text.rstrip("\n") + "\n\n" + section + "\n"
+    DOCS.parent.mkdir(parents=True, exist_ok=True)
+    DOCS.write_text(text)
+    return DOCS
+
+
+def _command_line(argv: list[str]) -> str:
+    """The command as typed, with the ``taskset -c`` that pinned it (if it was pinned)."""
+    python = Path(sys.executable)
+    try:
+        python_text = str(python.relative_to(ROOT)) if python.is_relative_to(ROOT) else python
+    except ValueError:
+        python_text = str(python)
+    words = [str(python_text), "bench/train_overhead.py", *argv]
+    command = " ".join(shlex.quote(w) for w in words)
+    try:
+        cpus = sorted(os.sched_getaffinity(0))
+    except (AttributeError, OSError):
+        return command
+    if len(cpus) < (os.cpu_count() or len(cpus)):
+        return f"taskset -c {','.join(map(str, cpus))} {command}"
+    return command
+
+
+def _loadavg() -> str:
+    try:
+        return " ".join(Path("/proc/loadavg").read_text().split()[:3])
+    except OSError:
+        return "n/a"
+
+
+def _cpu_model() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
 
 
 def _machine_busy(interval: float = 0.5) -> float | None:
@@ -786,8 +1263,67 @@ def driver_main(argv: list[str]) -> int:
     parser.add_argument("--quick", action="store_true", help="short smoke run (~2 minutes)")
     parser.add_argument("--python", help="interpreter for the workers (default: .venv-peers)")
     parser.add_argument("--json", type=Path, help="also write all results to this JSON file")
+    parser.add_argument(
+        "--write-docs",
+        action="store_true",
+        help="replace this benchmark's section of docs/benchmarks.md (table and targets)",
+    )
+    parser.add_argument(
+        "--from-json", type=Path, help="re-make the table (and docs) from an earlier --json file"
+    )
     args = parser.parse_args(argv)
 
+    if args.from_json:
+        payload = json.loads(args.from_json.read_text())
+        meta = payload["meta"]
+        results: Results = {(r["framework"], r["workload"]): r for r in payload["results"]}
+        workloads = list(meta["workloads"])
+    else:
+        results, workloads, meta = _run_all(args, argv)
+        if args.json:
+            payload = {"meta": meta, "results": [results[key] for key in sorted(results)]}
+            args.json.write_text(json.dumps(payload, indent=2))
+    for result in results.values():
+        _summarise(result)
+    print()
+    print(_format_table(results, workloads))
+    print()
+    print(LEGEND)
+    contention = meta.get("contention", 0.15)
+    contended = [
+        f"{f}/{w}"
+        for (f, w), r in results.items()
+        if r.get("other_load") and statistics.median(r["other_load"]) > contention
+    ]
+    if contended:
+        print(
+            f"WARNING: other processes kept the machine busy during {', '.join(contended)}: "
+            "their wall-clock samples/s are low and noisy; the cpu-s/s columns (per CPU-second "
+            "of the row's own process) hold up better. Rerun on an idle machine for wall figures, "
+            "or with --threads 1 (with 2 threads on 2 busy cores torch's OpenMP regions stall)."
+        )
+    for note in _notes(results, workloads):
+        print("  " + note)
+    meta["settings_problems"] = _settings_problems(results)
+    for problem in meta["settings_problems"]:
+        print(f"WARNING: not like for like: {problem}")
+    versions = meta.get("versions", {})
+    print(
+        "versions: "
+        + ", ".join(f"{k} {v}" for k, v in sorted(versions.items()))
+        + f"; load average {meta.get('loadavg_start')} at start, {meta.get('loadavg_end')} at end"
+    )
+    print("\nTargets:")
+    for target, verdict in _targets(results, workloads):
+        print(f"  {target}: {verdict.replace('**', '')}")
+    print(f"total {meta.get('total_seconds', 0):.0f} s")
+    if args.write_docs:
+        print(f"wrote {_write_docs(_docs_section(results, workloads, meta))}")
+    return 0
+
+
+def _run_all(args: argparse.Namespace, argv: list[str]) -> tuple[Results, list[str], dict]:
+    """Run every row of every workload over the rounds; (results, workloads, run metadata)."""
     python = args.python or (str(PEERS_PYTHON) if PEERS_PYTHON.exists() else sys.executable)
     if not args.python and not PEERS_PYTHON.exists():
         print(f"warning: {PEERS_PYTHON} missing ({SETUP_HINT}); peers will show as not installed")
@@ -802,8 +1338,21 @@ def driver_main(argv: list[str]) -> int:
         if args.repeats:
             plan["repeats"] = args.repeats
         plans[workload] = plan
+    meta: dict[str, Any] = {
+        "date": datetime.datetime.now().strftime("%Y-%m-%d %H:%M"),
+        "command": _command_line(argv),
+        "loadavg_start": _loadavg(),
+        "nproc": os.cpu_count(),
+        "cpu": _cpu_model(),
+        "python": platform.python_version(),
+        "threads": args.threads,
+        "rounds": args.rounds,
+        "workloads": list(args.workloads),
+        "plans": plans,
+    }
     print(
-        f"train_overhead: nproc={os.cpu_count()} threads={args.threads} python={python}\n  "
+        f"train_overhead: nproc={os.cpu_count()} threads={args.threads} python={python} "
+        f"load average {meta['loadavg_start']}\n  "
         + "\n  ".join(
             f"{w}: batch {p['batch']}, {p['warmup']} warm-up steps, then {p['repeats']} x "
             f"{p['steps']} timed steps per round, {args.rounds} round(s)"
@@ -811,13 +1360,14 @@ def driver_main(argv: list[str]) -> int:
         ),
         flush=True,
     )
-    results: dict[tuple[str, str], dict[str, Any]] = {}
+    results: Results = {}
     started = time.perf_counter()
     wait_budget = args.max_wait
     # Other processes only compete once they need the cores the rows' threads use: with
     # --threads 1 on 2 cores, one busy core elsewhere is not contention.
     cores = os.cpu_count() or 1
     args.contention += max(0.0, 1.0 - args.threads / cores)
+    meta["contention"] = args.contention
     for round_index in range(args.rounds):
         for workload in args.workloads:
             plan = plans[workload]
@@ -861,44 +1411,15 @@ def driver_main(argv: list[str]) -> int:
                     f"{status}{detail} [{time.perf_counter() - t0:.1f}s]{noisy}",
                     flush=True,
                 )
-    for result in results.values():
-        _summarise(result)
     versions: dict[str, str] = {}
     for result in results.values():
         versions.update(result.get("versions", {}))
-    print()
-    print(_format_table(results, args.workloads))
-    print()
-    print(LEGEND)
-    contended = [
-        f"{f}/{w}"
-        for (f, w), r in results.items()
-        if r.get("other_load") and statistics.median(r["other_load"]) > args.contention
-    ]
-    if contended:
-        print(
-            f"WARNING: other processes kept the machine busy during {', '.join(contended)}: "
-            "their wall-clock samples/s are low and noisy; the cpu-s/s columns (per CPU-second "
-            "of the row's own process) hold up better. Rerun on an idle machine for wall figures, "
-            "or with --threads 1 (with 2 threads on 2 busy cores torch's OpenMP regions stall)."
-        )
-    for note in _notes(results, args.workloads):
-        print("  " + note)
-    keras_jit = {r.get("jit_compile") for (f, _), r in results.items() if f == "keras"} - {None}
-    print(
-        "versions: "
-        + ", ".join(f"{k} {v}" for k, v in sorted(versions.items()))
-        + (f"; keras jit_compile={'/'.join(sorted(keras_jit))}" if keras_jit else "")
+    meta.update(
+        versions=versions,
+        loadavg_end=_loadavg(),
+        total_seconds=time.perf_counter() - started,
     )
-    print(f"total {time.perf_counter() - started:.0f} s")
-    if args.json:
-        payload = {
-            "machine": {"nproc": os.cpu_count(), "threads": args.threads},
-            "versions": versions,
-            "results": [results[key] for key in sorted(results)],
-        }
-        args.json.write_text(json.dumps(payload, indent=2))
-    return 0
+    return results, list(args.workloads), meta
 
 
 if __name__ == "__main__":
