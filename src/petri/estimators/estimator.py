@@ -430,10 +430,11 @@ class Estimator:
                 separate_norm=embed_clip,
             )
             self._spec_hooks = list(spec.training_hooks or [])
+        fallback = not checkpoint_path  # resuming: a damaged newest gives way to the previous
         if target is not None and ckpt.checkpoint_step(target) != self._state_step:
-            self._restore(target, full=mode == ModeKeys.TRAIN)
+            target = self._restore(target, full=mode == ModeKeys.TRAIN, fallback=fallback)
         elif target is not None and mode == ModeKeys.TRAIN and self._pending_restore_optimizer:
-            self._restore(target, full=True)
+            target = self._restore(target, full=True, fallback=fallback)
         return target
 
     _pending_restore_optimizer = False
@@ -475,12 +476,15 @@ class Estimator:
             )
         return spec
 
-    def _restore(self, path: Path, full: bool) -> None:
-        """Weights only (evaluate, predict), or everything training continues from."""
+    def _restore(self, path: Path, full: bool, fallback: bool = False) -> Path:
+        """Weights only (evaluate, predict), or everything training continues from; returns
+        the checkpoint used."""
         if full:
-            state = restore_training_state(path, self._module, self._optimizer, self._scheduler)
+            path, state = restore_training_state(
+                path, self._module, self._optimizer, self._scheduler, fallback=fallback
+            )
         else:
-            state = restore_training_state(path, self._module, rng=False)
+            path, state = restore_training_state(path, self._module, rng=False, fallback=fallback)
         self._global_step = int(state["global_step"])
         self._state_step = self._global_step
         self._pending_restore_optimizer = not full
@@ -488,14 +492,15 @@ class Estimator:
             self._pending_input_state = state.get("input")
             self._train_input_fn = self._train_iterator = None
         logger.info("Restored %s (global step %d).", path, self._global_step)
+        return path
 
     def _learning_rate(self) -> float | None:
         return self._optimizer.param_groups[0]["lr"] if self._optimizer is not None else None
 
     def _variables(self) -> dict[str, np.ndarray]:
-        path = ckpt.latest_checkpoint(self.model_dir)
-        if path is not None:
-            state = ckpt.load_checkpoint(path)
+        found = ckpt.load_newest_intact(self.model_dir)
+        if found is not None:
+            state = found[1]
             weights, step = state["model"], int(state["global_step"])
         elif self._built:
             weights, step = self._module.state_dict(), self._global_step

@@ -380,7 +380,9 @@ class Agent:
 
     def _restore(self, path: Path) -> None:
         model = self.model
-        state = restore_training_state(path, model, model.optimizer, model.scheduler)
+        path, state = restore_training_state(
+            path, model, model.optimizer, model.scheduler, fallback=True
+        )
         model.load_training_state(state.get("training", {}))  # older checkpoints: optimizer too
         if "memory" in state:
             self.memory.load_state_dict(state["memory"])

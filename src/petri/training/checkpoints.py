@@ -4,6 +4,12 @@ A checkpoint is a single ``state_dict`` (model, optimizer, schedule, global step
 input position) written to a temporary file, fsynced, then renamed into place, so a crash at any
 moment leaves either the previous set of checkpoints or the new one, never a torn file.
 
+Every file carries its own CRC32C: ``PETRICKPT1``, the payload length (uint64) and its masked
+CRC32C (uint32), then torch's zip payload. A flipped bit or a truncated file is found on load
+(:class:`CorruptCheckpointError`, naming the file); :func:`load_newest_intact` sets such a file
+aside as ``*.corrupt`` with a warning and falls back to the previous intact checkpoint. Files of
+earlier Petri versions (a bare zip) still load, unverified.
+
 Training need not wait for the disk: :func:`save_checkpoint_async` copies the state (a memcpy)
 and writes it on a background thread, one write at a time per directory, in order. Every reader
 here (:func:`list_checkpoints`, :func:`latest_checkpoint`, :func:`load_checkpoint`) first waits
@@ -14,9 +20,12 @@ daemons); a kill before a write finishes leaves the previous checkpoint, as a cr
 
 from __future__ import annotations
 
+import io
+import logging
 import os
 import random
 import re
+import struct
 import tempfile
 import threading
 from pathlib import Path
@@ -26,16 +35,19 @@ import numpy as np
 import torch
 
 from petri._fsync import fsync_directory
-from petri.errors import CheckpointMismatchError
+from petri._tfrecord import masked_crc32c
+from petri.errors import CheckpointMismatchError, PetriError
 
 __all__ = [
     "REQUIRED_KEYS",
+    "CorruptCheckpointError",
     "capture_rng_state",
     "checkpoint_step",
     "latest_checkpoint",
     "list_checkpoints",
     "load_checkpoint",
     "load_model_state",
+    "load_newest_intact",
     "pending_checkpoint",
     "restore_rng_state",
     "save_checkpoint",
@@ -44,8 +56,16 @@ __all__ = [
 ]
 
 _PATTERN = re.compile(r"^model\.ckpt-(\d+)\.pt$")
+_TEMPORARY = re.compile(r"^\.model\.ckpt-.*\.tmp$")
 REQUIRED_KEYS = ("format", "global_step", "model")
 FORMAT = 1
+_MAGIC = b"PETRICKPT1"
+_HEADER = struct.Struct("<QI")  # payload length, masked CRC32C of the payload
+logger = logging.getLogger("petri")
+
+
+class CorruptCheckpointError(PetriError, ValueError):
+    """A checkpoint file is damaged: its checksum does not match, or it is truncated or empty."""
 
 
 def list_checkpoints(model_dir: str | os.PathLike[str]) -> list[Path]:
@@ -99,11 +119,15 @@ def _write(
 ) -> Path:
     directory.mkdir(parents=True, exist_ok=True)
     target = directory / f"model.ckpt-{int(state['global_step'])}.pt"
-    payload = {"format": FORMAT, **state}
+    buffer = io.BytesIO()
+    torch.save({"format": FORMAT, **state}, buffer)
+    payload = buffer.getbuffer()
+    _remove_leftovers(directory)
     handle, temporary = tempfile.mkstemp(prefix=".model.ckpt-", suffix=".tmp", dir=directory)
     try:
         with os.fdopen(handle, "wb") as file:
-            torch.save(payload, file)
+            file.write(_MAGIC + _HEADER.pack(len(payload), masked_crc32c(payload)))
+            file.write(payload)
             file.flush()
             os.fsync(file.fileno())
         os.replace(temporary, target)
@@ -224,16 +248,82 @@ def _hourly_milestones(checkpoints: list[Path], hours: float | None) -> set[Path
 
 
 def load_checkpoint(path: str | os.PathLike[str]) -> dict[str, Any]:
-    """Load and validate a checkpoint (``weights_only``: no code runs from the file)."""
+    """Load a checkpoint after verifying its checksum (``weights_only``: no code runs from it).
+
+    Raises:
+        CorruptCheckpointError: the file is damaged (checksum, truncation, empty).
+        ValueError: it is not a Petri checkpoint (required keys missing).
+    """
     wait_for_checkpoints(Path(path).parent)
+    data = Path(path).read_bytes()
+    if data.startswith(_MAGIC):
+        data = _verified_payload(str(path), data)
+    elif not data.startswith(b"PK"):  # neither this format nor an earlier version's bare zip
+        raise CorruptCheckpointError(
+            f"Checkpoint {str(path)!r} is damaged: "
+            f"{'it is empty' if not data else 'it does not start with a checkpoint header'}."
+        )
     try:
-        state = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as error:  # torch raises several types for damaged files.
-        raise ValueError(f"Checkpoint {str(path)!r} cannot be read: {error}") from error
+        state = torch.load(io.BytesIO(data), map_location="cpu", weights_only=True)
+    except Exception as error:  # torch raises several types for damaged zips
+        raise CorruptCheckpointError(
+            f"Checkpoint {str(path)!r} cannot be read ({type(error).__name__}: {error})."
+        ) from error
     missing = [key for key in REQUIRED_KEYS if key not in state]
     if missing:
         raise ValueError(f"Checkpoint {str(path)!r} lacks required keys {missing}.")
     return state
+
+
+def _verified_payload(path: str, data: bytes) -> memoryview:
+    start = len(_MAGIC) + _HEADER.size
+    if len(data) < start:
+        raise CorruptCheckpointError(f"Checkpoint {path!r} is damaged: its header is truncated.")
+    length, checksum = _HEADER.unpack_from(data, len(_MAGIC))
+    payload = memoryview(data)[start:]
+    if len(payload) != length:
+        raise CorruptCheckpointError(
+            f"Checkpoint {path!r} is damaged: {len(payload)} of its {length} payload bytes are "
+            "there (truncated, or written past its end)."
+        )
+    if masked_crc32c(payload) != checksum:
+        raise CorruptCheckpointError(
+            f"Checkpoint {path!r} is damaged: its CRC32C does not match its contents (a flipped "
+            "bit or a partial overwrite)."
+        )
+    return payload
+
+
+def load_newest_intact(
+    model_dir: str | os.PathLike[str], newest: Path | None = None
+) -> tuple[Path, dict[str, Any]] | None:
+    """``(path, state)`` of the newest checkpoint that loads intact, starting at ``newest``
+    (default: the newest in ``model_dir``); None when there is none.
+
+    A damaged one is renamed ``<name>.corrupt`` (kept for inspection, never loaded again) with
+    a warning naming it, and the previous one is tried.
+    """
+    candidates = list_checkpoints(model_dir)
+    if newest is not None:
+        candidates = [p for p in candidates if checkpoint_step(p) <= checkpoint_step(newest)]
+        if newest not in candidates:
+            candidates.append(newest)
+    for path in reversed(candidates):
+        try:
+            return path, load_checkpoint(path)
+        except CorruptCheckpointError as error:
+            aside = path.with_name(path.name + ".corrupt")
+            os.replace(path, aside)
+            logger.warning("%s Set aside as %s; using the previous checkpoint.", error, aside)
+    return None
+
+
+def _remove_leftovers(directory: Path) -> None:
+    """Temporary files of writes that a crash interrupted (a run has one writer; this process's
+    own writes into ``directory`` run one at a time, so none of these is in progress)."""
+    for path in directory.iterdir():
+        if _TEMPORARY.match(path.name):
+            path.unlink(missing_ok=True)
 
 
 def load_model_state(module: torch.nn.Module, weights: dict[str, Any], path: Path | str) -> None:

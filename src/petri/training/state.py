@@ -53,14 +53,28 @@ def restore_training_state(
     optimizer: torch.optim.Optimizer | None = None,
     scheduler: Any = None,
     rng: bool = True,
-) -> dict[str, Any]:
+    fallback: bool = False,
+) -> tuple[Path, dict[str, Any]]:
     """Load the checkpoint at ``path`` into ``model`` (and the optimizer, schedule and global
-    RNGs when given); returns the whole dict for the owner's own keys.
+    RNGs when given); returns the path used and the whole dict, for the owner's own keys.
+
+    With ``fallback`` a damaged checkpoint is set aside (``*.corrupt``, with a warning) and the
+    previous intact one is used: what resuming a run does; an explicit path does not fall back.
 
     Raises:
+        CorruptCheckpointError: the checkpoint is damaged (and no fallback was asked or found).
         CheckpointMismatchError: the weights belong to another model.
     """
-    state = ckpt.load_checkpoint(path)
+    if fallback:
+        found = ckpt.load_newest_intact(path.parent, newest=path)
+        if found is None:
+            raise ckpt.CorruptCheckpointError(
+                f"No intact checkpoint in {str(path.parent)!r}: every one was damaged and is set "
+                "aside as *.corrupt. Delete the folder to train from scratch."
+            )
+        path, state = found
+    else:
+        state = ckpt.load_checkpoint(path)
     ckpt.load_model_state(model, state["model"], path)
     if optimizer is not None and "optimizer" in state:
         optimizer.load_state_dict(state["optimizer"])
@@ -68,4 +82,4 @@ def restore_training_state(
         scheduler.load_state_dict(state["scheduler"])
     if rng and "rng" in state:
         ckpt.restore_rng_state(state["rng"])
-    return state
+    return path, state
