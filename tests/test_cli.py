@@ -279,22 +279,17 @@ def test_sigint_stops_a_run_that_resumes_from_its_last_checkpoint(petri_cli, mlp
         if process.poll() is None:
             process.kill()
             process.communicate()
-    assert process.returncode not in (0, -signal.SIGINT), (process.returncode, err)
+    assert process.returncode == 130, (process.returncode, err)
     assert "Traceback" not in err and "global_step" not in out  # no result printed
+    assert "interrupted at step" in err and f"--output-dir {run_dir}" in err  # how to resume
     run = load(run_dir)
     assert run.status == "crashed" and "KeyboardInterrupt" in str(run.meta["error"])
     steps = sorted(int(path.stem.split("-")[1]) for path in run_dir.glob("model.ckpt-*.pt"))
     assert steps and steps[-1] < 1000000
-    resumed = petri_cli(
-        "run",
-        mlp,
-        "--schedule",
-        "train",
-        "--set",
-        f"train_steps={steps[-1] + 10}",
-        "--output-dir",
-        run_dir,
-    )
+    arguments = ["run", mlp, "--schedule", "train", "--set", f"train_steps={steps[-1] + 10}"]
+    refused = petri_cli(*arguments, "--output-dir", run_dir)  # another train_steps: refused
+    assert refused.exit_code == 2 and "-train_steps: 1000000" in refused.stderr
+    resumed = petri_cli(*arguments, "--output-dir", run_dir, "--allow-config-change")
     assert resumed.exit_code == 0, resumed.stderr
     assert (run_dir / f"model.ckpt-{steps[-1] + 10}.pt").is_file()
     assert load(run_dir).status == "finished"

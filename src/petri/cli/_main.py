@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import shlex
 import sys
 import time
 from pathlib import Path
@@ -57,35 +58,51 @@ def main(quiet: bool) -> None:
     ),
     help="Override the config's schedule.",
 )
+@click.option(
+    "--allow-config-change",
+    is_flag=True,
+    help="Resume a run although the config differs from its config.yaml (the diff is shown).",
+)
 def run(
     config: tuple[str, ...],
     overrides: tuple[str, ...],
     output_dir: str | None,
     save_dir: str | None,
     schedule: str | None,
+    allow_config_change: bool,
 ) -> None:
     """Train and evaluate the experiment in CONFIG (YAML/JSON; several merge in order).
 
     The run is recorded in SAVE_DIR/<name>/version_<n>/ (see `petri ls`, `petri show`).
+    Ctrl-C saves a checkpoint and prints the command that resumes the run.
     """
     try:
-        result, directory, elapsed, experiment = _run(
-            config, overrides, output_dir, save_dir, schedule
+        experiment, schedule_name = _build(
+            config, overrides, output_dir, save_dir, schedule, allow_config_change
         )
     except PetriError as error:
         _fail(error)
-    _print_result(result, directory, elapsed, experiment)
+    started = time.perf_counter()
+    try:
+        result = _run_schedule(experiment, schedule_name)
+    except KeyboardInterrupt:
+        _interrupted(experiment, config, overrides, output_dir, save_dir, schedule)
+    except PetriError as error:
+        _fail(error)
+    _print_result(result, Path(experiment.output_dir), time.perf_counter() - started, experiment)
 
 
-def _run(
+def _build(
     sources: tuple[str, ...],
     overrides: tuple[str, ...],
     output_dir: str | None,
     save_dir: str | None,
     schedule: str | None,
-) -> tuple[dict[str, Any], Path, float, Any]:
+    allow_config_change: bool,
+) -> tuple[Any, str]:
+    """The experiment the command line describes (supervised or RL) and its schedule."""
     # loaded when the command runs (torch is heavy): `petri --help` stays light
-    from petri.configs import apply_overrides, deep_merge, is_rl_config, load_config_source
+    from petri.configs import RLExperimentConfig, apply_overrides, deep_merge, load_config_source
     from petri.experiments import create_experiment, validate_config
 
     merged: dict[str, Any] = {}
@@ -96,39 +113,56 @@ def _run(
         merged["output_dir"] = save_dir
     if schedule:
         merged["schedule"] = schedule
-    if is_rl_config(merged):
-        return _run_rl(merged, output_dir)
-    if output_dir:
-        estimator_config = dict(merged.get("estimator_config") or {})
-        if not estimator_config.get("output_dir") and not estimator_config.get("model_dir"):
-            estimator_config["output_dir"] = output_dir  # checkpoints directly in the folder
-        merged["estimator_config"] = estimator_config
     config = validate_config(merged)
-    started = time.perf_counter()
-    experiment = create_experiment(config, output_dir=output_dir)
+    if output_dir and not isinstance(config, RLExperimentConfig):
+        estimator = config.estimator_config
+        if not estimator.output_dir:  # checkpoints directly in the folder
+            config = validate_config(
+                {**merged, "estimator_config": {**estimator.to_dict(), "output_dir": output_dir}}
+            )
+    experiment = create_experiment(
+        config, output_dir=output_dir, allow_config_change=allow_config_change
+    )
     click.echo(
         f"petri: running {config.name!r} ({config.schedule}) in {experiment.output_dir}", err=True
     )
-    action = getattr(experiment, config.schedule)
-    result = action()
-    if config.schedule == "train":
+    return experiment, config.schedule
+
+
+def _run_schedule(experiment: Any, schedule: str) -> dict[str, Any]:
+    if hasattr(experiment, "run_schedule"):  # an RLExperiment
+        return experiment.run_schedule()
+    result = getattr(experiment, schedule)()
+    if schedule == "train":
         result = {"global_step": experiment.estimator.global_step}
-    return result, experiment.output_dir, time.perf_counter() - started, experiment
+    return result
 
 
-def _run_rl(
-    merged: dict[str, Any], output_dir: str | None
-) -> tuple[dict[str, Any], Path, float, Any]:
-    """An RL config (``kind: rl`` or ``environment_config``) runs through an Agent."""
-    # loaded when the command runs (torch is heavy): `petri --help` stays light
-    from petri.experiments import create_rl_experiment, validate_config
-
-    config = validate_config(merged)
-    started = time.perf_counter()
-    experiment = create_rl_experiment(config, output_dir=output_dir)
-    click.echo(f"petri: running RL experiment in {experiment.output_dir}", err=True)
-    result = experiment.run_schedule()
-    return result, Path(experiment.output_dir), time.perf_counter() - started, experiment
+def _interrupted(
+    experiment: Any,
+    sources: tuple[str, ...],
+    overrides: tuple[str, ...],
+    output_dir: str | None,
+    save_dir: str | None,
+    schedule: str | None,
+) -> None:
+    """Ctrl-C: the loop has saved a checkpoint; say where, and how to go on."""
+    estimator = experiment.estimator
+    command = ["petri", "run", *sources, *(f"--set={o}" for o in overrides)]
+    if save_dir:
+        command += ["--save-dir", save_dir]
+    if schedule:
+        command += ["--schedule", schedule]
+    if output_dir:
+        command += ["--output-dir", output_dir]
+    else:
+        command.append(f"--set=version={experiment.run.version}")
+    click.echo(
+        f"\npetri: interrupted at step {estimator.global_step}; checkpoint saved in "
+        f"{estimator.model_dir}.\nResume with: {shlex.join(command)}",
+        err=True,
+    )
+    sys.exit(130)
 
 
 def _print_result(

@@ -136,8 +136,7 @@ def load_config_source(source: Any) -> dict[str, Any]:
                     str(path),
                 )
         except (json.JSONDecodeError, yaml.YAMLError) as error:
-            message = f"Config file {str(path)!r} is not valid: {error}"
-            raise ConfigError(message, "", str(path)) from None
+            raise ConfigError(_syntax_message(path, error), "", str(path)) from None
         if not isinstance(data, dict):
             raise ConfigError(
                 f"Config file {str(path)!r} must hold a mapping at top level, "
@@ -151,6 +150,24 @@ def load_config_source(source: Any) -> dict[str, Any]:
         "path, or a list of those.",
         "",
         source,
+    )
+
+
+def _syntax_message(path: Path, error: Exception) -> str:
+    """``<file>, line L, column C: <problem>`` for a YAML or JSON syntax error."""
+    if isinstance(error, json.JSONDecodeError):
+        line, column, problem = error.lineno, error.colno, error.msg
+    else:
+        mark = getattr(error, "problem_mark", None)
+        if mark is None:
+            return f"Config file {str(path)!r} is not valid YAML: {error}"
+        line, column = mark.line + 1, mark.column + 1
+        problem = " ".join(
+            str(part) for part in (getattr(error, "context", None), error.problem) if part
+        )
+    return (
+        f"Config file {str(path)!r}, line {line}, column {column}: {problem}. The file is not "
+        f"valid {'JSON' if path.suffix.lower() == '.json' else 'YAML'}."
     )
 
 

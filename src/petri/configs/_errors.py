@@ -124,8 +124,10 @@ def config_error_from_validation(
             line = f"Missing required key `{path}`."
         else:
             message = item["msg"].removeprefix("Value error, ").removeprefix("Assertion failed, ")
-            where = f" for `{path}`" if path else ""
-            line = f"Invalid value{where}: received {_short(value)}. {message}"
+            if path:
+                line = f"Invalid value for `{path}`: received {_short(value)}. {message}"
+            else:  # a check across keys: its message names them
+                line = f"Invalid config: {message}"
         if line in seen:
             continue
         seen.add(line)

@@ -131,6 +131,21 @@ class ExperimentConfig(BaseConfig):
         return value
 
     @model_validator(mode="after")
+    def _evaluations_end(self) -> ExperimentConfig:
+        evaluation = self.eval_input_data_config
+        if (
+            evaluation is not None
+            and evaluation.pipeline_config.num_epochs is None
+            and self.eval_steps is None
+        ):
+            raise ValueError(
+                "eval_input_data_config.pipeline_config.num_epochs is null (repeat forever) and "
+                "eval_steps is null (until the input ends): an evaluation would never end. Set "
+                "num_epochs (1 evaluates the whole input once) or eval_steps."
+            )
+        return self
+
+    @model_validator(mode="after")
     def _params_need_a_model_fn(self) -> ExperimentConfig:
         if self.estimator_config.params:
             raise ValueError(

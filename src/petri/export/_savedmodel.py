@@ -29,7 +29,7 @@ from typing import Any, Protocol
 import torch
 from torch import nn
 
-from petri._fsync import fsync_directory, fsync_tree
+from petri._fsync import as_created, fsync_directory, fsync_tree
 from petri.export._receiver import ServingInputReceiver
 from petri.modes import ModeKeys
 
@@ -111,6 +111,7 @@ def export_savedmodel(
     base = Path(export_dir_base)
     base.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=".tmp-", dir=base))
+    as_created(staging)
     try:
         torch.export.save(program, staging / "model.pt2")
         text = json.dumps(metadata, indent=2 if as_text else None, sort_keys=True)

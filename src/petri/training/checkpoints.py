@@ -34,7 +34,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from petri._fsync import fsync_directory
+from petri._fsync import as_created, fsync_directory
 from petri._tfrecord import masked_crc32c
 from petri.errors import CheckpointMismatchError, PetriError
 
@@ -130,6 +130,7 @@ def _write(
             file.write(payload)
             file.flush()
             os.fsync(file.fileno())
+        as_created(temporary)
         os.replace(temporary, target)
     except BaseException:
         Path(temporary).unlink(missing_ok=True)

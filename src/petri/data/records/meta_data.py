@@ -15,6 +15,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from petri._fsync import as_created
 from petri.data.records.features import FeatureSpec
 
 __all__ = [
@@ -87,6 +88,7 @@ def write_meta_data(
     with os.fdopen(handle, "w") as out:
         json.dump(merged, out, indent=2, sort_keys=False)
         out.write("\n")
+    as_created(temporary)
     os.replace(temporary, file)
     return file
 

@@ -22,6 +22,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import BinaryIO
 
+from petri._fsync import as_created
 from petri._tfrecord import frame_records, masked_crc32c
 from petri.data.records._atomic import AtomicWriter
 from petri.errors import PetriError
@@ -104,6 +105,7 @@ class TFRecordWriter(AtomicWriter):
         os.fsync(self._file.fileno())
         self._file.close()
         self._file = None
+        as_created(self._temporary)
         os.replace(self._temporary, self.path)
 
     def abort(self) -> None:
