@@ -93,7 +93,9 @@ def test_create_experiment_records_a_versioned_run(tmp_path):
     second = create_experiment(config(tmp_path))
     assert second.output_dir == tmp_path / "tiny" / "version_1"
     second.close()
-    resumed = create_experiment(config(tmp_path, version=0, train_steps=25))
+    resumed = create_experiment(  # more steps: a changed config, allowed explicitly
+        config(tmp_path, version=0, train_steps=25), allow_config_change=True
+    )
     assert resumed.estimator.global_step == 20
     resumed.train()
     assert [r.version for r in list_runs(tmp_path)] == [0, 1]

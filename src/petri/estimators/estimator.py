@@ -96,6 +96,9 @@ class Estimator:
         self._train_iterator: Iterator[Any] | None = None
         self._pending_input_state: dict[str, Any] | None = None
         self._spec_hooks: list[Any] = []
+        self.checkpoint_barriers: list[Callable[[], None]] = []
+        """Called before every checkpoint is written: a run log flushes the rows logged up to
+        its step here, so a checkpoint on disk is never ahead of the record."""
 
     # ----------------------------------------------------------------- public API
     @property
@@ -276,6 +279,8 @@ class Estimator:
         training loop does, so steps never wait for the disk); readers of ``model_dir`` in this
         process wait for it, and so does the interpreter at exit.
         """
+        for barrier in self.checkpoint_barriers:
+            barrier()
         iterator = self._train_iterator
         extra = {}
         if iterator is not None and hasattr(iterator, "state_dict"):

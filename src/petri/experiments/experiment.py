@@ -100,6 +100,8 @@ class Experiment:
             run = RunLog(name=directory.name or "experiment", log_dir=directory, autosave=True)
             run.tag(flatten_tags({"params": estimator.params, "run_config": estimator.config}))
         self.run: RunLog | None = run or None
+        if self.run is not None:  # rows up to a checkpoint's step reach disk before it does
+            estimator.checkpoint_barriers.append(self.run.flush)
         self.output_dir = (
             Path(self.run.log_dir) if self.run else Path(output_dir or estimator.model_dir)
         )
@@ -112,11 +114,14 @@ class Experiment:
         self._need(self.train_input_fn, "train_input_fn")
         if delay_secs:
             time.sleep(delay_secs)
-        return self._tracked(
-            lambda: self.estimator.train(
+
+        def train() -> Estimator:
+            self._resume_record()
+            return self.estimator.train(
                 self.train_input_fn, max_steps=self.train_steps, hooks=self._train_hooks()
             )
-        )
+
+        return self._tracked(train)
 
     def evaluate(self, delay_secs: float | None = None, name: str | None = None) -> dict[str, Any]:
         """Evaluate the latest checkpoint on ``eval_steps`` batches; logs a row to the run."""
@@ -233,9 +238,20 @@ class Experiment:
         self._need(self.eval_input_fn, "eval_input_fn")
         estimator = self.estimator
         results: dict[str, Any] | None = None
-        step = last_eval = estimator.global_step
+        step = self._resume_record()
+        last_eval = self._last_evaluation(step)
+        finished = self.train_steps is not None and step >= self.train_steps
+        if (
+            step
+            and last_eval != step
+            and (finished or step - last_eval >= self.eval_every_n_steps)
+        ):
+            results = self._evaluate(0, None)  # due before the interruption, never logged
+            last_eval = step
         while self.train_steps is None or step < self.train_steps:
-            target = step + chunk
+            # chunks end at multiples of `chunk`, so a resumed run stops where an
+            # uninterrupted one does, and evaluates at the same steps
+            target = (step // chunk + 1) * chunk
             if self.train_steps is not None:
                 target = min(target, self.train_steps)
             estimator.train(self.train_input_fn, max_steps=target, hooks=self._train_hooks())
@@ -250,7 +266,43 @@ class Experiment:
             if exhausted:
                 logger.info("Training input ended at global step %d.", step)
                 break
-        return results if results is not None else self._evaluate(0, None)
+        if results is None:
+            results = self._logged_evaluation(step) or self._evaluate(0, None)
+        return results
+
+    def _resume_record(self) -> int:
+        """The step training (re)starts from; the run log forgets what it logged after it
+        (a preempted run resumes from its last checkpoint and logs those steps again)."""
+        step = self.estimator.global_step
+        if self.run is not None:
+            dropped = self.run.rewind(step)
+            if dropped:
+                logger.info("Resuming at step %d: %d rows logged after it dropped.", step, dropped)
+        return step
+
+    def _last_evaluation(self, step: int) -> int:
+        """The step of the last evaluation at or before ``step`` this run logged (0: none)."""
+        if self.run is None:
+            return step
+        steps = [
+            row["global_step"]
+            for row in self.run.metrics
+            if isinstance(row.get("global_step"), int)
+            and row["global_step"] <= step
+            and any(key.startswith("eval/") for key in row)
+        ]
+        return max(steps, default=0)
+
+    def _logged_evaluation(self, step: int) -> dict[str, Any] | None:
+        """The results of an evaluation at ``step`` already in the run log (a finished run run
+        again evaluates nothing new), or None."""
+        if self.run is None:
+            return None
+        for row in reversed(self.run.metrics):
+            if row.get("global_step") == step and any(key.startswith("eval/") for key in row):
+                results = {k[len("eval/") :]: v for k, v in row.items() if k.startswith("eval/")}
+                return {**results, "global_step": step}
+        return None
 
     def _watch_checkpoints(
         self,

@@ -256,6 +256,25 @@ class CsvLog:
             self._has_header = True
         self._write(text)
 
+    def rewrite(self, rows: list[dict[str, Any]]) -> None:
+        """Replace the file with exactly ``rows`` (header from their keys), atomically: a
+        resumed run drops the rows it logged after the checkpoint it resumes from."""
+        self.flush_lines()
+        self._close_fd()
+        columns = list(dict.fromkeys(key for row in rows for key in row))
+        temporary = f"{self.path}.{os.getpid()}.tmp"
+        with open(temporary, "w", encoding="utf-8", newline="") as target:
+            if rows:
+                target.write(",".join(format_cell(column) for column in columns) + "\n")
+                for row in rows:
+                    target.write(",".join(format_cell(row.get(c)) for c in columns) + "\n")
+            target.flush()
+            os.fsync(target.fileno())
+        os.replace(temporary, self.path)
+        self.columns, self._column_set = columns, set(columns)
+        self._has_header = bool(rows)
+        self._templates.clear()
+
     # ----------------------------------------------------------------- helpers
     def _template_for(self, keys: tuple[str, ...]) -> str | None:
         """A ``%(name)``-format line for rows with exactly these keys (plain values), or None."""

@@ -20,6 +20,7 @@ __all__ = [
     "image_value",
     "scalar_event",
     "scalar_value_prefix",
+    "session_start",
     "text_value",
     "varint",
 ]
@@ -77,6 +78,16 @@ def event(wall_time: float, step: int, summary: bytes = b"", file_version: str =
         message.file_version = file_version
     if summary:
         message.summary.ParseFromString(summary)
+    return message.SerializeToString()
+
+
+def session_start(wall_time: float, step: int) -> bytes:
+    """An ``Event`` with ``SessionLog(status=START)`` at ``step``: TensorBoard then discards the
+    events at ``step`` and later that an earlier session wrote (its purge of orphaned data), so
+    a resumed run's curves do not double back."""
+    event_pb2 = _protos()[0]
+    message = event_pb2.Event(wall_time=wall_time, step=step)
+    message.session_log.status = event_pb2.SessionLog.START
     return message.SerializeToString()
 
 

@@ -77,6 +77,10 @@ class EventWriter:
         """Queue one event holding the scalars ``tags[i] = values[i]`` at ``step``."""
         self._pending.append((wall_time, step, tags, values, is_row))
 
+    def add_event(self, event: bytes) -> None:
+        """Queue an encoded ``Event`` as it is."""
+        self._pending.append(event)
+
     def add_values(self, wall_time: float, step: int, values: bytes) -> None:
         """Queue one event whose ``Summary`` is ``values`` (encoded ``Summary.Value`` fields)."""
         self._pending.append(_proto.event(wall_time, step, values))

@@ -75,6 +75,30 @@ class RunWriter:
         self._events.flush()
         self._write_meta()
 
+    def rewind(self, step: int) -> int:
+        """Forget what was logged after ``step``: a run resumed from checkpoint ``step`` logs
+        those steps again, so its record equals an uninterrupted run's. Rows with a larger
+        ``global_step`` leave ``metrics.csv`` (rewritten atomically) and TensorBoard discards
+        its events after ``step`` (a session-start event). Returns the rows dropped.
+        """
+
+        def later(row: dict[str, Any]) -> bool:
+            value = row.get("global_step")
+            return isinstance(value, int | float) and not isinstance(value, bool) and value > step
+
+        if not self._writes or not any(later(row) for row in self.metrics):
+            return 0
+        self.save()
+        kept = [row for row in self.metrics if not later(row)]
+        dropped = len(self.metrics) - len(kept)
+        self.metrics[:] = kept  # the event writer holds this list
+        self._csv.rewrite(kept)
+        self._saved_rows = self._events.cursor = len(kept)
+        self._line_keys = self._run_keys = None
+        self._events.add_event(_proto.session_start(time.time(), step + 1))
+        self._events.flush()
+        return dropped
+
     def close(self, status: str = "finished", error: str | None = None) -> None:
         """Save, mark the run ``status`` and release its files; logging again reopens the run.
 
