@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import logging
 import multiprocessing
+import os
 import pickle
 import queue
 import traceback
@@ -59,8 +60,12 @@ def _checkpointable(value: Any) -> Any:
     return value
 
 
-def _put(out: Any, stop: Any, item: Any) -> bool:
+def _put(out: Any, stop: Any, item: Any, parent: int | None = None) -> bool:
+    """Send ``item``; False when the reading side is gone: ``stop`` was set, or the process
+    that started this reader died (SIGKILL skips its cleanup; the reader must not outlive it)."""
     while not stop.is_set():
+        if parent is not None and os.getppid() != parent:
+            return False
         try:
             out.put(item, timeout=_POLL_SECONDS)
             return True
@@ -86,8 +91,10 @@ def _reader_main(
     state: Mapping[str, Any] | None,
     out: Any,
     stop: Any,
+    parent: int | None = None,
 ) -> None:
-    """A reader process: batches of its shards, each sent with the state after it."""
+    """A reader process: batches of its shards, each sent with the state after it; it ends
+    when the reading process stops it or dies."""
     torch.set_num_threads(1)
     try:
         batcher = pipeline.make_batcher(worker, num_workers)
@@ -97,15 +104,15 @@ def _reader_main(
             try:
                 batch = batcher.next_batch()
             except StopIteration:
-                _put(out, stop, ("end", None, None))
+                _put(out, stop, ("end", None, None), parent)
                 return
-            if not _put(out, stop, ("batch", batch, batcher.state_dict())):
+            if not _put(out, stop, ("batch", batch, batcher.state_dict()), parent):
                 return
     except BaseException as error:
-        _put(out, stop, ("error", _portable(error), None))
+        _put(out, stop, ("error", _portable(error), None), parent)
     finally:
-        if stop.is_set():  # nobody reads any more: exit without flushing the queue
-            out.cancel_join_thread()
+        if stop.is_set() or (parent is not None and os.getppid() != parent):
+            out.cancel_join_thread()  # nobody reads any more: exit without flushing the queue
 
 
 def _shutdown(processes: list[Any], stop: Any) -> None:
@@ -135,7 +142,7 @@ class _Readers:
         self.processes = {
             w: context.Process(
                 target=_reader_main,
-                args=(pipeline, w, num_workers, states[w], self.queues[w], self.stop),
+                args=(pipeline, w, num_workers, states[w], self.queues[w], self.stop, os.getpid()),
                 name=f"petri-reader-{pipeline.label}-{w}"
                 if pipeline.label
                 else f"petri-reader-{w}",
