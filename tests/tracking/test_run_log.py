@@ -117,7 +117,10 @@ def test_autosave_off_writes_nothing_until_save(tmp_path):
         exp.log({"loss": float(step)}, global_step=step)
     exp.log({"img_png": np.zeros((4, 4, 3), np.uint8)})
     run_dir = Path(exp.log_dir)
-    assert {p.name for p in files_under(run_dir)} == {"meta.experiment"}
+    assert {p.name for p in files_under(run_dir)} == {
+        "meta.experiment",
+        ".lock",
+    }  # + the writer lock
     exp.save()
     assert len(read_rows(run_dir / "metrics.csv")) == 4
     assert (run_dir / "meta_tags.csv").is_file() and (run_dir / "media/img_png_3.png").is_file()

@@ -8,10 +8,19 @@ from __future__ import annotations
 
 from typing import Any
 
+from petri.tracking._lock import RunLockedError
 from petri.tracking.experiment import DEFAULT_SAVE_DIR, Experiment
 from petri.tracking.reader import Run, list_runs, load
 
-__all__ = ["DEFAULT_SAVE_DIR", "Experiment", "Run", "SummaryHook", "list_runs", "load"]
+__all__ = [
+    "DEFAULT_SAVE_DIR",
+    "Experiment",
+    "Run",
+    "RunLockedError",
+    "SummaryHook",
+    "list_runs",
+    "load",
+]
 
 
 def __getattr__(name: str) -> Any:

@@ -16,6 +16,7 @@ from typing import Any
 from petri.tracking import _proto
 from petri.tracking._csv_log import read_csv
 from petri.tracking._histogram import histogram_value
+from petri.tracking._lock import RunLock
 from petri.tracking._media import ImageData, as_image, media_name
 from petri.tracking._rows import IMAGE, NUMBER, expand
 from petri.tracking._status import HEARTBEAT_SECS, read_meta, this_process, write_meta
@@ -45,6 +46,7 @@ class RunWriter:
     tags: dict[str, Any]
     metrics: list[dict[str, Any]]
     status: str
+    _lock: RunLock
 
     def _update_open_run(self) -> None:
         self._open_run = bool(
@@ -126,6 +128,7 @@ class RunWriter:
         self._closed = True
         self._update_open_run()
         self._write_meta()
+        self._lock.release()
         atexit.unregister(self._at_exit)
 
     def add_scalar(
@@ -311,7 +314,13 @@ class RunWriter:
         self._events.cursor = self._saved_rows = len(self.metrics)
 
     def _open(self) -> None:
-        """Mark the run running, start the flush/heartbeat timer, and close it at exit."""
+        """Take the run's writer lock, mark it running, start the flush/heartbeat timer, and
+        close it at exit.
+
+        Raises:
+            RunLockedError: another writer has the run open.
+        """
+        self._lock = RunLock.acquire(self.log_dir)
         self._closed = False
         self._update_open_run()
         self.status = "running"
