@@ -84,7 +84,9 @@ def test_resuming_with_a_changed_config_is_refused_unless_allowed(tmp_path: Path
     first.train()
     with pytest.raises(ConfigError, match=r"(?s)started with another config.*\+train_steps: 8"):
         create_experiment(_config(tmp_path, version=0, train_steps=8))
-    assert create_experiment(_config(tmp_path, version=0)).train_steps == 4  # same: resumes
+    same = create_experiment(_config(tmp_path, version=0))  # the same config: resumes
+    assert same.train_steps == 4
+    same.close()  # a run has one writer: release it before opening it again
     again = create_experiment(
         _config(tmp_path, version=0, train_steps=8), allow_config_change=True
     )
