@@ -316,7 +316,6 @@ def tensorboard_command(paths: tuple[str, ...], port: int, host: str, dry_run: b
     """Start TensorBoard on runs: a save_dir (default ./petri_logs) or run folders."""
     import importlib.util
     import shlex
-    import subprocess
 
     if importlib.util.find_spec("tensorboard") is None:
         _fail(
@@ -343,10 +342,38 @@ def tensorboard_command(paths: tuple[str, ...], port: int, host: str, dry_run: b
     if dry_run:
         click.echo(shlex.join(command))
         return
+    sys.exit(_run_child(command))
+
+
+def _run_child(command: list[str]) -> int:
+    """Run ``command`` and take it down with us: SIGTERM, SIGHUP or Ctrl-C to ``petri``
+    reach the child too, so no TensorBoard is left serving after its parent is gone."""
+    import signal
+    import subprocess
+
+    child = subprocess.Popen(command)
+
+    def forward(signum: int, frame: Any) -> None:
+        child.send_signal(signal.SIGTERM)
+
+    previous = {
+        number: signal.signal(number, forward) for number in (signal.SIGTERM, signal.SIGHUP)
+    }
     try:
-        sys.exit(subprocess.call(command))
+        return child.wait()
     except KeyboardInterrupt:
-        sys.exit(0)
+        child.send_signal(signal.SIGINT)
+        return 0
+    finally:
+        for number, handler in previous.items():
+            signal.signal(number, handler)
+        if child.poll() is None:
+            child.terminate()
+            try:
+                child.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                child.kill()
+                child.wait()
 
 
 def _fail(error: BaseException) -> None:

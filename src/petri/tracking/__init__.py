@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from petri.tracking._lock import RunLockedError
+from petri.tracking._tags import RunFileError
 from petri.tracking.experiment import DEFAULT_SAVE_DIR, Experiment
 from petri.tracking.reader import Run, list_runs, load
 
@@ -16,6 +17,7 @@ __all__ = [
     "DEFAULT_SAVE_DIR",
     "Experiment",
     "Run",
+    "RunFileError",
     "RunLockedError",
     "SummaryHook",
     "list_runs",

@@ -15,6 +15,8 @@ import math
 import os
 from typing import Any
 
+from petri.errors import PetriError
+
 __all__ = ["read_tags", "tag_value", "write_tags"]
 
 
@@ -100,6 +102,10 @@ def write_tags(path: str, tags: dict[str, Any]) -> None:
     os.replace(temporary, path)
 
 
+class RunFileError(PetriError, ValueError):
+    """A file of a run cannot be read (damaged); the message names the file and where."""
+
+
 def read_tags(path: str) -> dict[str, Any]:
     """Tags with their types; files without a type column (test_tube's) are guessed."""
     try:
@@ -107,6 +113,13 @@ def read_tags(path: str) -> dict[str, Any]:
             records = list(csv.reader(file))
     except FileNotFoundError:
         return {}
+    except UnicodeDecodeError as error:
+        raise RunFileError(
+            f"{path} is damaged: not UTF-8 text at byte {error.start} ({error.reason}). Restore "
+            "it from a backup or delete it; the run's other files are unaffected."
+        ) from None
+    except csv.Error as error:
+        raise RunFileError(f"{path} is damaged: {error}.") from None
     if not records:
         return {}
     header = records[0]

@@ -16,7 +16,7 @@ from typing import Any
 
 from petri.tracking._csv_log import last_values, read_csv, read_csv_tail
 from petri.tracking._status import META_FILE, effective_status, read_meta
-from petri.tracking._tags import read_tags
+from petri.tracking._tags import RunFileError, read_tags
 from petri.tracking._timestamps import parse_utc
 from petri.tracking._versions import DEFAULT_SAVE_DIR, existing_versions
 
@@ -226,8 +226,28 @@ def list_runs(
         name: only runs of this experiment name.
     """
     runs = [
-        load(path) for path in run_dirs(save_dir if save_dir is not None else DEFAULT_SAVE_DIR)
+        _load_or_damaged(path)
+        for path in run_dirs(save_dir if save_dir is not None else DEFAULT_SAVE_DIR)
     ]
     if name is not None:
         runs = [run for run in runs if run.name == name]
     return sorted(runs, key=lambda run: (run.name, run.version))
+
+
+def _load_or_damaged(path: str) -> Run:
+    """The run at ``path``; a run with a damaged file is listed as ``damaged`` (the error in
+    ``meta["error"]``) instead of failing the whole listing."""
+    try:
+        return load(path)
+    except RunFileError as error:
+        base = os.path.basename(path)
+        digits = base.rpartition("_")[2]
+        parent = os.path.basename(os.path.dirname(path))
+        return Run(
+            path=path,
+            name=parent if base.startswith("version_") else base,
+            version=int(digits) if digits.isdigit() else 0,
+            status="damaged",
+            meta={"error": str(error)},
+            tags={},
+        )
