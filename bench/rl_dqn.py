@@ -64,7 +64,6 @@ import datetime
 import json
 import os
 import platform
-import shlex
 import statistics
 import subprocess
 import sys
@@ -73,6 +72,8 @@ import time
 import traceback
 from pathlib import Path
 from typing import Any
+
+from _run_facts import command_line, cpu_model, loadavg, write_section
 
 ROOT = Path(__file__).resolve().parent.parent
 ROWS = ("floor", "petri", "sb3")
@@ -530,49 +531,11 @@ def _write_docs(
         part if part.startswith(("|", "#", "<!--")) else _wrap(part)
         for part in section.split("\n\n")
     )
-    text = path.read_text() if path.exists() else "# Benchmarks\n"
-    if begin in text and end in text:
-        text = text[: text.index(begin)] + section + text[text.index(end) + len(end) :]
-    else:
-        text = text.rstrip("\n") + "\n\n" + section + "\n"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(text)
-    return path
+    return write_section(section, begin, end, path)
 
 
 def _wrap(paragraph: str) -> str:
     return textwrap.fill(paragraph, width=99, break_long_words=False, break_on_hyphens=False)
-
-
-def _loadavg() -> str:
-    try:
-        return " ".join(Path("/proc/loadavg").read_text().split()[:3])
-    except OSError:
-        return "n/a"
-
-
-def _cpu_model() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
-
-
-def _command_line(argv: list[str]) -> str:
-    """The command as typed, with the ``taskset -c`` that pinned it (if it was pinned)."""
-    python = Path(sys.executable)
-    shown = python.relative_to(ROOT) if python.is_relative_to(ROOT) else python
-    command = " ".join(shlex.quote(w) for w in [str(shown), "bench/rl_dqn.py", *argv])
-    try:
-        cpus = sorted(os.sched_getaffinity(0))
-    except (AttributeError, OSError):
-        return command
-    if len(cpus) < (os.cpu_count() or len(cpus)):
-        return f"taskset -c {','.join(map(str, cpus))} {command}"
-    return command
 
 
 def main() -> None:
@@ -613,9 +576,9 @@ def main() -> None:
     else:
         meta = {
             "date": datetime.datetime.now().strftime("%Y-%m-%d %H:%M"),
-            "command": _command_line(sys.argv[1:]),
-            "loadavg_start": _loadavg(),
-            "cpu": _cpu_model(),
+            "command": command_line("bench/rl_dqn.py", sys.argv[1:]),
+            "loadavg_start": loadavg(),
+            "cpu": cpu_model(),
             "steps": args.steps,
             "seeds": args.seeds,
             "rounds": args.rounds,
@@ -637,7 +600,7 @@ def main() -> None:
         for result in results:
             versions.update(result.pop("versions", {}))
         meta.update(
-            loadavg_end=_loadavg(), total_seconds=time.perf_counter() - started, versions=versions
+            loadavg_end=loadavg(), total_seconds=time.perf_counter() - started, versions=versions
         )
     table = _table(results, args)
     print("\n" + table)

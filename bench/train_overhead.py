@@ -93,7 +93,6 @@ import datetime
 import json
 import os
 import platform
-import shlex
 import statistics
 import subprocess
 import sys
@@ -104,6 +103,8 @@ import traceback
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
+
+from _run_facts import command_line, cpu_model, loadavg, write_section
 
 ROOT = Path(__file__).resolve().parents[1]
 PEERS_PYTHON = ROOT / ".venv-peers" / "bin" / "python"
@@ -1166,50 +1167,7 @@ def _meaning(results: Results, workloads: list[str]) -> str:
 
 
 def _write_docs(section: str) -> Path:
-    text = DOCS.read_text() if DOCS.exists() else "# Benchmarks\n"
-    if DOCS_BEGIN in text and DOCS_END in text:
-        head, rest = text.split(DOCS_BEGIN, 1)
-        text = head + section + rest.split(DOCS_END, 1)[1]
-    else:
-        text = text.rstrip("\n") + "\n\n" + section + "\n"
-    DOCS.parent.mkdir(parents=True, exist_ok=True)
-    DOCS.write_text(text)
-    return DOCS
-
-
-def _command_line(argv: list[str]) -> str:
-    """The command as typed, with the ``taskset -c`` that pinned it (if it was pinned)."""
-    python = Path(sys.executable)
-    try:
-        python_text = str(python.relative_to(ROOT)) if python.is_relative_to(ROOT) else python
-    except ValueError:
-        python_text = str(python)
-    words = [str(python_text), "bench/train_overhead.py", *argv]
-    command = " ".join(shlex.quote(w) for w in words)
-    try:
-        cpus = sorted(os.sched_getaffinity(0))
-    except (AttributeError, OSError):
-        return command
-    if len(cpus) < (os.cpu_count() or len(cpus)):
-        return f"taskset -c {','.join(map(str, cpus))} {command}"
-    return command
-
-
-def _loadavg() -> str:
-    try:
-        return " ".join(Path("/proc/loadavg").read_text().split()[:3])
-    except OSError:
-        return "n/a"
-
-
-def _cpu_model() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
+    return write_section(section, DOCS_BEGIN, DOCS_END, DOCS)
 
 
 def _machine_busy(interval: float = 0.5) -> float | None:
@@ -1340,10 +1298,10 @@ def _run_all(args: argparse.Namespace, argv: list[str]) -> tuple[Results, list[s
         plans[workload] = plan
     meta: dict[str, Any] = {
         "date": datetime.datetime.now().strftime("%Y-%m-%d %H:%M"),
-        "command": _command_line(argv),
-        "loadavg_start": _loadavg(),
+        "command": command_line("bench/train_overhead.py", argv),
+        "loadavg_start": loadavg(),
         "nproc": os.cpu_count(),
-        "cpu": _cpu_model(),
+        "cpu": cpu_model(),
         "python": platform.python_version(),
         "threads": args.threads,
         "rounds": args.rounds,
@@ -1416,7 +1374,7 @@ def _run_all(args: argparse.Namespace, argv: list[str]) -> tuple[Results, list[s
         versions.update(result.get("versions", {}))
     meta.update(
         versions=versions,
-        loadavg_end=_loadavg(),
+        loadavg_end=loadavg(),
         total_seconds=time.perf_counter() - started,
     )
     return results, list(args.workloads), meta

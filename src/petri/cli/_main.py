@@ -102,7 +102,7 @@ def _build(
 ) -> tuple[Any, str]:
     """The experiment the command line describes (supervised or RL) and its schedule."""
     # loaded when the command runs (torch is heavy): `petri --help` stays light
-    from petri.configs import RLExperimentConfig, apply_overrides, deep_merge, load_config_source
+    from petri.configs import apply_overrides, deep_merge, is_rl_config, load_config_source
     from petri.experiments import create_experiment, validate_config
 
     merged: dict[str, Any] = {}
@@ -113,13 +113,12 @@ def _build(
         merged["output_dir"] = save_dir
     if schedule:
         merged["schedule"] = schedule
+    if output_dir and not is_rl_config(merged):
+        estimator_config = dict(merged.get("estimator_config") or {})
+        if not estimator_config.get("output_dir") and not estimator_config.get("model_dir"):
+            estimator_config["output_dir"] = output_dir  # checkpoints directly in the folder
+        merged["estimator_config"] = estimator_config
     config = validate_config(merged)
-    if output_dir and not isinstance(config, RLExperimentConfig):
-        estimator = config.estimator_config
-        if not estimator.output_dir:  # checkpoints directly in the folder
-            config = validate_config(
-                {**merged, "estimator_config": {**estimator.to_dict(), "output_dir": output_dir}}
-            )
     experiment = create_experiment(
         config, output_dir=output_dir, allow_config_change=allow_config_change
     )

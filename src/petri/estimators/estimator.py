@@ -86,6 +86,9 @@ class Estimator:
             self._module = ModelFnModule(model_fn, self.params, self.config, self.model_dir)
         self.device = _resolve_device(self.config.device)
         self._call: Callable[..., EstimatorSpec] = self._module
+        self._own_step: Callable[..., EstimatorSpec] | None = getattr(
+            self._module, "train_step", None
+        )  # looked up once: the loop calls train_step on every batch
         self._built = False
         self._optimizer: torch.optim.Optimizer | None = None
         self._scheduler: Any = None
@@ -357,9 +360,8 @@ class Estimator:
         (a ``petri.models.Model`` subclass, as Keras's ``train_step``) takes over the update;
         ``gradient_step(loss)`` does the backward pass, clipping and optimizer step.
         """
-        custom = getattr(self._module, "train_step", None)
-        if custom is not None:
-            spec = custom(features, labels, self._gradient_step)
+        if self._own_step is not None:
+            spec = self._own_step(features, labels, self._gradient_step)
         else:
             spec = self._call(features, labels, ModeKeys.TRAIN)
             self._gradient_step(spec.loss)  # type: ignore[misc]

@@ -47,10 +47,10 @@ def varint(value: int) -> bytes:
             return bytes(out)
 
 
-@cache
 def scalar_value_prefix(tag: str) -> bytes:
     """A ``Summary`` holding one ``simple_value`` of ``tag``, serialized, without the value's 4
-    float bytes (which come last): the batch path appends each row's float to it."""
+    float bytes (which come last): the batch path appends each row's float to it (and keeps
+    each tag's prefix)."""
     _, summary_pb2, _ = _protos()
     summary = summary_pb2.Summary(value=[summary_pb2.Summary.Value(tag=tag, simple_value=1.0)])
     return summary.SerializeToString()[:-4]

@@ -1,0 +1,120 @@
+"""A run's ``config.yaml``: written so that it rebuilds the run (arrays given inline beside it as
+``.npy`` files, classes as ``module:qualname``), and compared when the run is resumed, so a
+resumed run keeps the config it began with."""
+
+from __future__ import annotations
+
+import difflib
+import hashlib
+import os
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import yaml
+
+from petri._fsync import as_created
+from petri._plain import to_plain
+from petri.errors import ConfigError
+from petri.experiments._validate import AnyExperimentConfig
+
+__all__ = ["ARRAYS_FOLDER", "CONFIG_FILE", "check_unchanged", "write_config"]
+
+CONFIG_FILE = "config.yaml"
+ARRAYS_FOLDER = "config_arrays"
+
+
+def write_config(directory: Path, config: AnyExperimentConfig) -> Path:
+    """``config.yaml`` in ``directory``, written atomically; arrays given inline go to
+    ``config_arrays/<key path>.npy`` beside it and the file names them, so reading it back
+    (``petri.experiments.validate_config(path)``) rebuilds the same experiment. Classes become
+    ``module:qualname``."""
+    directory.mkdir(parents=True, exist_ok=True)
+
+    def array_file(path: str, array: Any) -> str:
+        target = directory / ARRAYS_FOLDER / f"{path}.npy"
+        target.parent.mkdir(parents=True, exist_ok=True)
+        values = array.detach().cpu().numpy() if hasattr(array, "detach") else np.asarray(array)
+        handle, temporary = tempfile.mkstemp(prefix=".array.", suffix=".npy", dir=target.parent)
+        with os.fdopen(handle, "wb") as file:
+            np.save(file, values, allow_pickle=False)
+        as_created(temporary)
+        os.replace(temporary, target)
+        return str(target.resolve())
+
+    text = yaml.safe_dump(to_plain(config.to_dict(), arrays=array_file), sort_keys=False)
+    handle, temporary = tempfile.mkstemp(prefix=".config.", suffix=".yaml", dir=directory)
+    with os.fdopen(handle, "w") as file:
+        file.write(text)
+    path = directory / CONFIG_FILE
+    as_created(temporary)
+    os.replace(temporary, path)
+    return path
+
+
+_MAY_CHANGE_ON_RESUME = ("version", "output_dir", "schedule")
+
+
+def check_unchanged(config: AnyExperimentConfig, output_dir: Any, save_dir: Path) -> None:
+    """Refuse to resume a run under a config other than the one in its config.yaml."""
+    if output_dir is not None:
+        directory = Path(output_dir)
+    elif config.version is not None:
+        directory = save_dir / config.name / f"version_{config.version}"
+    else:
+        return  # a new version
+    path = directory / CONFIG_FILE
+    if not path.is_file():
+        return
+    try:
+        before = _comparable(yaml.safe_load(path.read_text()) or {}, directory)
+    except (OSError, yaml.YAMLError):
+        return  # an unreadable config.yaml is rewritten below, as before
+    after = _comparable(to_plain(config.to_dict(), arrays=_array_fingerprint), directory)
+    if before == after:
+        return
+    diff = "".join(
+        difflib.unified_diff(
+            yaml.safe_dump(before, sort_keys=True).splitlines(keepends=True),
+            yaml.safe_dump(after, sort_keys=True).splitlines(keepends=True),
+            fromfile=str(path),
+            tofile="this config",
+        )
+    )
+    raise ConfigError(
+        f"The run in {str(directory)!r} was started with another config; resuming it with this "
+        f"one would change its record. Differences:\n{diff}Start a new version (drop "
+        "`version`/--output-dir), or pass --allow-config-change (allow_config_change=True) to "
+        "resume anyway.",
+        "version",
+        config.version,
+    )
+
+
+def _comparable(values: Any, directory: Path) -> Any:
+    """Plain config data with arrays (inline, or kept in ``config_arrays/``) as fingerprints."""
+    arrays = (directory / ARRAYS_FOLDER).resolve()
+
+    def walk(value: Any, key: str = "") -> Any:
+        if isinstance(value, dict):
+            return {
+                k: walk(v, k) for k, v in value.items() if k not in _MAY_CHANGE_ON_RESUME or key
+            }
+        if isinstance(value, list):
+            return [walk(v) for v in value]
+        if isinstance(value, str) and value.endswith(".npy") and Path(value).parent == arrays:
+            return _fingerprint(np.load(value, allow_pickle=False))
+        return value
+
+    return walk(values)
+
+
+def _array_fingerprint(path: str, array: Any) -> str:
+    values = array.detach().cpu().numpy() if hasattr(array, "detach") else np.asarray(array)
+    return _fingerprint(values)
+
+
+def _fingerprint(array: np.ndarray) -> str:
+    digest = hashlib.sha1(np.ascontiguousarray(array).tobytes()).hexdigest()[:16]
+    return f"<array {tuple(array.shape)} {array.dtype} sha1:{digest}>"
