@@ -1,14 +1,16 @@
-"""Process-wide settings of a run: the one place Petri seeds the global RNGs and sets torch's
-thread count."""
+"""Process-wide settings of a run: the one place Petri seeds the global RNGs, sets torch's
+thread count and gives its log lines somewhere to go."""
 
 from __future__ import annotations
 
+import logging
 import random
+import sys
 
 import numpy as np
 import torch
 
-__all__ = ["seed_everything", "use_threads"]
+__all__ = ["seed_everything", "show_progress", "use_threads"]
 
 
 def seed_everything(seed: int | None) -> None:
@@ -33,3 +35,21 @@ def use_threads(num_threads: int | None) -> None:
     """
     if num_threads and torch.get_num_threads() != num_threads:
         torch.set_num_threads(num_threads)
+
+
+def show_progress() -> None:
+    """Print Petri's INFO lines (progress, evaluations) on stderr when nobody set up logging.
+
+    Python drops INFO records of a logger without handlers, so a script that trains a model
+    would print nothing. Keras and Lightning show progress by default; so does Petri: when
+    neither the ``petri`` logger nor the root logger has a handler, a plain one is added to
+    ``petri``. Logging configured by the user (or by ``petri``'s CLI) is left as it is.
+    """
+    petri_logger = logging.getLogger("petri")
+    if petri_logger.hasHandlers():
+        return
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("%(message)s"))
+    petri_logger.addHandler(handler)
+    if petri_logger.level == logging.NOTSET:
+        petri_logger.setLevel(logging.INFO)

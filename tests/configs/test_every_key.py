@@ -230,6 +230,7 @@ KEY_EFFECTS: dict[str, str] = {
     "RunConfig.keep_checkpoint_max": "tests/estimators/test_estimator.py::test_checkpoints_every_n_steps_and_keep_max",
     "RunConfig.log_step_count_steps": _WIRING,
     "RunConfig.num_threads": f"{_RUN}::test_num_threads_sets_torch_threads_for_the_run",
+    "RunConfig.verbose": "tests/test_newcomer_stumbles.py::test_a_script_shows_progress_without_setting_up_logging",
     "RunConfig.save_checkpoints_secs": f"{_RUN}::test_save_checkpoints_secs_checkpoints_on_a_clock",
     "RunConfig.save_checkpoints_steps": "tests/estimators/test_estimator.py::test_checkpoints_every_n_steps_and_keep_max",
     "RunConfig.save_summary_steps": _WIRING,
@@ -261,6 +262,7 @@ CONDITIONS: dict[str, str] = {
     "RunConfig.device [Agent]": f"rejected: {_REJ}::test_rl_config_and_agent_reject_compile_and_other_devices",
     "RunConfig.keep_checkpoint_every_n_hours [Agent]": f"{_AGENT}::test_agent_keeps_hourly_checkpoints_as_configured",
     "RunConfig.num_threads [Agent]": f"{_AGENT}::test_agent_sets_the_thread_count_when_it_trains",
+    "RunConfig.verbose [Agent]": f"{_AGENT}::test_agent_shows_progress_unless_verbose_is_false",
     "RunConfig.save_summary_steps [Agent]": f"{_AGENT}::test_rl_summaries_are_written_every_save_summary_steps",
 }
 

@@ -34,7 +34,7 @@ def _alive(pid: int) -> bool:
         return False
 
 
-def test_readers_exit_when_the_trainer_is_sigkilled() -> None:
+def test_readers_exit_when_the_trainer_is_sigkilled(reliability_report) -> None:
     process = subprocess.Popen(
         [sys.executable, "-c", SCRIPT], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
     )
@@ -48,7 +48,10 @@ def test_readers_exit_when_the_trainer_is_sigkilled() -> None:
         deadline = time.monotonic() + 30  # a guard, not a speed check: they poll every 0.5 s
         while any(_alive(pid) for pid in readers) and time.monotonic() < deadline:
             time.sleep(0.1)
-        assert not any(_alive(pid) for pid in readers)
+        orphans = [pid for pid in readers if _alive(pid)]
+        reliability_report.add("orphaned processes", len(orphans))
+        reliability_report.add("child processes checked after their parent ended", len(readers))
+        assert not orphans
     finally:
         if process.poll() is None:
             process.kill()

@@ -27,7 +27,9 @@ def _alive(pid: int) -> bool:
         return False
 
 
-def test_sigterm_to_petri_tensorboard_stops_tensorboard(tmp_path: Path) -> None:
+def test_sigterm_to_petri_tensorboard_stops_tensorboard(
+    tmp_path: Path, reliability_report
+) -> None:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
@@ -58,7 +60,10 @@ def test_sigterm_to_petri_tensorboard_stops_tensorboard(tmp_path: Path) -> None:
         deadline = time.monotonic() + 30
         while any(_alive(pid) for pid in children) and time.monotonic() < deadline:
             time.sleep(0.2)
-        assert not any(_alive(pid) for pid in children)
+        orphans = [pid for pid in children if _alive(pid)]
+        reliability_report.add("orphaned processes", len(orphans))
+        reliability_report.add("child processes checked after their parent ended", len(children))
+        assert not orphans
     finally:
         for pid in children:
             if _alive(pid):

@@ -77,3 +77,39 @@ def test_agent_sets_the_thread_count_when_it_trains(tmp_path: Path) -> None:
         assert torch.get_num_threads() == 1
     finally:
         torch.set_num_threads(before)
+
+
+def test_agent_shows_progress_unless_verbose_is_false(tmp_path: Path, caplog) -> None:
+    import logging
+
+    def train(verbose: bool) -> list[str]:
+        caplog.clear()
+        experiment = create_experiment(
+            {
+                "kind": "rl",
+                "name": "progress",
+                "output_dir": str(tmp_path / str(verbose)),
+                "environment_config": {"env_id": "CartPole-v1", "seed": 0},
+                "run_config": {"seed": 0, "log_step_count_steps": 50, "verbose": verbose},
+                "model_config": {
+                    "module": "DQNModel",
+                    "graph_config": {"definition": [["FullyConnected", {"num_units": 8}]]},
+                },
+                "train_steps": 100,
+                "first_update": 50,
+                "schedule": "train_and_evaluate",
+                "eval_episodes": 1,
+            }
+        )
+        with caplog.at_level(logging.INFO, logger="petri"):
+            experiment.run_schedule()
+        return [r.getMessage() for r in caplog.records if r.name == "petri"]
+
+    shown = train(True)
+    assert [m.split(":")[0] for m in shown if m.startswith("step ")] == [
+        "step 50/100",
+        "step 100/100",
+    ]
+    assert "ETA" in next(m for m in shown if m.startswith("step 50/"))
+    assert any(m.startswith("Evaluation at step 100") for m in shown)
+    assert not [m for m in train(False) if m.startswith(("step ", "Evaluation"))]

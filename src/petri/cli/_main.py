@@ -19,7 +19,9 @@ __all__ = ["main"]
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, "-V", "--version", prog_name="petri")
-@click.option("-q", "--quiet", is_flag=True, help="Only print errors and the final result.")
+@click.option(
+    "-q", "--quiet", is_flag=True, help="Only print warnings, errors and the final result."
+)
 def main(quiet: bool) -> None:
     """Petri: deep-learning and reinforcement-learning experiments on PyTorch."""
     logging.basicConfig(
@@ -109,6 +111,10 @@ def _build(
     for source in sources:
         merged = deep_merge(merged, load_config_source(source))
     merged = apply_overrides(merged, overrides)
+    run_config = merged.get("run_config")
+    quiet = click.get_current_context().find_root().params.get("quiet")
+    if quiet and (run_config is None or isinstance(run_config, dict)):
+        merged["run_config"] = {**(run_config or {}), "verbose": False}
     if save_dir:
         merged["output_dir"] = save_dir
     if schedule:

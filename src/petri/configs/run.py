@@ -34,6 +34,10 @@ class RunConfig(BaseConfig):
     """Opt into ``torch.compile`` for the model."""
     num_threads: PositiveInt | None = None
     """``torch.set_num_threads`` for the run; None leaves torch's default."""
+    verbose: bool = True
+    """Show progress: a bar (steps, loss, steps/s, ETA) on a terminal, else a line every
+    ``log_step_count_steps``, and evaluation results. False (``petri -q``) shows warnings only.
+    It does not change the run, so a resume may change it."""
 
     @field_validator("device")
     @classmethod

@@ -22,7 +22,7 @@ from petri.export import export_savedmodel
 from petri.layers.embedding import embedding_tables
 from petri.modes import ModeKeys
 from petri.optimizers import GradientStep, build_optimizer
-from petri.runtime import seed_everything, use_threads
+from petri.runtime import seed_everything, show_progress, use_threads
 from petri.spec import EstimatorSpec
 from petri.training import checkpoints as ckpt
 from petri.training.hooks import (
@@ -106,9 +106,9 @@ class Estimator:
     # ----------------------------------------------------------------- public API
     @property
     def global_step(self) -> int:
-        """Training steps taken; before the first call, the latest checkpoint's step."""
+        """Training steps taken; before the first call, the newest intact checkpoint's step."""
         if self._state_step is None and not self._built:
-            latest = ckpt.latest_checkpoint(self.model_dir)
+            latest = ckpt.newest_intact_checkpoint(self.model_dir)
             if latest is not None:
                 return ckpt.checkpoint_step(latest)
         return self._global_step
@@ -191,12 +191,14 @@ class Estimator:
         results = run_evaluation(
             self._call, self._module, input_fn, hook_list, self.device, self._global_step
         )
-        logger.info(
-            "Evaluation%s at step %d: %s",
-            f" [{name}]" if name else "",
-            self._global_step,
-            ", ".join(f"{k} = {v:.4g}" for k, v in results.items() if isinstance(v, float)),
-        )
+        if self.config.verbose:
+            show_progress()
+            logger.info(
+                "Evaluation%s at step %d: %s",
+                f" [{name}]" if name else "",
+                self._global_step,
+                ", ".join(f"{k} = {v:.4g}" for k, v in results.items() if isinstance(v, float)),
+            )
         return results
 
     def predict(
@@ -370,10 +372,12 @@ class Estimator:
 
     def _default_train_hooks(self, last_step: int | None) -> list[Any]:
         config = self.config
-        progress = ProgressBarHook.wanted()
+        if config.verbose:
+            show_progress()
+        progress = config.verbose and ProgressBarHook.wanted()
         hooks: list[Any] = [
             NanLossHook(),
-            StepLoggingHook(config.log_step_count_steps, log=not progress),
+            StepLoggingHook(config.log_step_count_steps, log=config.verbose and not progress),
             CheckpointSaverHook(
                 lambda: self.save_checkpoint(wait=False),
                 config.save_checkpoints_steps,

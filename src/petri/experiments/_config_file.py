@@ -53,7 +53,7 @@ def write_config(directory: Path, config: AnyExperimentConfig) -> Path:
     return path
 
 
-_MAY_CHANGE_ON_RESUME = ("version", "output_dir", "schedule")
+_MAY_CHANGE_ON_RESUME = ("version", "output_dir", "schedule", "run_config.verbose")
 
 
 def check_unchanged(config: AnyExperimentConfig, output_dir: Any, save_dir: Path) -> None:
@@ -96,13 +96,16 @@ def _comparable(values: Any, directory: Path) -> Any:
     """Plain config data with arrays (inline, or kept in ``config_arrays/``) as fingerprints."""
     arrays = (directory / ARRAYS_FOLDER).resolve()
 
-    def walk(value: Any, key: str = "") -> Any:
+    def walk(value: Any, path: str = "") -> Any:
         if isinstance(value, dict):
+            paths = {k: f"{path}.{k}" if path else k for k in value}
             return {
-                k: walk(v, k) for k, v in value.items() if k not in _MAY_CHANGE_ON_RESUME or key
+                k: walk(v, paths[k])
+                for k, v in value.items()
+                if paths[k] not in _MAY_CHANGE_ON_RESUME
             }
         if isinstance(value, list):
-            return [walk(v) for v in value]
+            return [walk(v, f"{path}[]") for v in value]
         if isinstance(value, str) and value.endswith(".npy") and Path(value).parent == arrays:
             return _fingerprint(np.load(value, allow_pickle=False))
         return value

@@ -18,7 +18,7 @@ import numpy as np
 from petri.modes import ModeKeys
 from petri.rl._nstep import NStepBuffer
 from petri.rl.models import RLModel, UpdateResult
-from petri.training.hooks import Hook, HookList, LoopState, logger
+from petri.training.hooks import Hook, HookList, LoopState, eta, logger, step_of
 
 __all__ = [
     "AgentLoggingHook",
@@ -238,9 +238,10 @@ class AgentLoggingHook(Hook):
     Logs a line to the ``petri`` logger and a ``split=train`` row to ``sink`` (the run log).
     """
 
-    def __init__(self, every_n_steps: int = 1000, sink: Any = None) -> None:
+    def __init__(self, every_n_steps: int = 1000, sink: Any = None, log: bool = True) -> None:
         super().__init__(every_n_steps)
         self.sink = sink
+        self.log = log
         self._last_time = 0.0
         self._last_step = 0
 
@@ -262,16 +263,18 @@ class AgentLoggingHook(Hook):
         }
         state.steps_per_sec = rate
         loss = next((v for k, v in row.items() if k.startswith("losses/")), float("nan"))
-        logger.info(
-            "step %d: episodes = %d, return (last 100) = %.4g, loss = %.4g, exploration = %.3g, "
-            "%.0f steps/s",
-            state.global_step,
-            stats.count,
-            stats.mean_return,
-            loss,
-            model.last_exploration_rate,
-            rate,
-        )
+        if self.log:
+            logger.info(
+                "step %s: episodes = %d, return (last 100) = %.4g, loss = %.4g, "
+                "exploration = %.3g, %.0f steps/s%s",
+                step_of(state),
+                stats.count,
+                stats.mean_return,
+                loss,
+                model.last_exploration_rate,
+                rate,
+                eta(state, rate),
+            )
         if self.sink is not None:
             self.sink(row, state.global_step)
 

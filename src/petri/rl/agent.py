@@ -27,7 +27,7 @@ from petri.rl._loop import (
 from petri.rl.memories import BatchMemory, Memory
 from petri.rl.memories._base import generator_state, restore_generator
 from petri.rl.models import RLModel
-from petri.runtime import seed_everything, use_threads
+from petri.runtime import seed_everything, show_progress, use_threads
 from petri.training import checkpoints as ckpt
 from petri.training.hooks import CheckpointSaverHook, HookList, LoopState, NanLossHook
 from petri.training.model_fn import ModelFnModule
@@ -226,14 +226,16 @@ class Agent:
             },
             self.timestep,
         )
-        logger.info(
-            "Evaluation at step %d: return %.4g (min %.4g, max %.4g) over %d episodes",
-            self.timestep,
-            results["return_mean"],
-            results["return_min"],
-            results["return_max"],
-            episodes,
-        )
+        if self.config.verbose:
+            show_progress()
+            logger.info(
+                "Evaluation at step %d: return %.4g (min %.4g, max %.4g) over %d episodes",
+                self.timestep,
+                results["return_mean"],
+                results["return_min"],
+                results["return_max"],
+                episodes,
+            )
         return results
 
     def predict(self, states: Any) -> dict[str, np.ndarray]:
@@ -318,9 +320,13 @@ class Agent:
 
     def _default_hooks(self) -> list[Any]:
         config = self.config
+        if config.verbose:
+            show_progress()
         return [
             NanLossHook(),
-            AgentLoggingHook(config.log_step_count_steps, sink=self.run_log.log),
+            AgentLoggingHook(
+                config.log_step_count_steps, sink=self.run_log.log, log=config.verbose
+            ),
             CheckpointSaverHook(
                 self.save_checkpoint, config.save_checkpoints_steps, config.save_checkpoints_secs
             ),

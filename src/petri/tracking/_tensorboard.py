@@ -233,10 +233,30 @@ class EventWriter:
     def _open(self) -> None:
         os.makedirs(self.directory, exist_ok=True)
         name = (
-            f"events.out.tfevents.{int(time.time()):010d}.{socket.gethostname()}."
+            f"events.out.tfevents.{_file_time(self.directory):010d}.{socket.gethostname()}."
             f"{os.getpid()}.{next(_counter)}"
         )
         self.path = os.path.join(self.directory, name)
         self._file = open(self.path, "ab")  # noqa: SIM115 - kept open across flushes
         version = _proto.event(time.time(), 0, file_version="brain.Event:2")
         self._file.write(frame_records([version]))
+
+
+def _file_time(directory: str) -> int:
+    """The time in a new event file's name: now, or one second after the directory's newest.
+
+    TensorBoard reads a folder's event files in the order of their names, and a resumed run's
+    purge of later steps only works when its file is read after the earlier ones. Two files
+    opened in the same second would sort by process id, which is not the order they were
+    written in.
+    """
+    now = int(time.time())
+    newest = max(
+        (
+            int(parts[3])
+            for parts in (name.split(".") for name in os.listdir(directory))
+            if len(parts) > 3 and parts[:3] == ["events", "out", "tfevents"] and parts[3].isdigit()
+        ),
+        default=0,
+    )
+    return max(now, newest + 1)

@@ -78,26 +78,44 @@ class RunWriter:
         self._write_meta()
 
     def rewind(self, step: int) -> int:
-        """Forget what was logged after ``step``: a run resumed from checkpoint ``step`` logs
-        those steps again, so its record equals an uninterrupted run's. Rows with a larger
-        ``global_step`` leave ``metrics.csv`` (rewritten atomically) and TensorBoard discards
-        its events after ``step`` (a session-start event). Returns the rows dropped.
+        """Make the record end at ``step``: a run resumed from checkpoint ``step`` logs the
+        later steps again, so its record equals an uninterrupted run's. Returns the rows dropped.
+
+        ``metrics.csv`` loses its rows after ``step`` (rewritten atomically). TensorBoard's
+        event files are flushed on their own clock, so after a SIGKILL they may hold events
+        that never reached ``metrics.csv`` or miss rows that did; they are made to agree with
+        it: a session-start event discards every event from ``step`` on, and the rows
+        ``metrics.csv`` keeps at ``step`` itself are written again.
         """
 
         def later(row: dict[str, Any]) -> bool:
-            value = row.get("global_step")
-            return isinstance(value, int | float) and not isinstance(value, bool) and value > step
+            value = _step_of(row)
+            return value is not None and value > step
 
-        if not self._writes or not any(later(row) for row in self.metrics):
+        if not self._writes or (not self.metrics and not os.path.isdir(self._events.directory)):
             return 0
         self.save()
         kept = [row for row in self.metrics if not later(row)]
         dropped = len(self.metrics) - len(kept)
-        self.metrics[:] = kept  # the event writer holds this list
-        self._csv.rewrite(kept)
-        self._saved_rows = self._events.cursor = len(kept)
-        self._line_keys = self._run_keys = None
-        self._events.add_event(_proto.session_start(time.time(), step + 1))
+        if dropped:
+            self.metrics[:] = kept  # the event writer holds this list
+            self._csv.rewrite(kept)
+            self._saved_rows = self._events.cursor = len(kept)
+            self._line_keys = self._run_keys = None
+        purge_from = max(step, 1)  # step 0 holds the hyperparameters, never a metric row
+        now = time.time()
+        self._events.add_event(_proto.session_start(now, purge_from))
+        for row in kept:
+            if _step_of(row) == purge_from:
+                scalars = {
+                    k: float(v)
+                    for k, v in row.items()
+                    if k not in ("global_step", "created_at") and _is_number(v)
+                }
+                if scalars:
+                    self._events.add_scalars(
+                        now, purge_from, tuple(scalars), list(scalars.values())
+                    )
         self._events.flush()
         return dropped
 
@@ -360,3 +378,12 @@ class RunWriter:
             self.close("crashed")
         else:
             self.close("finished")
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+def _step_of(row: dict[str, Any]) -> int | None:
+    value = row.get("global_step")
+    return int(value) if _is_number(value) else None

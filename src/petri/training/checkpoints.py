@@ -48,6 +48,7 @@ __all__ = [
     "load_checkpoint",
     "load_model_state",
     "load_newest_intact",
+    "newest_intact_checkpoint",
     "pending_checkpoint",
     "restore_rng_state",
     "save_checkpoint",
@@ -255,15 +256,7 @@ def load_checkpoint(path: str | os.PathLike[str]) -> dict[str, Any]:
         CorruptCheckpointError: the file is damaged (checksum, truncation, empty).
         ValueError: it is not a Petri checkpoint (required keys missing).
     """
-    wait_for_checkpoints(Path(path).parent)
-    data = Path(path).read_bytes()
-    if data.startswith(_MAGIC):
-        data = _verified_payload(str(path), data)
-    elif not data.startswith(b"PK"):  # neither this format nor an earlier version's bare zip
-        raise CorruptCheckpointError(
-            f"Checkpoint {str(path)!r} is damaged: "
-            f"{'it is empty' if not data else 'it does not start with a checkpoint header'}."
-        )
+    data = _checked_bytes(path)
     try:
         state = torch.load(io.BytesIO(data), map_location="cpu", weights_only=True)
     except Exception as error:  # torch raises several types for damaged zips
@@ -274,6 +267,34 @@ def load_checkpoint(path: str | os.PathLike[str]) -> dict[str, Any]:
     if missing:
         raise ValueError(f"Checkpoint {str(path)!r} lacks required keys {missing}.")
     return state
+
+
+def _checked_bytes(path: str | os.PathLike[str]) -> bytes | memoryview:
+    """The checkpoint's payload once its header and checksum agree with it."""
+    wait_for_checkpoints(Path(path).parent)
+    data = Path(path).read_bytes()
+    if data.startswith(_MAGIC):
+        return _verified_payload(str(path), data)
+    if not data.startswith(b"PK"):  # neither this format nor an earlier version's bare zip
+        raise CorruptCheckpointError(
+            f"Checkpoint {str(path)!r} is damaged: "
+            f"{'it is empty' if not data else 'it does not start with a checkpoint header'}."
+        )
+    return data
+
+
+def newest_intact_checkpoint(model_dir: str | os.PathLike[str]) -> Path | None:
+    """The newest checkpoint whose bytes verify (nothing is unpickled); damaged newer ones are
+    set aside as in :func:`load_newest_intact`. A resume asks this for the step it will restore
+    before it builds anything, so the run log is rewound to the checkpoint actually used."""
+    for path in reversed(list_checkpoints(model_dir)):
+        try:
+            _checked_bytes(path)
+        except CorruptCheckpointError as error:
+            _set_aside(path, error)
+            continue
+        return path
+    return None
 
 
 def _verified_payload(path: str, data: bytes) -> memoryview:
@@ -313,10 +334,14 @@ def load_newest_intact(
         try:
             return path, load_checkpoint(path)
         except CorruptCheckpointError as error:
-            aside = path.with_name(path.name + ".corrupt")
-            os.replace(path, aside)
-            logger.warning("%s Set aside as %s; using the previous checkpoint.", error, aside)
+            _set_aside(path, error)
     return None
+
+
+def _set_aside(path: Path, error: CorruptCheckpointError) -> None:
+    aside = path.with_name(path.name + ".corrupt")
+    os.replace(path, aside)
+    logger.warning("%s Set aside as %s; using the previous checkpoint.", error, aside)
 
 
 def _remove_leftovers(directory: Path) -> None:

@@ -33,6 +33,8 @@ __all__ = [
     "StepLoggingHook",
     "StopAfterNEvalsHook",
     "StopAtStepHook",
+    "eta",
+    "step_of",
 ]
 
 logger = logging.getLogger("petri")
@@ -245,14 +247,34 @@ class StepLoggingHook(Hook):
         state.steps_per_sec = rate
         if self.log:
             logger.info(
-                "step %d: loss = %.5g, lr = %.3g, %.1f steps/s",
-                state.global_step,
+                "step %s: loss = %.5g, lr = %.3g, %.1f steps/s%s",
+                step_of(state),
                 row["loss"],
                 row["learning_rate"] or 0.0,
                 rate,
+                eta(state, rate),
             )
         if self.sink is not None:
             self.sink(row)
+
+
+def step_of(state: LoopState) -> str:
+    """``"200/1000"`` when the loop knows where it stops, else ``"200"``."""
+    if state.last_step is None:
+        return str(state.global_step)
+    return f"{state.global_step}/{state.last_step}"
+
+
+def eta(state: LoopState, steps_per_sec: float) -> str:
+    """``", ETA 1:02:03"`` from the steps left and the current rate; empty when unknown."""
+    if state.last_step is None or steps_per_sec <= 0:
+        return ""
+    seconds = round(max(state.last_step - state.global_step, 0) / steps_per_sec)
+    minutes, seconds = divmod(seconds, 60)
+    hours, minutes = divmod(minutes, 60)
+    return (
+        f", ETA {hours}:{minutes:02d}:{seconds:02d}" if hours else f", ETA {minutes}:{seconds:02d}"
+    )
 
 
 class ProgressBarHook(Hook):
