@@ -11,11 +11,13 @@ from typing import Any
 from petri.tracking._lock import RunLockedError
 from petri.tracking._tags import RunFileError
 from petri.tracking.experiment import DEFAULT_SAVE_DIR, Experiment
+from petri.tracking.hyperopt import HyperOptArgumentParser
 from petri.tracking.reader import Run, list_runs, load
 
 __all__ = [
     "DEFAULT_SAVE_DIR",
     "Experiment",
+    "HyperOptArgumentParser",
     "Run",
     "RunFileError",
     "RunLockedError",
