@@ -13,13 +13,18 @@ import contextlib
 import multiprocessing
 import signal
 import traceback
-from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from multiprocessing.connection import Connection, wait
 from typing import Any
 
-__all__ = ["TaskResult", "WorkerPool"]
+from petri.errors import PetriError
+
+__all__ = ["TaskResult", "WorkerPool", "WorkerStartError"]
+
+
+class WorkerStartError(PetriError, RuntimeError):
+    """A worker process died before it could take any work."""
 
 
 @dataclass
@@ -30,6 +35,8 @@ class TaskResult:
     ok: bool
     value: Any = None
     error: str | None = None
+    pid: int | None = None
+    """The worker process that ran it."""
 
 
 def _serve(
@@ -39,6 +46,7 @@ def _serve(
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle
     if initializer is not None:
         initializer(*initargs)
+    connection.send("ready")
     while True:
         try:
             message = connection.recv()
@@ -67,6 +75,26 @@ class _Worker:
         self.process.start()
         child.close()
         self.task: int | None = None
+        self.ready = False
+
+    def wait_ready(self) -> None:
+        """The first message of a worker says it started; dying before it is the pool's
+        problem (the script cannot be imported again), not a task's."""
+        if self.ready:
+            return
+        try:
+            message = self.connection.recv()
+        except (EOFError, OSError):
+            message = None
+        if message != "ready":
+            self.process.join()
+            raise WorkerStartError(
+                f"A worker process exited with status {self.process.exitcode} before it could "
+                "take work. Worker processes import the main script again: a script that "
+                "starts a search must do so under `if __name__ == '__main__':`, and the "
+                "function it searches must be defined at module level."
+            )
+        self.ready = True
 
 
 class WorkerPool:
@@ -111,18 +139,26 @@ class WorkerPool:
     ) -> Iterator[TaskResult]:
         """Run ``function(*args)`` for each ``args``; yield results as they finish.
 
-        A task whose worker dies yields ``ok=False`` with the exit code in ``error``; the worker
-        is replaced and the other tasks go on.
+        ``argument_lists`` is read one item at a time, when a worker is free. A task whose
+        worker dies yields ``ok=False`` with the exit code in ``error``; the worker is replaced
+        and the other tasks go on.
         """
-        queue = deque(enumerate(argument_lists))
-        running = 0
-        while queue or running:
+        pending = enumerate(argument_lists)  # read lazily: a task may be chosen when it starts
+        running, more = 0, True
+        while more or running:
             for worker in self._workers:
-                if worker.task is None and queue:
-                    index, args = queue.popleft()
+                if worker.task is None and more:
+                    task = next(pending, None)
+                    if task is None:
+                        more = False
+                        break
+                    index, args = task
+                    worker.wait_ready()
                     worker.task = index
                     worker.connection.send((index, function, tuple(args)))
                     running += 1
+            if not running:
+                break
             busy = [w for w in self._workers if w.task is not None]
             ready = wait([w.connection for w in busy] + [w.process.sentinel for w in busy])
             for position, worker in enumerate(self._workers):
@@ -131,19 +167,21 @@ class WorkerPool:
                 if worker.connection in ready and worker.connection.poll():
                     try:
                         index, ok, value, error = worker.connection.recv()
-                    except EOFError:
+                    except (EOFError, OSError):
                         pass  # died while sending: handled below as a death
                     else:
                         worker.task = None
                         running -= 1
-                        yield TaskResult(index, ok, value, error)
+                        yield TaskResult(index, ok, value, error, worker.process.pid)
                         continue
                 if worker.process.sentinel in ready or not worker.process.is_alive():
                     worker.process.join()
                     index, worker.task = worker.task, None
                     running -= 1
                     self._workers[position] = self._start()
-                    yield TaskResult(index, False, error=_death(worker.process.exitcode))
+                    yield TaskResult(
+                        index, False, error=_death(worker.process.exitcode), pid=worker.process.pid
+                    )
 
     def map(
         self, function: Callable[..., Any], argument_lists: Iterable[tuple]

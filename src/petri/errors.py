@@ -9,6 +9,7 @@ __all__ = [
     "CheckpointMismatchError",
     "ConfigError",
     "PetriError",
+    "RunStopped",
     "UnknownNameError",
     "closest_name",
     "did_you_mean",
@@ -34,6 +35,16 @@ class ConfigError(PetriError, ValueError):
 
 class CheckpointMismatchError(PetriError, ValueError):
     """A checkpoint does not fit the model restoring it (another architecture or layer names)."""
+
+
+class RunStopped(PetriError):
+    """Raised by a schedule's predicate to end a run early under its own ``status`` (a search's
+    pruned trial ends ``pruned``, not ``crashed``); the Experiment closes the run and re-raises.
+    """
+
+    def __init__(self, message: str, status: str = "stopped") -> None:
+        super().__init__(message)
+        self.status = status
 
 
 class UnknownNameError(PetriError, KeyError):

@@ -6,6 +6,7 @@ from typing import Any
 
 from petri.configs._base import BaseConfig, as_config, deep_merge, load_config_source
 from petri.configs._overrides import apply_overrides
+from petri.configs._paths import parse_path, set_path
 from petri.configs.experiment import (
     EstimatorConfig,
     ExperimentConfig,
@@ -51,6 +52,8 @@ __all__ = [
     "deep_merge",
     "json_schema",
     "load_config_source",
+    "parse_path",
+    "set_path",
 ]
 
 

@@ -10,6 +10,7 @@ from typing import Any, TypeVar
 
 from petri._plain import to_plain
 from petri.data import iterate_input
+from petri.errors import RunStopped
 from petri.estimators.estimator import Estimator
 from petri.export import as_export_strategies
 from petri.tracking import Experiment as RunLog
@@ -206,9 +207,15 @@ class Experiment:
             )
         )
 
-    def train_and_evaluate(self) -> dict[str, Any]:
-        """Train to ``train_steps``, evaluating every ``eval_every_n_steps`` and at the end."""
-        return self._tracked(lambda: self._train_evaluating(self.eval_every_n_steps))
+    def train_and_evaluate(
+        self, continuous_eval_predicate_fn: Callable[[dict[str, Any]], bool] | None = None
+    ) -> dict[str, Any]:
+        """Train to ``train_steps``, evaluating every ``eval_every_n_steps`` and at the end.
+        ``continuous_eval_predicate_fn(results)`` returning False after an evaluation stops
+        early; raising ``petri.errors.RunStopped`` also ends the run with its status."""
+        return self._tracked(
+            lambda: self._train_evaluating(self.eval_every_n_steps, continuous_eval_predicate_fn)
+        )
 
     def continuous_train_and_evaluate(
         self, continuous_eval_predicate_fn: Callable[[dict[str, Any]], bool] | None = None
@@ -362,6 +369,11 @@ class Experiment:
         try:
             result = action()
             wait_for_checkpoints(self.estimator.model_dir)  # "finished" means on disk
+        except RunStopped as stop:
+            wait_for_checkpoints(self.estimator.model_dir)
+            if self.run is not None:
+                self.run.close(stop.status, error=str(stop))
+            raise
         except BaseException as error:
             if self.run is not None:
                 self.run.close("crashed", error=f"{type(error).__name__}: {error}")

@@ -1,0 +1,288 @@
+"""The search: check everything first, make the study, run its trials in worker processes.
+
+``run`` starts (or resumes) a search on this machine; ``work`` joins one that lives in a
+shared storage. Both hand trials one at a time to reused worker processes (``forkserver``,
+torch threads per worker ``cores // workers``); a trial that raises or takes its process down
+fails alone, and the trials of workers that died (this host's, by process id; any host's, by
+database heartbeat) are queued again.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import re
+from collections.abc import Callable, Iterable, Iterator
+from pathlib import Path
+from typing import Any
+
+from petri._workers import WorkerPool
+from petri.configs import apply_overrides, load_config_source
+from petri.errors import ConfigError
+from petri.tracking import DEFAULT_SAVE_DIR
+from petri.tracking._status import _alive
+from petri.tune._report import TrialPrinter, write_summary
+from petri.tune._space import apply_params, read_search_space
+from petri.tune._study import (
+    SearchSettings,
+    add_placeholders,
+    claim_waiting_trial,
+    open_storage,
+    open_study,
+    requeue_abandoned,
+)
+from petri.tune._trial import ERROR_ATTR, TrialOutcome, run_trial
+
+__all__ = ["default_direction", "run", "work"]
+
+logger = logging.getLogger("petri")
+
+_MAXIMISED = re.compile(r"acc|precision|recall|auc|f1|r2|iou|top_?k|map|return|reward|score")
+
+
+def default_direction(metric: str) -> str:
+    """Accuracy-like metrics are maximised, losses and errors minimised."""
+    return "maximize" if _MAXIMISED.search(metric.lower()) else "minimize"
+
+
+def run(
+    config: Any,
+    search_space: Any,
+    n_trials: int = 20,
+    n_workers: int = 1,
+    sampler: str = "tpe",
+    pruner: str = "median",
+    metric: str | None = None,
+    direction: str | None = None,
+    storage: str | None = None,
+    study_name: str | None = None,
+    save_dir: str | None = None,
+    seed: int | None = 0,
+    overrides: Iterable[str] = (),
+    on_trial: Callable[[TrialOutcome, Any], None] | None = None,
+    resume_only: bool = False,
+) -> Any:
+    """Search ``search_space`` for the experiment ``config``; returns the optuna ``Study``.
+
+    Args:
+        config: an experiment config (dict or YAML/JSON path), or a function called with the
+            sampled parameters (a dict keyed by the search space's names) that returns the
+            objective and reports through ``petri.tune.objective``.
+        search_space: a mapping or a YAML/JSON file: config key path -> range or choices.
+        n_trials: trials in the study (a resumed study is topped up to this many).
+        n_workers: worker processes on this machine.
+        sampler: ``tpe``, ``random`` or ``grid``. pruner: ``median``, ``halving`` or ``none``.
+        metric: the evaluation result to optimise (default: the config's first eval metric).
+        direction: ``maximize`` or ``minimize`` (default: by the metric's name).
+        storage: None (a journal file beside the runs), a ``.journal`` path or a database URL.
+        study_name: default the experiment's name.
+        save_dir: root of the trials' runs (default: the config's ``output_dir``).
+        overrides: ``key.path=value`` strings applied to the config first (``--set``).
+        on_trial: called in this process with each finished trial's outcome and the study.
+        resume_only: refuse to start a new study (``petri tune --resume``).
+
+    Raises:
+        ConfigError: a bad config, search space, metric, sampler or pruner, before any trial.
+    """
+    function = config if callable(config) else None
+    settings = _settings(
+        None if function else config,
+        search_space,
+        n_trials,
+        sampler,
+        pruner,
+        metric,
+        direction,
+        save_dir,
+        seed,
+        overrides,
+    )
+    name = study_name or (
+        getattr(function, "__name__", None) if function else settings.config["name"]
+    )
+    journal = Path(settings.save_dir) / (settings.config.get("name") or name) / "study.journal"
+    spec = storage or str(journal)
+    study_storage = open_storage(storage, journal)
+    study, settings = open_study(study_storage, name, settings, must_exist=resume_only)
+    requeued = requeue_abandoned(study, _alive)
+    if requeued:
+        logger.warning(
+            "Trials %s were running in processes that are gone; queued again.", requeued
+        )
+    add_placeholders(study, settings.n_trials)
+    _drive(study, spec, n_workers, function, on_trial, settings)
+    return study
+
+
+def work(
+    storage: str,
+    study_name: str,
+    n_workers: int = 1,
+    save_dir: str | None = None,
+    on_trial: Callable[[TrialOutcome, Any], None] | None = None,
+) -> Any:
+    """Join the search ``study_name`` in ``storage`` (started elsewhere by ``run``) with
+    ``n_workers`` processes until no trial waits; returns the study."""
+    study_storage = open_storage(storage, Path(storage))
+    study, settings = open_study(study_storage, study_name)
+    if save_dir is not None:
+        settings.save_dir = save_dir
+    requeue_abandoned(study, _alive)
+    _drive(study, storage, n_workers, None, on_trial, settings, save_dir)
+    return study
+
+
+def _settings(
+    config: Any,
+    search_space: Any,
+    n_trials: int,
+    sampler: str,
+    pruner: str,
+    metric: str | None,
+    direction: str | None,
+    save_dir: str | None,
+    seed: int | None,
+    overrides: Iterable[str],
+) -> SearchSettings:
+    """Everything about the search, checked: a mistake is found before any trial runs."""
+    from petri.experiments import validate_config
+    from petri.tune._study import make_pruner, make_sampler
+
+    if isinstance(n_trials, bool) or not isinstance(n_trials, int) or n_trials < 1:
+        raise ConfigError(
+            f"n_trials must be a positive integer; got {n_trials!r}.", "trials", n_trials
+        )
+    space = read_search_space(search_space)
+    plain: dict[str, Any] = {}
+    if config is not None:
+        plain = apply_overrides(load_config_source(config), overrides)
+        try:
+            json.dumps(plain)
+        except TypeError:
+            raise ConfigError(
+                "A searched config must be plain data (it travels inside the study to every "
+                "worker): save arrays to .npy files and name the files.",
+                "",
+            ) from None
+        checked = validate_config(
+            apply_params(plain, {p: param.first() for p, param in space.items()})
+        )
+        metric = metric or _first_eval_metric(checked)
+        save_dir = save_dir or plain.get("output_dir") or DEFAULT_SAVE_DIR
+    metric = metric or "objective"
+    direction = direction or default_direction(metric)
+    if direction not in ("maximize", "minimize"):
+        raise ConfigError(
+            f"direction must be 'maximize' or 'minimize'; got {direction!r}.",
+            "direction",
+            direction,
+        )
+    settings = SearchSettings(
+        config=plain,
+        space={path: param.to_dict() for path, param in space.items()},
+        metric=metric,
+        direction=direction,
+        sampler=sampler,
+        pruner=pruner,
+        n_trials=n_trials,
+        save_dir=str(save_dir or DEFAULT_SAVE_DIR),
+        seed=seed,
+    )
+    make_sampler(settings)  # unknown names (and a grid over a float range) are named now
+    make_pruner(pruner)
+    return settings
+
+
+def _first_eval_metric(config: Any) -> str:
+    """The config's first ``eval_metrics_config`` entry (``loss`` when there is none)."""
+    model = getattr(config, "model_config_", None)  # pydantic keeps `model_config` for itself
+    first = (getattr(model, "eval_metrics_config", None) or [None])[0]
+    name = getattr(first, "name", first)
+    return name if isinstance(name, str) else "loss"
+
+
+def _init_worker(threads: int) -> None:
+    """Each worker: its share of the cores, optuna quiet."""
+    from petri.runtime import use_threads
+
+    use_threads(threads)
+    logging.getLogger("optuna").setLevel(logging.WARNING)
+
+
+_STORAGES: dict[str, Any] = {}
+
+
+def _trial_task(
+    spec: str, study_name: str, trial_id: int, function: Any, save_dir: str | None
+) -> TrialOutcome:
+    """What a worker runs: one trial, on a storage opened once per process."""
+    storage = _STORAGES.get(spec)
+    if storage is None:
+        storage = _STORAGES[spec] = open_storage(spec, Path(spec))
+    return run_trial(storage, study_name, trial_id, function, save_dir)
+
+
+def _drive(
+    study: Any,
+    spec: str,
+    n_workers: int,
+    function: Any,
+    on_trial: Callable[[TrialOutcome, Any], None] | None,
+    settings: SearchSettings,
+    save_dir: str | None = None,
+) -> None:
+    """Hand the study's waiting trials to worker processes until none is left."""
+    from optuna.trial import TrialState
+
+    if isinstance(n_workers, bool) or not isinstance(n_workers, int) or n_workers < 1:
+        raise ConfigError(
+            f"n_workers must be a positive integer; got {n_workers!r}.", "workers", n_workers
+        )
+    threads = max(1, (os.cpu_count() or 1) // n_workers)
+    printer = on_trial or TrialPrinter(settings)
+    summary = (
+        Path(settings.save_dir)
+        / (settings.config.get("name") or study.study_name)
+        / f"study-{study.study_name}.json"
+    )
+    claimed: dict[int, int] = {}  # task index -> trial id
+
+    def claims() -> Iterator[tuple]:
+        while True:
+            requeue_abandoned(study, _alive)
+            trial_id = claim_waiting_trial(study)
+            if trial_id is None:
+                return
+            claimed[len(claimed)] = trial_id
+            yield (spec, study.study_name, trial_id, function, save_dir)
+
+    preload = ["torch", "optuna", "petri.experiments"] if function is None else ["optuna"]
+    with WorkerPool(n_workers, _init_worker, (threads,), preload=preload) as pool:
+        for result in pool.imap_unordered(_trial_task, claims()):
+            if result.ok:
+                outcome = result.value
+            else:
+                outcome = _lost(study, claimed[result.index], result.error or "", TrialState)
+            printer(outcome, study)
+            write_summary(study, settings, summary)
+    write_summary(study, settings, summary)
+
+
+def _lost(study: Any, trial_id: int, error: str, trial_state: Any) -> TrialOutcome:
+    """A trial whose worker process died under it (a crash, the OOM killer): it fails."""
+    storage = study._storage
+    frozen = storage.get_trial(trial_id)
+    message = error.splitlines()[-1] if error else "the worker process died"
+    if frozen.state == trial_state.RUNNING:
+        storage.set_trial_user_attr(trial_id, ERROR_ATTR, message)
+        storage.set_trial_state_values(trial_id, state=trial_state.FAIL)
+    logger.warning("Trial %d failed: %s", frozen.number, message)
+    return TrialOutcome(
+        number=frozen.number,
+        state="FAIL",
+        value=None,
+        params=dict(frozen.params),
+        run=frozen.user_attrs.get("run_dir"),
+        error=message,
+    )

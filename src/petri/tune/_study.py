@@ -1,0 +1,281 @@
+"""Studies: where they live (optuna storages), how trials are claimed, and what a search is.
+
+The default storage is a journal file beside the runs (``<save_dir>/<name>/study.journal``),
+safe for several processes on one machine; an RDB URL (``postgresql+psycopg://...``) lets
+workers on several machines share one study. A search's settings (the config, the space, the
+metric, the sampler and pruner) travel inside the study as a user attribute, so a worker needs
+only the storage URL and the study name.
+
+Trials are made ahead as WAITING placeholders (``n_trials`` in all) and claimed atomically by
+workers, so several workers never run more trials than asked; their parameters are still
+sampled when a worker starts them, so TPE learns from every trial finished by then.
+"""
+
+from __future__ import annotations
+
+import json
+import socket
+import warnings
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from petri.errors import ConfigError, PetriError, did_you_mean
+from petri.tune._space import Param, grid_of, read_search_space
+
+__all__ = [
+    "SAMPLERS",
+    "PRUNERS",
+    "SearchSettings",
+    "claim_waiting_trial",
+    "make_pruner",
+    "make_sampler",
+    "open_storage",
+    "open_study",
+    "requeue_abandoned",
+    "slots_used",
+]
+
+SAMPLERS = ("tpe", "random", "grid")
+PRUNERS = ("median", "halving", "none")
+SETTINGS_ATTR = "petri_search"
+HOST_ATTR, PID_ATTR, START_ATTR = "petri:host", "petri:pid", "petri:pid_start"
+HEARTBEAT_SECS = 10
+
+
+@dataclass
+class SearchSettings:
+    """What a search is; stored in its study so every worker runs the same one."""
+
+    config: dict[str, Any]
+    space: dict[str, Any]
+    metric: str
+    direction: str
+    sampler: str = "tpe"
+    pruner: str = "median"
+    n_trials: int = 20
+    save_dir: str = "petri_logs"
+    seed: int | None = 0
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def params(self) -> dict[str, Param]:
+        return read_search_space(self.space)
+
+    def to_json(self) -> str:
+        return json.dumps(asdict(self), sort_keys=True)
+
+    @classmethod
+    def from_json(cls, text: str) -> SearchSettings:
+        return cls(**json.loads(text))
+
+
+def _optuna() -> Any:
+    try:
+        import optuna
+    except ImportError as error:  # optuna is the `tune` extra
+        raise PetriError(
+            "Hyperparameter search needs optuna: pip install 'petri[tune]'."
+        ) from error
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    return optuna
+
+
+def open_storage(url: str | None, journal: Path) -> Any:
+    """An optuna storage: the journal file ``journal`` when ``url`` is None, a journal file
+    when ``url`` names a ``.journal`` path, else an RDB (SQLAlchemy URL) with heartbeats, so
+    the trials of a worker that died are noticed and run again."""
+    optuna = _optuna()
+    from optuna.storages import RDBStorage, RetryFailedTrialCallback
+    from optuna.storages.journal import JournalFileBackend, JournalStorage
+
+    if url is None or url.endswith(".journal"):
+        path = Path(url) if url else journal
+        path.parent.mkdir(parents=True, exist_ok=True)
+        return JournalStorage(JournalFileBackend(str(path)))
+    if "://" not in url:
+        raise ConfigError(
+            f"--storage {url!r} is neither a .journal file nor a database URL such as "
+            "postgresql+psycopg://user@host/db.",
+            "storage",
+            url,
+        )
+    try:
+        return RDBStorage(
+            url,
+            heartbeat_interval=HEARTBEAT_SECS,
+            grace_period=3 * HEARTBEAT_SECS,
+            failed_trial_callback=RetryFailedTrialCallback(max_retry=3),
+        )
+    except (optuna.exceptions.StorageInternalError, ImportError, ValueError) as error:
+        raise PetriError(f"Cannot open the study storage {url!r}: {error}") from error
+    except Exception as error:  # SQLAlchemy's connection errors are many types
+        raise PetriError(
+            f"Cannot open the study storage {url!r}: {type(error).__name__}: {error}"
+        ) from error
+
+
+def make_sampler(settings: SearchSettings, trial_number: int | None = None) -> Any:
+    """optuna's sampler by name, seeded per trial so a trial's draws do not depend on which
+    worker runs it."""
+    optuna = _optuna()
+    seed = None if settings.seed is None else settings.seed + (trial_number or 0)
+    if settings.sampler == "tpe":
+        return optuna.samplers.TPESampler(
+            seed=seed, n_startup_trials=min(10, settings.n_trials // 3 or 1)
+        )
+    if settings.sampler == "random":
+        return optuna.samplers.RandomSampler(seed=seed)
+    if settings.sampler == "grid":
+        return optuna.samplers.GridSampler(grid_of(settings.params()), seed=settings.seed)
+    raise ConfigError(
+        f"Unknown sampler {settings.sampler!r}.{did_you_mean(settings.sampler, SAMPLERS)} "
+        f"Expected one of: {', '.join(SAMPLERS)}.",
+        "sampler",
+        settings.sampler,
+    )
+
+
+def make_pruner(name: str) -> Any:
+    optuna = _optuna()
+    if name == "median":
+        return optuna.pruners.MedianPruner(n_startup_trials=2, n_warmup_steps=0)
+    if name == "halving":
+        return optuna.pruners.SuccessiveHalvingPruner()
+    if name == "none":
+        return optuna.pruners.NopPruner()
+    raise ConfigError(
+        f"Unknown pruner {name!r}.{did_you_mean(name, PRUNERS)} Expected one of: "
+        f"{', '.join(PRUNERS)}.",
+        "pruner",
+        name,
+    )
+
+
+def open_study(
+    storage: Any,
+    study_name: str,
+    settings: SearchSettings | None = None,
+    trial_number: int | None = None,
+    must_exist: bool = False,
+) -> tuple[Any, SearchSettings]:
+    """Create the study (with ``settings``) or load it; returns it with its settings.
+
+    Raises:
+        ConfigError: the study exists with another search, or does not exist and no settings
+            were given (a worker joining a study nobody started).
+    """
+    optuna = _optuna()
+    names = [
+        s.study_name for s in optuna.get_all_study_summaries(storage, include_best_trial=False)
+    ]
+    if study_name not in names:
+        if settings is None or must_exist:
+            raise ConfigError(
+                f"No study named {study_name!r} in this storage.{did_you_mean(study_name, names)} "
+                f"Studies there: {', '.join(names) or 'none'}. Start it with `petri tune CONFIG "
+                "--search SPACE --study NAME --storage URL` first.",
+                "study",
+                study_name,
+            )
+        study = optuna.create_study(
+            storage=storage,
+            study_name=study_name,
+            direction=settings.direction,
+            sampler=make_sampler(settings),
+            pruner=make_pruner(settings.pruner),
+            load_if_exists=True,
+        )
+        study.set_user_attr(SETTINGS_ATTR, settings.to_json())
+        return study, settings
+    summary = optuna.load_study(study_name=study_name, storage=storage)
+    stored = SearchSettings.from_json(summary.user_attrs[SETTINGS_ATTR])
+    if settings is not None:
+        _check_same_search(study_name, stored, settings)
+    study = optuna.load_study(
+        study_name=study_name,
+        storage=storage,
+        sampler=make_sampler(stored, trial_number),
+        pruner=make_pruner(stored.pruner),
+    )
+    return study, stored
+
+
+def _check_same_search(name: str, stored: SearchSettings, new: SearchSettings) -> None:
+    """Resuming a study under another search would mix incomparable trials."""
+    for key in ("config", "space", "metric", "direction", "sampler", "pruner"):
+        before, after = getattr(stored, key), getattr(new, key)
+        if json.dumps(before, sort_keys=True) != json.dumps(after, sort_keys=True):
+            raise ConfigError(
+                f"Study {name!r} exists with another {key} ({_short(before)} vs {_short(after)}); "
+                "run the same search to resume it, or pass --study with a new name.",
+                key,
+                after,
+            )
+
+
+def _short(value: Any) -> str:
+    text = json.dumps(value, sort_keys=True)
+    return text if len(text) <= 80 else text[:77] + "..."
+
+
+def slots_used(study: Any) -> int:
+    """Trials that count toward ``n_trials``: all but failures whose retry was made."""
+    trials = study.get_trials(deepcopy=False)
+    retried = {t.system_attrs.get("failed_trial") for t in trials}
+    from optuna.trial import TrialState
+
+    return sum(1 for t in trials if not (t.state == TrialState.FAIL and t.number in retried))
+
+
+def add_placeholders(study: Any, n_trials: int) -> int:
+    """Make WAITING trials until the study holds ``n_trials``; returns how many were made."""
+    missing = max(0, n_trials - slots_used(study))
+    for _ in range(missing):
+        study.enqueue_trial({}, skip_if_exists=False)
+    return missing
+
+
+def claim_waiting_trial(study: Any) -> int | None:
+    """Atomically take a WAITING trial for this process (None when there is none left).
+
+    ``study.ask()`` would create a new trial when none waits, so several workers could run
+    more trials than asked; optuna's own pop of waiting trials does not.
+    """
+    return study._pop_waiting_trial_id()
+
+
+def mark_owner(study: Any, trial_id: int, owner: Mapping[str, Any]) -> None:
+    """Record which process on which host runs the trial (to requeue it if that dies)."""
+    storage = study._storage
+    storage.set_trial_system_attr(trial_id, HOST_ATTR, owner["host"])
+    storage.set_trial_system_attr(trial_id, PID_ATTR, owner["pid"])
+    storage.set_trial_system_attr(trial_id, START_ATTR, owner["pid_start"])
+
+
+def requeue_abandoned(study: Any, alive: Any) -> list[int]:
+    """Fail the RUNNING trials whose worker on this host is gone and queue each again.
+
+    ``alive(pid, pid_start)`` says whether a process still runs. Databases with heartbeats
+    also fail the stale trials of other hosts (optuna's ``fail_stale_trials``) and queue them
+    again through their ``RetryFailedTrialCallback``. Returns the numbers of requeued trials.
+    """
+    optuna = _optuna()
+    from optuna.storages import RetryFailedTrialCallback
+    from optuna.trial import TrialState
+
+    with warnings.catch_warnings():  # "experimental" since optuna 2.9, still so named
+        warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+        optuna.storages.fail_stale_trials(study)
+    host = socket.gethostname()
+    requeued = []
+    for trial in study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):
+        attrs = trial.system_attrs
+        if attrs.get(HOST_ATTR) != host or PID_ATTR not in attrs:
+            continue
+        if alive(attrs[PID_ATTR], attrs.get(START_ATTR)):
+            continue
+        if study._storage.set_trial_state_values(trial._trial_id, state=TrialState.FAIL):
+            RetryFailedTrialCallback(max_retry=3)(study, study._storage.get_trial(trial._trial_id))
+            requeued.append(trial.number)
+    return requeued
