@@ -226,6 +226,7 @@ def ls_command(
     last step, key metrics and the tags that differ between runs."""
     # loaded when the command runs (torch is heavy): `petri --help` stays light
     from petri.cli._report import ls_text
+    from petri.cli._studies import studies_text
 
     try:
         text = ls_text(
@@ -239,6 +240,9 @@ def ls_command(
     except ValueError as error:
         _fail(error)
     click.echo(text)
+    studies = studies_text(save_dir or "petri_logs", name)
+    if studies:
+        click.echo(f"\n{studies}")
 
 
 @main.command("show")
@@ -247,14 +251,19 @@ def ls_command(
 def show_command(run_spec: str, save_dir: str) -> None:
     """Show one run: status, git commit, tags, final metrics and files.
 
-    RUN is a run folder, NAME (its latest version), NAME:VERSION or NAME/version_N.
+    RUN is a run folder, NAME (its latest version), NAME:VERSION or NAME/version_N;
+    study:NAME shows a search made by `petri tune` (its trials, best first).
     """
     # loaded when the command runs (torch is heavy): `petri --help` stays light
     from petri.cli._report import show_text
+    from petri.cli._studies import find_study, study_text
     from petri.tracking.query import resolve_run
 
     try:
-        click.echo(show_text(resolve_run(run_spec, save_dir)))
+        if run_spec.startswith("study:"):
+            click.echo(study_text(find_study(run_spec, save_dir)))
+        else:
+            click.echo(show_text(resolve_run(run_spec, save_dir)))
     except FileNotFoundError as error:
         _fail(error)
 

@@ -7,13 +7,17 @@ from typing import Any
 
 import yaml
 
+from petri.configs._paths import set_path
 from petri.errors import ConfigError
 
 __all__ = ["apply_overrides"]
 
 
 def apply_overrides(values: dict[str, Any], overrides: Iterable[str]) -> dict[str, Any]:
-    """Set each ``a.b.c=value`` (value parsed as YAML: numbers, bools, lists) into ``values``."""
+    """Set each ``a.b.c=value`` (value parsed as YAML: numbers, bools, lists) into ``values``.
+
+    Paths reach into lists: ``model_config.graph_config.definition[1][1].num_units=64``.
+    """
     for item in overrides:
         if "=" not in item:
             raise ConfigError(
@@ -23,25 +27,12 @@ def apply_overrides(values: dict[str, Any], overrides: Iterable[str]) -> dict[st
                 item,
             )
         path, raw = item.split("=", 1)
-        keys = [key for key in path.strip().split(".") if key]
-        if not keys:
-            raise ConfigError(f"Override {item!r} has an empty key path.", path, raw)
         try:
             value = yaml.safe_load(raw)
         except yaml.YAMLError:
             value = raw
-        node = values
-        for depth, key in enumerate(keys[:-1]):
-            child = node.get(key)
-            if child is None:
-                child = node[key] = {}
-            if not isinstance(child, dict):
-                raise ConfigError(
-                    f"Override {item!r}: `{'.'.join(keys[: depth + 1])}` holds "
-                    f"{child!r:.40}, not a mapping, so it has no key {keys[depth + 1]!r}.",
-                    path,
-                    raw,
-                )
-            node = child
-        node[keys[-1]] = value
+        try:
+            set_path(values, path, value)
+        except ConfigError as error:
+            raise ConfigError(f"Override {item!r}: {error}", path.strip(), raw) from None
     return values

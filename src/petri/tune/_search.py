@@ -110,7 +110,7 @@ def run(
         logger.warning(
             "Trials %s were running in processes that are gone; queued again.", requeued
         )
-    add_placeholders(study, settings.n_trials)
+    add_placeholders(study, settings)
     _drive(study, spec, n_workers, function, on_trial, settings)
     return study
 
@@ -247,10 +247,12 @@ def _drive(
         / f"study-{study.study_name}.json"
     )
     claimed: dict[int, int] = {}  # task index -> trial id
+    own_workers: set[int] = set()  # their deaths are handled below, not requeued
 
     def claims() -> Iterator[tuple]:
         while True:
-            requeue_abandoned(study, _alive)
+            own_workers.update(pool.pids)
+            requeue_abandoned(study, _alive, own_workers)
             trial_id = claim_waiting_trial(study)
             if trial_id is None:
                 return

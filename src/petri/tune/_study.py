@@ -13,6 +13,7 @@ sampled when a worker starts them, so TPE learns from every trial finished by th
 
 from __future__ import annotations
 
+import itertools
 import json
 import socket
 import warnings
@@ -86,7 +87,7 @@ def open_storage(url: str | None, journal: Path) -> Any:
     when ``url`` names a ``.journal`` path, else an RDB (SQLAlchemy URL) with heartbeats, so
     the trials of a worker that died are noticed and run again."""
     optuna = _optuna()
-    from optuna.storages import RDBStorage, RetryFailedTrialCallback
+    from optuna.storages import RDBStorage
     from optuna.storages.journal import JournalFileBackend, JournalStorage
 
     if url is None or url.endswith(".journal"):
@@ -105,7 +106,7 @@ def open_storage(url: str | None, journal: Path) -> Any:
             url,
             heartbeat_interval=HEARTBEAT_SECS,
             grace_period=3 * HEARTBEAT_SECS,
-            failed_trial_callback=RetryFailedTrialCallback(max_retry=3),
+            failed_trial_callback=_retry_callback(),
         )
     except (optuna.exceptions.StorageInternalError, ImportError, ValueError) as error:
         raise PetriError(f"Cannot open the study storage {url!r}: {error}") from error
@@ -127,7 +128,8 @@ def make_sampler(settings: SearchSettings, trial_number: int | None = None) -> A
     if settings.sampler == "random":
         return optuna.samplers.RandomSampler(seed=seed)
     if settings.sampler == "grid":
-        return optuna.samplers.GridSampler(grid_of(settings.params()), seed=settings.seed)
+        grid_of(settings.params())  # a float range without a step is named now
+        return optuna.samplers.RandomSampler(seed=seed)  # the grid points come enqueued
     raise ConfigError(
         f"Unknown sampler {settings.sampler!r}.{did_you_mean(settings.sampler, SAMPLERS)} "
         f"Expected one of: {', '.join(SAMPLERS)}.",
@@ -228,9 +230,21 @@ def slots_used(study: Any) -> int:
     return sum(1 for t in trials if not (t.state == TrialState.FAIL and t.number in retried))
 
 
-def add_placeholders(study: Any, n_trials: int) -> int:
-    """Make WAITING trials until the study holds ``n_trials``; returns how many were made."""
-    missing = max(0, n_trials - slots_used(study))
+def add_placeholders(study: Any, settings: SearchSettings) -> int:
+    """Make WAITING trials until the study holds ``n_trials``; returns how many were made.
+
+    A grid search enqueues its points themselves, in the order of the product of each key's
+    values (as test_tube did), at most ``n_trials`` of them; points already in the study are
+    not added again.
+    """
+    if settings.sampler == "grid":
+        grid = grid_of(settings.params())
+        points = itertools.islice(itertools.product(*grid.values()), settings.n_trials)
+        before = len(study.get_trials(deepcopy=False))
+        for point in points:
+            study.enqueue_trial(dict(zip(grid, point)), skip_if_exists=True)
+        return len(study.get_trials(deepcopy=False)) - before
+    missing = max(0, settings.n_trials - slots_used(study))
     for _ in range(missing):
         study.enqueue_trial({}, skip_if_exists=False)
     return missing
@@ -253,15 +267,15 @@ def mark_owner(study: Any, trial_id: int, owner: Mapping[str, Any]) -> None:
     storage.set_trial_system_attr(trial_id, START_ATTR, owner["pid_start"])
 
 
-def requeue_abandoned(study: Any, alive: Any) -> list[int]:
+def requeue_abandoned(study: Any, alive: Any, exclude: set[int] = frozenset()) -> list[int]:
     """Fail the RUNNING trials whose worker on this host is gone and queue each again.
 
     ``alive(pid, pid_start)`` says whether a process still runs. Databases with heartbeats
     also fail the stale trials of other hosts (optuna's ``fail_stale_trials``) and queue them
-    again through their ``RetryFailedTrialCallback``. Returns the numbers of requeued trials.
+    again through their retry callback. Trials of the processes in ``exclude`` (the caller's own
+    workers, whose deaths it handles itself) are left alone. Returns the numbers requeued.
     """
     optuna = _optuna()
-    from optuna.storages import RetryFailedTrialCallback
     from optuna.trial import TrialState
 
     with warnings.catch_warnings():  # "experimental" since optuna 2.9, still so named
@@ -271,11 +285,22 @@ def requeue_abandoned(study: Any, alive: Any) -> list[int]:
     requeued = []
     for trial in study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):
         attrs = trial.system_attrs
-        if attrs.get(HOST_ATTR) != host or PID_ATTR not in attrs:
+        if attrs.get(HOST_ATTR) != host or PID_ATTR not in attrs or attrs[PID_ATTR] in exclude:
             continue
         if alive(attrs[PID_ATTR], attrs.get(START_ATTR)):
             continue
         if study._storage.set_trial_state_values(trial._trial_id, state=TrialState.FAIL):
-            RetryFailedTrialCallback(max_retry=3)(study, study._storage.get_trial(trial._trial_id))
+            _retry_callback()(study, study._storage.get_trial(trial._trial_id))
             requeued.append(trial.number)
     return requeued
+
+
+def _retry_callback() -> Any:
+    """optuna's callback that queues a failed stale trial again (renamed in optuna 4.9)."""
+    optuna = _optuna()
+    callback = getattr(optuna.storages, "RetryHeartbeatStaleTrialCallback", None)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+        if callback is None:
+            return optuna.storages.RetryFailedTrialCallback(max_retry=3)
+        return callback(max_retry=3)
