@@ -162,3 +162,20 @@ def test_tpe_uses_the_results_of_finished_trials() -> None:
     assert len(values) == 30
     assert min(values[20:]) < min(values[:10])  # later trials better than the random start
     assert min(values) < 0.1
+
+
+def test_a_script_without_a_main_guard_is_told_why_its_workers_die(tmp_path) -> None:
+    import subprocess
+    import sys
+
+    script = tmp_path / "noguard.py"
+    script.write_text(
+        "from petri.tracking import HyperOptArgumentParser\n"
+        "def f(h):\n    return h.x\n"
+        "p = HyperOptArgumentParser()\n"
+        "p.opt_list('--x', options=[1, 2], tunable=True)\n"
+        "print(p.parse_args([]).optimize_parallel_cpu(f, 2, 2))\n"
+    )
+    done = subprocess.run([sys.executable, script], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 1
+    assert "WorkerStartError" in done.stderr and "if __name__ == '__main__':" in done.stderr

@@ -199,3 +199,20 @@ def test_a_killed_search_resumes_with_every_trial_accounted_for(tmp_path: Path) 
             r["global_step"] for r in load(run_dir).metrics if "loss" in r and "eval/loss" not in r
         ]
         assert steps == sorted(set(steps)), run_dir  # no row twice after the resume
+
+
+def test_the_test_tube_style_example(tmp_path: Path) -> None:
+    example = ROOT / "examples" / "tune" / "test_tube_style.py"
+    done = subprocess.run(
+        [sys.executable, example, "--save_dir", tmp_path, "--nb_trials", "4", "--steps", "200",
+         "--learning_rate", "0.003"],
+        capture_output=True, text=True, timeout=600,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    lines = [line for line in done.stdout.splitlines() if line.startswith("accuracy")]
+    assert len(lines) == 4 and all("lr=0.003 " in line for line in lines)  # pinned
+    runs = sorted((tmp_path / "digits_mlp").glob("version_*"))
+    assert len(runs) == 4
+    accuracies = sorted(load(run).metrics[-1]["accuracy"] for run in runs)
+    assert accuracies[-1] >= 0.9
+    assert {load(run).tags["learning_rate"] for run in runs} == {0.003}

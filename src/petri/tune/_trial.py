@@ -104,6 +104,8 @@ def _train(
 
     config = apply_params(settings.config, params)
     config["output_dir"] = settings.save_dir
+    run_config = config.get("run_config") or {}
+    config["run_config"] = {**run_config, "verbose": False}  # the search prints its own table
     resume = _run_to_resume(study, trial, params)
     experiment = create_experiment(config, output_dir=resume)
     run_dir = str(experiment.output_dir)
