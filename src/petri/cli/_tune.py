@@ -43,7 +43,14 @@ def tune() -> None:
     help="YAML of config key paths -> {type: float|int, low, high, step, log} or a list.",
 )
 @click.option("--trials", default=20, show_default=True, type=int, help="Trials in the study.")
-@click.option("--workers", default=1, show_default=True, type=int, help="Worker processes.")
+@click.option(
+    "--workers",
+    default=1,
+    show_default=True,
+    type=int,
+    help="Worker processes; 0 only makes (or tops up) the study in --storage and returns, "
+    "for `petri tune worker` processes on other machines to run.",
+)
 @click.option(
     "--sampler", default="tpe", show_default=True, type=click.Choice(["tpe", "random", "grid"])
 )
@@ -123,6 +130,9 @@ def start(
         )
     except PetriError as error:
         _fail(error)
+    if workers == 0:
+        _print_ready(study, storage)
+        return
     _print_best(study, time.perf_counter() - started)
 
 
@@ -148,6 +158,16 @@ def worker(storage: str, study_name: str, workers: int, save_dir: str | None) ->
     except PetriError as error:
         _fail(error)
     _print_best(study, time.perf_counter() - started)
+
+
+def _print_ready(study: Any, storage: str | None) -> None:
+    from optuna.trial import TrialState
+
+    waiting = len(study.get_trials(deepcopy=False, states=(TrialState.WAITING,)))
+    where = storage or "its journal file"
+    click.echo(f"study {study.study_name!r} in {where}: {waiting} trials waiting")
+    if storage:
+        click.echo(f"join it: petri tune worker --storage {storage} --study {study.study_name}")
 
 
 def _print_best(study: Any, seconds: float) -> None:

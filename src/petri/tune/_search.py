@@ -71,7 +71,8 @@ def run(
             objective and reports through ``petri.tune.objective``.
         search_space: a mapping or a YAML/JSON file: config key path -> range or choices.
         n_trials: trials in the study (a resumed study is topped up to this many).
-        n_workers: worker processes on this machine.
+        n_workers: worker processes on this machine; 0 makes (or tops up) the study and
+            returns without running a trial, for ``petri tune worker`` processes to join.
         sampler: ``tpe``, ``random`` or ``grid``. pruner: ``median``, ``halving`` or ``none``.
         metric: the evaluation result to optimise (default: the config's first eval metric).
         direction: ``maximize`` or ``minimize`` (default: by the metric's name).
@@ -86,6 +87,7 @@ def run(
         ConfigError: a bad config, search space, metric, sampler or pruner, before any trial.
     """
     function = config if callable(config) else None
+    _check_workers(n_workers, allow_zero=function is None)
     settings = _settings(
         None if function else config,
         search_space,
@@ -111,6 +113,8 @@ def run(
             "Trials %s were running in processes that are gone; queued again.", requeued
         )
     add_placeholders(study, settings)
+    if n_workers == 0:  # the study is ready; workers elsewhere will run its trials
+        return study
     _drive(study, spec, n_workers, function, on_trial, settings)
     return study
 
@@ -124,6 +128,7 @@ def work(
 ) -> Any:
     """Join the search ``study_name`` in ``storage`` (started elsewhere by ``run``) with
     ``n_workers`` processes until no trial waits; returns the study."""
+    _check_workers(n_workers)
     study_storage = open_storage(storage, Path(storage))
     study, settings = open_study(study_storage, study_name)
     if save_dir is not None:
@@ -131,6 +136,15 @@ def work(
     requeue_abandoned(study, _alive)
     _drive(study, storage, n_workers, None, on_trial, settings, save_dir)
     return study
+
+
+def _check_workers(n_workers: Any, allow_zero: bool = False) -> None:
+    least = 0 if allow_zero else 1
+    if isinstance(n_workers, bool) or not isinstance(n_workers, int) or n_workers < least:
+        kind = "a non-negative" if allow_zero else "a positive"
+        raise ConfigError(
+            f"n_workers must be {kind} integer; got {n_workers!r}.", "workers", n_workers
+        )
 
 
 def _settings(
@@ -235,10 +249,6 @@ def _drive(
     """Hand the study's waiting trials to worker processes until none is left."""
     from optuna.trial import TrialState
 
-    if isinstance(n_workers, bool) or not isinstance(n_workers, int) or n_workers < 1:
-        raise ConfigError(
-            f"n_workers must be a positive integer; got {n_workers!r}.", "workers", n_workers
-        )
     threads = max(1, (os.cpu_count() or 1) // n_workers)
     printer = on_trial or TrialPrinter(settings)
     summary = (

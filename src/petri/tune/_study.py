@@ -13,6 +13,7 @@ sampled when a worker starts them, so TPE learns from every trial finished by th
 
 from __future__ import annotations
 
+import copy
 import itertools
 import json
 import socket
@@ -42,7 +43,9 @@ SAMPLERS = ("tpe", "random", "grid")
 PRUNERS = ("median", "halving", "none")
 SETTINGS_ATTR = "petri_search"
 HOST_ATTR, PID_ATTR, START_ATTR = "petri:host", "petri:pid", "petri:pid_start"
+OWNER_ATTRS = (HOST_ATTR, PID_ATTR, START_ATTR)
 HEARTBEAT_SECS = 10
+MAX_RETRY = 3
 
 
 @dataclass
@@ -101,19 +104,53 @@ def open_storage(url: str | None, journal: Path) -> Any:
             "storage",
             url,
         )
+    callback_arg = _retry_base()[1]
     try:
-        return RDBStorage(
-            url,
-            heartbeat_interval=HEARTBEAT_SECS,
-            grace_period=3 * HEARTBEAT_SECS,
-            failed_trial_callback=_retry_callback(),
-        )
+        with warnings.catch_warnings():  # heartbeats are "experimental" since optuna 2.9
+            warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+            return RDBStorage(
+                url,
+                heartbeat_interval=HEARTBEAT_SECS,
+                grace_period=3 * HEARTBEAT_SECS,
+                **{callback_arg: _retry_callback()},
+            )
     except (optuna.exceptions.StorageInternalError, ImportError, ValueError) as error:
         raise PetriError(f"Cannot open the study storage {url!r}: {error}") from error
     except Exception as error:  # SQLAlchemy's connection errors are many types
         raise PetriError(
             f"Cannot open the study storage {url!r}: {type(error).__name__}: {error}"
         ) from error
+
+
+def _retry_callback() -> Any:
+    """optuna's retry of a failed trial (up to :data:`MAX_RETRY` times, same parameters), but
+    without the dead worker's ``petri:host``/``petri:pid``: copied into the WAITING retry, they
+    would make the retry look abandoned from the moment a worker claims it until that worker
+    records itself, and another worker on the dead one's host would fail it again."""
+    optuna = _optuna()
+
+    class _Retry(_retry_base()[0]):
+        def __call__(self, study: Any, trial: Any) -> None:
+            trial = copy.copy(trial)
+            trial.system_attrs = {
+                k: v for k, v in trial.system_attrs.items() if k not in OWNER_ATTRS
+            }
+            super().__call__(study, trial)
+
+    with warnings.catch_warnings():  # "experimental" since optuna 2.8
+        warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+        return _Retry(max_retry=MAX_RETRY)
+
+
+def _retry_base() -> tuple[type, str]:
+    """optuna's retry callback and the RDBStorage argument that takes it."""
+    try:  # optuna >= 4.9; RetryFailedTrialCallback became its deprecated alias
+        from optuna.storages import RetryHeartbeatStaleTrialCallback
+    except ImportError:
+        from optuna.storages import RetryFailedTrialCallback
+
+        return RetryFailedTrialCallback, "failed_trial_callback"
+    return RetryHeartbeatStaleTrialCallback, "heartbeat_stale_trial_callback"
 
 
 def make_sampler(settings: SearchSettings, trial_number: int | None = None) -> Any:
@@ -282,6 +319,7 @@ def requeue_abandoned(study: Any, alive: Any, exclude: set[int] = frozenset()) -
         warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
         optuna.storages.fail_stale_trials(study)
     host = socket.gethostname()
+    retry = _retry_callback()
     requeued = []
     for trial in study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):
         attrs = trial.system_attrs
@@ -289,18 +327,11 @@ def requeue_abandoned(study: Any, alive: Any, exclude: set[int] = frozenset()) -
             continue
         if alive(attrs[PID_ATTR], attrs.get(START_ATTR)):
             continue
-        if study._storage.set_trial_state_values(trial._trial_id, state=TrialState.FAIL):
-            _retry_callback()(study, study._storage.get_trial(trial._trial_id))
+        try:
+            failed = study._storage.set_trial_state_values(trial._trial_id, state=TrialState.FAIL)
+        except optuna.exceptions.UpdateFinishedTrialError:
+            continue  # another worker failed it (and queued its retry) first
+        if failed:
+            retry(study, study._storage.get_trial(trial._trial_id))
             requeued.append(trial.number)
     return requeued
-
-
-def _retry_callback() -> Any:
-    """optuna's callback that queues a failed stale trial again (renamed in optuna 4.9)."""
-    optuna = _optuna()
-    callback = getattr(optuna.storages, "RetryHeartbeatStaleTrialCallback", None)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
-        if callback is None:
-            return optuna.storages.RetryFailedTrialCallback(max_retry=3)
-        return callback(max_retry=3)

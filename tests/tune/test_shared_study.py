@@ -1,0 +1,64 @@
+"""Starting a study for workers elsewhere (``--workers 0``) and queuing a dead worker's trial
+again, on a journal file (no server needed; the PostgreSQL runs are test_postgres_workers.py)."""
+
+from __future__ import annotations
+
+import socket
+from pathlib import Path
+
+import pytest
+
+optuna = pytest.importorskip("optuna")
+
+EXAMPLES = Path(__file__).resolve().parents[2] / "examples" / "tune"
+
+
+def test_workers_0_makes_the_study_and_runs_nothing(petri_cli, tmp_path):
+    journal = tmp_path / "study.journal"
+    args = ["tune", EXAMPLES / "mlp_digits.yaml", "--search", EXAMPLES / "mlp_search.yaml",
+            "--storage", journal, "--study", "later", "--save-dir", tmp_path]  # fmt: skip
+    result = petri_cli(*args, "--trials", 3, "--workers", 0)
+    assert result.exit_code == 0, result.stderr
+    assert "3 trials waiting" in result.stdout
+    assert "petri tune worker --storage" in result.stdout
+    study = optuna.load_study(study_name="later", storage=_journal(journal))
+    assert [t.state.name for t in study.get_trials()] == ["WAITING"] * 3
+    assert not list(tmp_path.rglob("metrics.csv"))
+
+    again = petri_cli(*args, "--trials", 4, "--workers", 0)  # tops the study up
+    assert again.exit_code == 0, again.stderr
+    assert len(study.get_trials()) == 4
+
+    negative = petri_cli(*args, "--trials", 4, "--workers", -1)
+    assert negative.exit_code == 2
+    assert "n_workers must be a non-negative integer" in negative.stderr
+
+
+def test_a_dead_worker_s_trial_is_retried_without_its_owner(tmp_path):
+    from petri.tune._study import OWNER_ATTRS, requeue_abandoned
+
+    study = optuna.create_study(storage=_journal(tmp_path / "s.journal"), study_name="s")
+    trial = study.ask()
+    trial.suggest_float("lr", 1e-4, 1e-1, log=True)
+    trial.set_user_attr("run_dir", "somewhere")
+    storage = study._storage
+    for key, value in zip(OWNER_ATTRS, (socket.gethostname(), 2**22 + 1, 1)):
+        storage.set_trial_system_attr(trial._trial_id, key, value)
+
+    assert requeue_abandoned(study, lambda pid, start: True) == []  # alive: left alone
+    assert requeue_abandoned(study, lambda pid, start: False) == [0]
+    failed, retry = study.get_trials()
+    assert (failed.state.name, retry.state.name) == ("FAIL", "WAITING")
+    assert retry.params == failed.params
+    assert retry.user_attrs["run_dir"] == "somewhere"
+    assert retry.system_attrs["failed_trial"] == 0
+    # the dead worker's pid stays with the failed trial only: a worker claiming the retry is
+    # not taken for the dead one before it records itself
+    assert not set(OWNER_ATTRS) & set(retry.system_attrs)
+    assert requeue_abandoned(study, lambda pid, start: False) == []
+
+
+def _journal(path: Path):
+    from optuna.storages.journal import JournalFileBackend, JournalStorage
+
+    return JournalStorage(JournalFileBackend(str(path)))
