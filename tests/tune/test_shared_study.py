@@ -25,9 +25,9 @@ def test_workers_0_makes_the_study_and_runs_nothing(petri_cli, tmp_path):
     assert [t.state.name for t in study.get_trials()] == ["WAITING"] * 3
     assert not list(tmp_path.rglob("metrics.csv"))
 
-    again = petri_cli(*args, "--trials", 4, "--workers", 0)  # tops the study up
+    again = petri_cli(*args, "--trials", 3, "--workers", 0)  # the same study, not 3 more
     assert again.exit_code == 0, again.stderr
-    assert len(study.get_trials()) == 4
+    assert len(study.get_trials()) == 3
 
     negative = petri_cli(*args, "--trials", 4, "--workers", -1)
     assert negative.exit_code == 2

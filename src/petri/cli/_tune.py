@@ -48,8 +48,8 @@ def tune() -> None:
     default=1,
     show_default=True,
     type=int,
-    help="Worker processes; 0 only makes (or tops up) the study in --storage and returns, "
-    "for `petri tune worker` processes on other machines to run.",
+    help="Worker processes; 0 only makes the study and its WAITING trials in --storage and "
+    "returns, for `petri tune worker` processes (on other machines) to run.",
 )
 @click.option(
     "--sampler", default="tpe", show_default=True, type=click.Choice(["tpe", "random", "grid"])

@@ -71,8 +71,8 @@ def run(
             objective and reports through ``petri.tune.objective``.
         search_space: a mapping or a YAML/JSON file: config key path -> range or choices.
         n_trials: trials in the study (a resumed study is topped up to this many).
-        n_workers: worker processes on this machine; 0 makes (or tops up) the study and
-            returns without running a trial, for ``petri tune worker`` processes to join.
+        n_workers: worker processes on this machine; 0 makes the study and its WAITING
+            trials and returns without running one, for ``petri tune worker`` processes.
         sampler: ``tpe``, ``random`` or ``grid``. pruner: ``median``, ``halving`` or ``none``.
         metric: the evaluation result to optimise (default: the config's first eval metric).
         direction: ``maximize`` or ``minimize`` (default: by the metric's name).
