@@ -62,3 +62,16 @@ def _journal(path: Path):
     from optuna.storages.journal import JournalFileBackend, JournalStorage
 
     return JournalStorage(JournalFileBackend(str(path)))
+
+
+def test_a_resumed_study_grows_to_the_trials_asked(petri_cli, tmp_path):
+    journal = tmp_path / "study.journal"
+    args = ["tune", EXAMPLES / "mlp_digits.yaml", "--search", EXAMPLES / "mlp_search.yaml",
+            "--storage", journal, "--study", "grows", "--save-dir", tmp_path,
+            "--workers", 0]  # fmt: skip
+    assert petri_cli(*args, "--trials", 2).exit_code == 0
+    assert petri_cli(*args).exit_code == 0  # no --trials: the study keeps its 2
+    study = optuna.load_study(study_name="grows", storage=_journal(journal))
+    assert len(study.get_trials()) == 2
+    assert petri_cli(*args, "--trials", 5).exit_code == 0
+    assert len(study.get_trials()) == 5

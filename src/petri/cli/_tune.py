@@ -42,7 +42,12 @@ def tune() -> None:
     type=click.Path(dir_okay=False),
     help="YAML of config key paths -> {type: float|int, low, high, step, log} or a list.",
 )
-@click.option("--trials", default=20, show_default=True, type=int, help="Trials in the study.")
+@click.option(
+    "--trials",
+    default=None,
+    type=int,
+    help="Trials in the study (default 20; given when resuming, the study grows to it).",
+)
 @click.option(
     "--workers",
     default=1,
@@ -94,7 +99,7 @@ def tune() -> None:
 def start(
     config: str,
     search: str,
-    trials: int,
+    trials: int | None,
     workers: int,
     sampler: str,
     pruner: str,

@@ -25,6 +25,7 @@ from petri.tracking._status import _alive
 from petri.tune._report import TrialPrinter, write_summary
 from petri.tune._space import apply_params, read_search_space
 from petri.tune._study import (
+    SETTINGS_ATTR,
     SearchSettings,
     add_placeholders,
     claim_waiting_trial,
@@ -38,6 +39,8 @@ __all__ = ["default_direction", "run", "work"]
 
 logger = logging.getLogger("petri")
 
+DEFAULT_TRIALS = 20
+
 _MAXIMISED = re.compile(r"acc|precision|recall|auc|f1|r2|iou|top_?k|map|return|reward|score")
 
 
@@ -49,7 +52,7 @@ def default_direction(metric: str) -> str:
 def run(
     config: Any,
     search_space: Any,
-    n_trials: int = 20,
+    n_trials: int | None = None,
     n_workers: int = 1,
     sampler: str = "tpe",
     pruner: str = "median",
@@ -70,7 +73,8 @@ def run(
             sampled parameters (a dict keyed by the search space's names) that returns the
             objective and reports through ``petri.tune.objective``.
         search_space: a mapping or a YAML/JSON file: config key path -> range or choices.
-        n_trials: trials in the study (a resumed study is topped up to this many).
+        n_trials: trials in the study (default 20; a resumed study keeps its own number
+            unless this is given, and is topped up to it).
         n_workers: worker processes on this machine; 0 makes the study and its WAITING
             trials and returns without running one, for ``petri tune worker`` processes.
         sampler: ``tpe``, ``random`` or ``grid``. pruner: ``median``, ``halving`` or ``none``.
@@ -107,6 +111,9 @@ def run(
     spec = storage or str(journal)
     study_storage = open_storage(storage, journal)
     study, settings = open_study(study_storage, name, settings, must_exist=resume_only)
+    if n_trials is not None and n_trials != settings.n_trials:  # asked for more (or fewer)
+        settings.n_trials = n_trials
+        study.set_user_attr(SETTINGS_ATTR, settings.to_json())
     requeued = requeue_abandoned(study, _alive)
     if requeued:
         logger.warning(
@@ -150,7 +157,7 @@ def _check_workers(n_workers: Any, allow_zero: bool = False) -> None:
 def _settings(
     config: Any,
     search_space: Any,
-    n_trials: int,
+    n_trials: int | None,
     sampler: str,
     pruner: str,
     metric: str | None,
@@ -163,7 +170,9 @@ def _settings(
     from petri.experiments import validate_config
     from petri.tune._study import make_pruner, make_sampler
 
-    if isinstance(n_trials, bool) or not isinstance(n_trials, int) or n_trials < 1:
+    if n_trials is not None and (
+        isinstance(n_trials, bool) or not isinstance(n_trials, int) or n_trials < 1
+    ):
         raise ConfigError(
             f"n_trials must be a positive integer; got {n_trials!r}.", "trials", n_trials
         )
@@ -199,7 +208,7 @@ def _settings(
         direction=direction,
         sampler=sampler,
         pruner=pruner,
-        n_trials=n_trials,
+        n_trials=n_trials or DEFAULT_TRIALS,
         save_dir=str(save_dir or DEFAULT_SAVE_DIR),
         seed=seed,
     )
