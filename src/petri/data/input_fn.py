@@ -85,6 +85,13 @@ def create_input_fn(
     elif input_type == "dataset":
         name = config.x if isinstance(config.x, str) else pipeline.params.get("dataset")
         split = pipeline.params.get("split", "train")
+        if not isinstance(name, str) or not name:
+            raise ConfigError(
+                f"`{path}.x` must name a built-in dataset (such as 'digits') for input_type "
+                f"'dataset'; received {config.x!r:.60}.",
+                f"{path}.x",
+                config.x,
+            )
         if load_dataset is None:
             raise ConfigError(
                 f"`{path}.input_type` 'dataset' needs a dataset reader: build the input with "

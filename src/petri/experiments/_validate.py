@@ -9,10 +9,12 @@ problems come back as one ``ConfigError`` naming each key path, before a run fol
 from __future__ import annotations
 
 import inspect
+import os
 from collections.abc import Callable, Mapping
 from typing import Any
 
 import gymnasium
+import torch
 
 from petri.configs import (
     ExperimentConfig,
@@ -73,6 +75,7 @@ def validate_config(config: Any) -> AnyExperimentConfig:
     """
     config = read_config(config)
     checks = _Checks()
+    _check_run(config, checks)
     if isinstance(config, RLExperimentConfig):
         _check_rl(config, checks)
     else:
@@ -146,6 +149,38 @@ class _Checks:
 def _short(value: Any) -> str:
     text = repr(value)
     return text if len(text) <= 80 else text[:77] + "..."
+
+
+# --------------------------------------------------------------------------------- run
+def available_devices() -> list[str]:
+    """The devices ``run_config.device`` may name on this machine."""
+    devices = ["auto", "cpu"]
+    if torch.cuda.is_available():
+        devices += ["cuda", *(f"cuda:{i}" for i in range(torch.cuda.device_count()))]
+    mps = getattr(torch.backends, "mps", None)
+    if mps is not None and mps.is_available():
+        devices.append("mps")
+    return devices
+
+
+def _check_run(config: AnyExperimentConfig, checks: _Checks) -> None:
+    """A device this machine has; no more threads than it can use."""
+    run = config.run_config
+    devices = available_devices()
+    if run.device not in devices:
+        checks.add(
+            "run_config.device",
+            run.device,
+            f"This machine has no such device; available: {', '.join(devices)}.",
+        )
+    cpus = os.cpu_count() or 1
+    if run.num_threads is not None and run.num_threads > 4 * cpus:
+        checks.add(
+            "run_config.num_threads",
+            run.num_threads,
+            f"This machine has {cpus} CPUs; more than 4 threads per CPU ({4 * cpus}) only "
+            "slows training down (and very many cannot be started).",
+        )
 
 
 # --------------------------------------------------------------------------- supervised
