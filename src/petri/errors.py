@@ -8,6 +8,7 @@ from collections.abc import Iterable
 __all__ = [
     "CheckpointMismatchError",
     "ConfigError",
+    "NotTrainedError",
     "PetriError",
     "UnknownNameError",
     "closest_name",
@@ -34,6 +35,10 @@ class ConfigError(PetriError, ValueError):
 
 class CheckpointMismatchError(PetriError, ValueError):
     """A checkpoint does not fit the model restoring it (another architecture or layer names)."""
+
+
+class NotTrainedError(PetriError, ValueError):
+    """Evaluating, predicting or exporting asks for a trained model and there is no checkpoint."""
 
 
 class UnknownNameError(PetriError, KeyError):

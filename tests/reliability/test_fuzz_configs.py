@@ -189,6 +189,8 @@ def _runner() -> Any:
 
 def check(outcome: Outcome, what: str, reliability_report: Any) -> None:
     """Count the case and fail on a raw exception or a run folder left by a refused config."""
+    if outcome.raw is None and outcome.exit_code == 0:
+        reliability_report.add("fuzz cases that trained", 1)
     if outcome.raw is not None:
         reliability_report.add("raw exceptions", 1)
         raise AssertionError(
@@ -213,8 +215,52 @@ SCALAR_JUNK = st.one_of(
     st.text(alphabet=st.characters(codec="utf-8"), min_size=1, max_size=8),
     st.sampled_from(["", "x" * 5000, "../..", "/", "cuda:7", "tpu", "digits", "relu", "é🙂"]),
 )
+# Values that often fit somewhere: the mutations then reach training, not only validation.
+PLAUSIBLE = st.one_of(
+    st.integers(1, 64),
+    st.floats(0.001, 1.0),
+    st.booleans(),
+    st.sampled_from(
+        [
+            "relu",
+            "tanh",
+            "sigmoid",
+            "sgd",
+            "adam",
+            "rmsprop",
+            "Conv2d",
+            "MaxPool2d",
+            "Dropout",
+            "Flatten",
+            "FullyConnected",
+            "BatchNormalization",
+            "train",
+            "eval",
+            "classifier",
+            "regressor",
+            "mean_squared_error",
+            "streaming_precision",
+            "exponential_decay",
+            "cpu",
+            "auto",
+            "all",
+            "loss",
+        ]
+    ),
+    st.just([["FullyConnected", {"num_units": 10}]]),
+    st.just([["LSTM", {"num_units": 4}], ["FullyConnected", {"num_units": 10}]]),
+    st.just([["Embedding", {"vocab_size": 10, "embedding_size": 4}]]),
+    st.just([["Reshape", {"new_shape": [-1, 7]}], ["FullyConnected", {"num_units": 10}]]),
+    st.just([["FullyConnected", {"num_units": 1}]]),
+    st.just([{"name": "streaming_mean_squared_error"}, {"name": "streaming_auc"}]),
+    st.just({"input_type": "numpy", "x": [[1.0, 2.0]], "y": [0]}),
+    st.just({"name": "StopAtStepHook", "params": {"last_step": 1}}),
+    st.just(
+        [["Conv2d", {"num_filter": 2, "filter_size": 3}], ["FullyConnected", {"num_units": 10}]]
+    ),
+)
 JUNK = st.recursive(
-    SCALAR_JUNK,
+    st.one_of(SCALAR_JUNK, PLAUSIBLE),
     lambda inner: st.one_of(
         st.lists(inner, max_size=3),
         st.dictionaries(st.text(max_size=6), inner, max_size=3),
@@ -247,19 +293,37 @@ def mutated_configs(draw: st.DrawFn) -> dict[str, Any]:
     for _ in range(draw(st.integers(1, 3))):
         node = _at(config, draw(st.sampled_from(_containers(config))))
         keys = list(node) if isinstance(node, dict) else list(range(len(node)))
-        operation = draw(st.sampled_from(["drop", "replace", "replace", "add", "nest"]))
+        operation = draw(st.sampled_from(["drop", "replace", "plausible", "add", "nest"]))
         if operation == "drop" and keys:
             del node[draw(st.sampled_from(keys))]
         elif operation == "replace" and keys:
-            node[draw(st.sampled_from(keys))] = draw(JUNK)
+            node[draw(st.sampled_from(keys))] = copy.deepcopy(draw(JUNK))
+        elif operation == "plausible" and keys:
+            node[draw(st.sampled_from(keys))] = copy.deepcopy(draw(PLAUSIBLE))
         elif operation == "add" and isinstance(node, dict):
-            node[draw(st.text(min_size=1, max_size=10))] = draw(JUNK)
+            node[draw(st.text(min_size=1, max_size=10))] = copy.deepcopy(draw(JUNK))
         elif isinstance(node, list):
-            node.append(draw(JUNK))
+            node.append(copy.deepcopy(draw(JUNK)))
         elif keys:
             key = draw(st.sampled_from(keys))
-            node[key] = [node[key], draw(JUNK)]
+            node[key] = [node[key], copy.deepcopy(draw(JUNK))]
     return config
+
+
+def _changes(before: Any, after: Any, path: str = "") -> dict[str, Any]:
+    """``{key path: new value}`` where ``after`` differs from ``before`` ("<dropped>" if gone)."""
+    if isinstance(before, dict) and isinstance(after, dict):
+        changed: dict[str, Any] = {}
+        for key in {*before, *after}:
+            where = f"{path}.{key}" if path else str(key)
+            if key not in after:
+                changed[where] = "<dropped>"
+            elif key not in before:
+                changed[where] = after[key]
+            else:
+                changed.update(_changes(before[key], after[key], where))
+        return changed
+    return {} if before == after else {path: after}
 
 
 # ------------------------------------------------------------------ --set strings
@@ -280,8 +344,36 @@ KEY_TEXT = st.one_of(
     st.text(max_size=15),
     st.sampled_from(["", ".", "..", " ", "a..b", "=", "model_config.", ".name"]),
 )
+# Real keys with values that are wrong in ways only the data, the model or the machine show.
+SET_CASES = [
+    "schedule=evaluate",
+    "schedule=train",
+    "version=-1",
+    "version=3",
+    "model_config.model_type=regressor",
+    "model_config.model_type=os:system",
+    "estimator_config.module=Agent",
+    "model_config.summaries=all",
+    "model_config.loss_config.name=mean_squared_error",
+    "model_config.eval_metrics_config=[{name: streaming_mean_squared_error}]",
+    "model_config.graph_config.definition=[[LSTM, {num_units: 4}], [FullyConnected, {}]]",
+    "model_config.graph_config.definition=[[Conv2d, {num_filter: 2, filter_size: 99}]]",
+    "model_config.graph_config.definition=[[MaxPool2d, {kernel_size: 16}], [Flatten, {}]]",
+    "train_input_data_config={input_type: numpy, x: [[1.0, 2.0]], y: [0]}",
+    "train_input_data_config={input_type: numpy, x: [], y: []}",
+    "eval_input_data_config.pipeline_config.params.split=test",
+    "run_config.num_threads=100000",
+    "run_config.seed=-5",
+    "run_config.device=mps",
+    "export_strategies=[{name: a}, {name: a}]",
+    "train_hooks_config=[{name: StopAtStepHook, params: {last_step: -1}}]",
+]
 SET_STRINGS = st.one_of(
+    st.sampled_from(SET_CASES),
     st.tuples(KEY_TEXT, VALUE_TEXT).map(lambda kv: f"{kv[0]}={kv[1]}"),
+    st.tuples(st.sampled_from(KEY_PATHS), PLAUSIBLE).map(
+        lambda kv: f"{kv[0]}={yaml.safe_dump(kv[1], default_flow_style=True).strip()}"
+    ),
     st.text(max_size=30),  # often no `=` at all
 )
 
@@ -300,7 +392,8 @@ def _fuzz_configs(reliability_report: Any) -> Any:
     @given(config=mutated_configs())
     def case(config: dict[str, Any]) -> None:
         reliability_report.add("fuzz cases (configs)", 1)
-        check(run_cli(config, []), f"config {config!r:.2000}", reliability_report)
+        what = f"config changed at {_changes(BASE, config)!r:.2000}"
+        check(run_cli(config, []), what, reliability_report)
 
     return case
 

@@ -96,7 +96,7 @@ class ExperimentConfig(BaseConfig):
     )
     """The save directory of run logs: the run goes to ``<output_dir>/<name>/version_<n>/``
     (``./petri_logs`` when None)."""
-    version: int | None = None
+    version: int | None = Field(default=None, ge=0)
     """Resume this version of the run instead of allocating a new one."""
     run_config: RunConfig = Field(default_factory=RunConfig)
     train_input_data_config: InputDataConfig | None = None

@@ -270,7 +270,7 @@ class RLExperimentConfig(BaseConfig):
         default=None, validation_alias=AliasChoices("output_dir", "save_dir")
     )
     """Where the run's files go; None means ``./petri_logs/<name>``."""
-    version: int | None = None
+    version: int | None = Field(default=None, ge=0)
     run_config: RunConfig = Field(default_factory=RunConfig)
     environment_config: EnvironmentConfig
     eval_environment_config: EnvironmentConfig | None = None

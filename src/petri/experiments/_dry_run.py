@@ -57,17 +57,15 @@ def dry_run_model(config: ExperimentConfig, model_class: type, inputs: list[Any]
     check_labels(config, inputs)
     _check_layers(config)
     with torch.random.fork_rng(devices=[]), torch.device("meta"):
-        model = _meta(
-            GRAPH, config.model.graph_config.definition, lambda: _build(config, model_class)
-        )
+        model = _meta("model_config", config.model.module, lambda: _build(config, model_class))
         if model is None:
             return
         sizes = _Sizes()
-        sample = _meta_sample(inputs)
-        if sample is not None:
-            outputs = _forward(model, sample, config, sizes)
-            if outputs is not None:
-                _check_outputs(config, model, outputs)
+        for key, mode, sample in _meta_samples(inputs):
+            outputs = _forward(model, sample, config, sizes, _Pass(key, mode))
+            if outputs is None:
+                break
+            _check_outputs(config, model, outputs, inputs)
         _check_memory(model, config, sizes)
 
 
@@ -167,10 +165,15 @@ class _Sizes:
     activations: dict[int, int] = field(default_factory=dict)
 
 
-def _meta_sample(inputs: list[Any]) -> tuple[Any, Any] | None:
-    """``(features, labels)`` as meta tensors shaped like one batch of the first in-memory
-    input, or None when no input holds its arrays (record pipelines read files)."""
-    for input_fn in inputs:
+def _meta_samples(inputs: list[Any]) -> list[tuple[str, str, tuple[Any, Any]]]:
+    """``(input key, mode, (features, labels))``: meta tensors shaped like one batch of each
+    in-memory input (training, then evaluation); record pipelines read files and give none."""
+    keys = (
+        ("train_input_data_config", ModeKeys.TRAIN),
+        ("eval_input_data_config", ModeKeys.EVAL),
+    )
+    samples = []
+    for (key, mode), input_fn in zip(keys, inputs):
         features = getattr(input_fn, "features", None)
         batch_size = getattr(input_fn, "batch_size", None)
         if features is None or not isinstance(batch_size, int):
@@ -181,8 +184,10 @@ def _meta_sample(inputs: list[Any]) -> tuple[Any, Any] | None:
             meta_features: Any = {k: _like(v, size) for k, v in features.items()}
         else:
             meta_features = _like(features, size)
-        return meta_features, None if labels is None else _like(labels, size)
-    return None
+        samples.append(
+            (key, mode, (meta_features, None if labels is None else _like(labels, size)))
+        )
+    return samples
 
 
 def _like(tensor: torch.Tensor, size: int) -> torch.Tensor:
@@ -194,51 +199,106 @@ def _graph_of(model: nn.Module, config: ExperimentConfig) -> SubGraph | None:
     return graph if isinstance(graph, SubGraph) else None
 
 
+@dataclass
+class _Pass:
+    """Which input a dry pass feeds, in which mode."""
+
+    key: str
+    mode: str
+
+
 def _forward(
-    model: nn.Module, sample: tuple[Any, Any], config: ExperimentConfig, sizes: _Sizes
+    model: nn.Module, sample: tuple[Any, Any], config: ExperimentConfig, sizes: _Sizes, at: _Pass
 ) -> Any:
     """The graph's outputs for ``sample`` (None when torch cannot tell on meta); the layer
-    running when something fails is named in the error."""
+    running when something fails is named in the error, and in evaluation every metric takes
+    the outputs once."""
     graph = _graph_of(model, config)
     running: list[int] = []
+    outputs: list[Any] = []
     handles = []
     if graph is not None:
         for index, layer in enumerate(graph):
-            handles.append(layer.register_forward_pre_hook(_starts(running, index)))
+            handles.append(layer.register_forward_pre_hook(_starts(running, index), prepend=True))
             handles.append(layer.register_forward_hook(_ends(running, index, sizes)))
-    outputs: list[Any] = []
-    if graph is not None:
         handles.append(graph.register_forward_hook(lambda m, a, out: outputs.append(out)))
     features, labels = sample
-    definition = config.model.graph_config.definition
     try:
-        model(features, labels, mode=ModeKeys.TRAIN)
+        spec = model(features, labels, mode=at.mode)
     except PetriError:
         raise
     except Exception as error:
         if _unknowable(error):
             return None
-        if running:
-            index = running[-1]
-            path = f"{GRAPH}.definition[{index}]"
-            raise ConfigError(
-                f"Invalid value for `{path}`: received {_short(list(definition[index]))}. "
-                f"The layer cannot take its input of shape {_shape_in(graph, index, features)}: "
-                f"{_reason(error)}",
-                path,
-                definition[index],
-            ) from error
-        given = f" of shape {_shape(outputs[-1])}" if outputs else ""
-        raise ConfigError(
-            f"Invalid value for `{GRAPH}`: the graph's output{given} does not fit the labels "
-            f"of shape {_shape(labels)} or the loss: {_reason(error)}",
-            GRAPH,
-            config.model.graph_config.definition,
-        ) from error
+        _raise_for(error, config, graph, running, outputs, sample, at)
     finally:
         for handle in handles:
             handle.remove()
+    if not _metrics_take(spec, model, config, at):
+        return None
     return outputs[-1] if outputs else None
+
+
+def _raise_for(
+    error: Exception,
+    config: ExperimentConfig,
+    graph: SubGraph | None,
+    running: list[int],
+    outputs: list[Any],
+    sample: tuple[Any, Any],
+    at: _Pass,
+) -> None:
+    """The ConfigError for a failed dry pass: the layer that was running, else the graph's
+    fit to the labels and the loss."""
+    features, labels = sample
+    definition = config.model.graph_config.definition
+    if running:
+        index = running[-1]
+        path = f"{GRAPH}.definition[{index}]"
+        raise ConfigError(
+            f"Invalid value for `{path}`: received {_short(list(definition[index]))}. The layer "
+            f"cannot take its input of shape {_shape_in(graph, index, features)} (a batch of "
+            f"{at.key}): {_reason(error)}",
+            path,
+            definition[index],
+        ) from error
+    given = f" of shape {_shape(outputs[-1])}" if outputs else ""
+    raise ConfigError(
+        f"Invalid value for `{GRAPH}`: the graph's output{given} does not fit the labels of "
+        f"shape {_shape(labels)} ({at.key}) or the loss: {_reason(error)}",
+        GRAPH,
+        definition,
+    ) from error
+
+
+def _metrics_take(spec: Any, model: nn.Module, config: ExperimentConfig, at: _Pass) -> bool:
+    """Each evaluation metric updated once with the pass's outputs and labels (False when
+    torch cannot tell on meta)."""
+    ops = getattr(spec, "eval_metric_ops", None) or {}
+    names = list(getattr(model, "metrics", None) or ops)
+    for name, op in ops.items():
+        if not isinstance(op, tuple):
+            continue
+        metric, args = op
+        index = names.index(name) if name in names else 0
+        path = f"model_config.eval_metrics_config[{index}]"
+        try:
+            metric.reset()
+            metric.update(*args)
+        except PetriError:
+            raise
+        except Exception as error:
+            if _unknowable(error):
+                return False
+            raise ConfigError(
+                f"Invalid value for `{path}`: received {name!r}. The metric cannot take the "
+                f"model's outputs and the labels of {at.key}: {_reason(error)}",
+                path,
+                name,
+            ) from error
+        finally:
+            metric.reset()
+    return True
 
 
 def _starts(running: list[int], index: int) -> Callable[..., None]:
@@ -282,21 +342,36 @@ def _bytes(value: Any) -> int:
 
 
 # ---------------------------------------------------------------------- verdicts
-def _check_outputs(config: ExperimentConfig, model: nn.Module, outputs: Any) -> None:
-    """A classifier's outputs per example against ``n_classes``."""
-    n_classes = config.model.n_classes
-    if n_classes is None or not isinstance(model, Classifier):
+def _check_outputs(
+    config: ExperimentConfig, model: nn.Module, outputs: Any, inputs: list[Any]
+) -> None:
+    """A classifier's outputs per example against ``n_classes`` and the labels' classes (one
+    output is a binary classifier's)."""
+    if not isinstance(model, Classifier) or not isinstance(outputs, torch.Tensor):
         return
-    if not isinstance(outputs, torch.Tensor) or outputs.dim() < 2:
+    if outputs.dim() < 2:
         return
     width = int(outputs.shape[-1])
-    if width not in (1, n_classes):
+    n_classes = config.model.n_classes
+    if n_classes is not None and width != n_classes and not (width == 1 and n_classes <= 2):
         raise ConfigError(
             f"Invalid value for `model_config.n_classes`: received {n_classes}. The graph's last "
             f"layer gives {width} outputs per example (one per class); make them agree.",
             "model_config.n_classes",
             n_classes,
         )
+    for key, input_fn in zip(("train_input_data_config", "eval_input_data_config"), inputs):
+        seen = _classes_in(input_fn)
+        if seen is not None and seen[0] > max(width, 2 if width == 1 else width):
+            definition = config.model.graph_config.definition
+            path = f"{GRAPH}.definition[{len(definition) - 1}]" if definition else GRAPH
+            raise ConfigError(
+                f"Invalid value for `{path}`: the graph's last layer gives {width} output(s) "
+                f"per example, but the labels of {key} {seen[1]}: a classifier needs one "
+                f"output per class ({seen[0]}).",
+                path,
+                definition[-1] if definition else None,
+            )
 
 
 def _parameter_bytes(module: nn.Module) -> int:

@@ -33,11 +33,11 @@ from petri.configs.rl import RL_MODEL_KEYS, EnvironmentConfig, RLModelConfig
 from petri.data import INPUT_TYPES, PIPELINES
 from petri.envs import ENVIRONMENTS
 from petri.errors import ConfigError, UnknownNameError, did_you_mean
-from petri.estimators import ESTIMATORS
+from petri.estimators import ESTIMATORS, Estimator
 from petri.layers import LAYERS
 from petri.losses import LOSSES, get_loss
 from petri.metrics import METRICS, metric_kwargs
-from petri.models import MODELS
+from petri.models import MODELS, Model
 from petri.optimizers import DECAYS, OPTIMIZERS, decay_kwargs, optimizer_kwargs
 from petri.optimizers.schedules import SCHEDULE_KWARGS
 from petri.registry import Registry
@@ -47,7 +47,14 @@ from petri.rl.explorations import EXPLORATIONS, exploration_kwargs
 from petri.rl.memories import MEMORIES
 from petri.training import HOOKS
 
-__all__ = ["read_config", "validate_config"]
+__all__ = ["check_schedule", "read_config", "validate_config"]
+
+_SCHEDULE_INPUTS = {
+    "train": ("train_input_data_config",),
+    "evaluate": ("eval_input_data_config",),
+    "train_and_evaluate": ("train_input_data_config", "eval_input_data_config"),
+    "continuous_train_and_evaluate": ("train_input_data_config", "eval_input_data_config"),
+}
 
 AnyExperimentConfig = ExperimentConfig | RLExperimentConfig
 
@@ -84,6 +91,36 @@ def validate_config(config: Any) -> AnyExperimentConfig:
     return config
 
 
+def check_schedule(config: AnyExperimentConfig, output_dir: Any = None) -> None:
+    """Refuse a supervised config whose ``schedule`` (what ``petri run`` calls) cannot work: an
+    input it reads is missing, or ``evaluate`` would look for checkpoints in a new run folder
+    (no ``version``, ``output_dir`` or ``estimator_config.output_dir``). From Python, call any
+    schedule the inputs allow.
+
+    Raises:
+        ConfigError: naming the key to set.
+    """
+    if isinstance(config, RLExperimentConfig):
+        return
+    new_folder = config.version is None and output_dir is None
+    if config.schedule == "evaluate" and new_folder and not config.estimator_config.output_dir:
+        raise ConfigError(
+            "Invalid value for `schedule`: received 'evaluate'. It evaluates a trained run's "
+            "checkpoint, and this config starts a new run; set `version` (or --output-dir) to "
+            "the trained run, or estimator_config.output_dir to its checkpoints.",
+            "schedule",
+            config.schedule,
+        )
+    for key in _SCHEDULE_INPUTS[config.schedule]:
+        if getattr(config, key) is None:
+            raise ConfigError(
+                f"Missing required key `{key}`: schedule {config.schedule!r} reads it. Add it, "
+                f"or choose a schedule that does not ({', '.join(_SCHEDULE_INPUTS)}).",
+                key,
+                None,
+            )
+
+
 class _Checks:
     """Collects problems as ``(key path, value, message)``."""
 
@@ -111,6 +148,18 @@ class _Checks:
         except UnknownNameError as error:
             self.add(path, value, str(error))
             return None
+
+    def subclass(self, path: str, value: Any, found: Any, base: type) -> None:
+        """A problem unless ``found`` (what ``value`` selected, None if nothing) is a class
+        derived from ``base``."""
+        if found is None or (inspect.isclass(found) and issubclass(found, base)):
+            return
+        what = found.__name__ if inspect.isclass(found) else type(found).__name__
+        self.add(
+            path,
+            value,
+            f"Expected a subclass of {base.__module__}.{base.__name__}; this selects {what}.",
+        )
 
     def call(self, path: str, value: Any, check: Callable[[], Any]) -> None:
         """Run ``check``; a TypeError, ValueError or unknown name it raises is a problem."""
@@ -194,7 +243,11 @@ def _check_supervised(config: ExperimentConfig, checks: _Checks) -> None:
             "environment_config (and `kind: rl`).",
         )
     _check_model(config.model, "model_config", checks)
-    checks.name("estimator_config.module", config.estimator_config.module, ESTIMATORS)
+    checks.subclass("model_config.module", config.model.module, model, Model)
+    estimator = checks.name("estimator_config.module", config.estimator_config.module, ESTIMATORS)
+    checks.subclass(
+        "estimator_config.module", config.estimator_config.module, estimator, Estimator
+    )
     for key in ("train_hooks_config", "eval_hooks_config"):
         for index, hook in enumerate(getattr(config, key)):
             checks.name(f"{key}[{index}].module", hook.module, HOOKS)
