@@ -198,7 +198,7 @@ def check(outcome: Outcome, what: str, reliability_report: Any) -> None:
         ) from outcome.raw
     assert outcome.exit_code in (0, 2), (outcome.exit_code, outcome.stderr, what)
     if outcome.exit_code == 2:
-        assert outcome.stderr.startswith("petri: error:"), (outcome.stderr, what)
+        assert "petri: error:" in outcome.stderr, (outcome.stderr, what)
     if outcome.refused_before_running and outcome.left:
         reliability_report.add("run folders left by invalid configs", 1)
         raise AssertionError(f"{outcome.left} left behind by the refused {what}")

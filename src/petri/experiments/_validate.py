@@ -11,6 +11,7 @@ from __future__ import annotations
 import inspect
 import os
 from collections.abc import Callable, Mapping
+from pathlib import Path
 from typing import Any
 
 import gymnasium
@@ -45,7 +46,9 @@ from petri.rl import RL_MODELS
 from petri.rl.agent import AGENTS
 from petri.rl.explorations import EXPLORATIONS, exploration_kwargs
 from petri.rl.memories import MEMORIES
+from petri.tracking import DEFAULT_SAVE_DIR
 from petri.training import HOOKS
+from petri.training.checkpoints import latest_checkpoint
 
 __all__ = ["check_schedule", "read_config", "validate_config"]
 
@@ -93,8 +96,8 @@ def validate_config(config: Any) -> AnyExperimentConfig:
 
 def check_schedule(config: AnyExperimentConfig, output_dir: Any = None) -> None:
     """Refuse a supervised config whose ``schedule`` (what ``petri run`` calls) cannot work: an
-    input it reads is missing, or ``evaluate`` would look for checkpoints in a new run folder
-    (no ``version``, ``output_dir`` or ``estimator_config.output_dir``). From Python, call any
+    input it reads is missing, or ``evaluate`` finds no checkpoint where it would look (a new
+    run folder, or a run or ``estimator_config.output_dir`` without one). From Python, call any
     schedule the inputs allow.
 
     Raises:
@@ -102,15 +105,8 @@ def check_schedule(config: AnyExperimentConfig, output_dir: Any = None) -> None:
     """
     if isinstance(config, RLExperimentConfig):
         return
-    new_folder = config.version is None and output_dir is None
-    if config.schedule == "evaluate" and new_folder and not config.estimator_config.output_dir:
-        raise ConfigError(
-            "Invalid value for `schedule`: received 'evaluate'. It evaluates a trained run's "
-            "checkpoint, and this config starts a new run; set `version` (or --output-dir) to "
-            "the trained run, or estimator_config.output_dir to its checkpoints.",
-            "schedule",
-            config.schedule,
-        )
+    if config.schedule == "evaluate":
+        _check_checkpoints(config, output_dir)
     for key in _SCHEDULE_INPUTS[config.schedule]:
         if getattr(config, key) is None:
             raise ConfigError(
@@ -119,6 +115,31 @@ def check_schedule(config: AnyExperimentConfig, output_dir: Any = None) -> None:
                 key,
                 None,
             )
+
+
+def _check_checkpoints(config: ExperimentConfig, output_dir: Any) -> None:
+    """``evaluate`` restores the newest checkpoint: refuse a config that points at none."""
+    if config.estimator_config.output_dir or output_dir is not None:
+        folder = Path(config.estimator_config.output_dir or output_dir)
+    elif config.version is not None:
+        save_dir = Path(config.output_dir or DEFAULT_SAVE_DIR)
+        folder = save_dir / config.name / f"version_{config.version}" / "checkpoints"
+    else:
+        raise ConfigError(
+            "Invalid value for `schedule`: received 'evaluate'. It evaluates a trained run's "
+            "checkpoint, and this config starts a new run; set `version` (or --output-dir) to "
+            "the trained run, or estimator_config.output_dir to its checkpoints.",
+            "schedule",
+            config.schedule,
+        )
+    if latest_checkpoint(folder) is None:
+        raise ConfigError(
+            f"Invalid value for `schedule`: received 'evaluate'. There is no checkpoint in "
+            f"{str(folder)!r} to evaluate; train the run first (or point `version`/--output-dir "
+            "at a trained one).",
+            "schedule",
+            config.schedule,
+        )
 
 
 class _Checks:
