@@ -379,7 +379,7 @@ SET_STRINGS = st.one_of(
 
 
 # ---------------------------------------------------------------------- the tests
-CI_EXAMPLES = {"configs": 300, "sets": 250}
+CI_EXAMPLES = {"configs": 350, "sets": 300}
 FUZZ_SETTINGS = {
     "deadline": None,
     "derandomize": True,
@@ -485,3 +485,22 @@ def test_the_findings_through_the_command_line(reliability_report: Any) -> None:
         check(outcome, f"--set {override[:80]!r}", reliability_report)
         assert outcome.refused_before_running, (override[:80], outcome.stderr)
         assert re.search(key_path, outcome.stderr), outcome.stderr
+
+
+def test_a_model_too_big_for_the_machine_is_refused_with_its_size(tmp_path: Path) -> None:
+    """The estimate comes from a dry run on torch's meta device: nothing is allocated."""
+    from petri.experiments._dry_run import physical_memory
+
+    config = copy.deepcopy(BASE)
+    config["output_dir"] = str(tmp_path / "runs")
+    units = 2**40
+    config["model_config"]["graph_config"]["definition"][0][1]["num_units"] = units
+    with pytest.raises(ConfigError) as caught:
+        create_experiment(config)
+    message = str(caught.value)
+    assert caught.value.path == "model_config.graph_config.definition[0]"
+    assert re.search(r"needs about [\d.]+ TB to train", message), message
+    assert "memory" in message and physical_memory() is not None
+    assert not (tmp_path / "runs").exists()
+    config["model_config"]["graph_config"]["definition"][0][1]["num_units"] = 64
+    create_experiment(config).train()  # an ordinary size still trains

@@ -160,7 +160,8 @@ def _build(config: ExperimentConfig, model_class: type) -> nn.Module:
 # ------------------------------------------------------------------------- forward
 @dataclass
 class _Sizes:
-    """Bytes of each graph layer's output for one batch, by definition index."""
+    """Bytes of each graph layer's output for one batch (the larger of the training and the
+    evaluation batch), by definition index."""
 
     activations: dict[int, int] = field(default_factory=dict)
 
@@ -312,7 +313,7 @@ def _starts(running: list[int], index: int) -> Callable[..., None]:
 def _ends(running: list[int], index: int, sizes: _Sizes) -> Callable[..., None]:
     def hook(module: nn.Module, args: Any, output: Any) -> None:
         running.pop()
-        sizes.activations[index] = _bytes(output)
+        sizes.activations[index] = max(sizes.activations.get(index, 0), _bytes(output))
 
     return hook
 
@@ -362,7 +363,7 @@ def _check_outputs(
         )
     for key, input_fn in zip(("train_input_data_config", "eval_input_data_config"), inputs):
         seen = _classes_in(input_fn)
-        if seen is not None and seen[0] > max(width, 2 if width == 1 else width):
+        if seen is not None and seen[0] > max(width, 2):
             definition = config.model.graph_config.definition
             path = f"{GRAPH}.definition[{len(definition) - 1}]" if definition else GRAPH
             raise ConfigError(
