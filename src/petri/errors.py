@@ -8,6 +8,7 @@ from collections.abc import Iterable
 __all__ = [
     "CheckpointMismatchError",
     "ConfigError",
+    "NotTrainedError",
     "PetriError",
     "RunStopped",
     "UnknownNameError",
@@ -35,6 +36,10 @@ class ConfigError(PetriError, ValueError):
 
 class CheckpointMismatchError(PetriError, ValueError):
     """A checkpoint does not fit the model restoring it (another architecture or layer names)."""
+
+
+class NotTrainedError(PetriError, ValueError):
+    """Evaluating, predicting or exporting asks for a trained model and there is no checkpoint."""
 
 
 class RunStopped(PetriError):

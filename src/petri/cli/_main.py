@@ -105,7 +105,7 @@ def _build(
     """The experiment the command line describes (supervised or RL) and its schedule."""
     # loaded when the command runs (torch is heavy): `petri --help` stays light
     from petri.configs import apply_overrides, deep_merge, is_rl_config, load_config_source
-    from petri.experiments import create_experiment, validate_config
+    from petri.experiments import check_schedule, create_experiment, validate_config
 
     merged: dict[str, Any] = {}
     for source in sources:
@@ -125,6 +125,7 @@ def _build(
             estimator_config["output_dir"] = output_dir  # checkpoints directly in the folder
         merged["estimator_config"] = estimator_config
     config = validate_config(merged)
+    check_schedule(config, output_dir)
     experiment = create_experiment(
         config, output_dir=output_dir, allow_config_change=allow_config_change
     )

@@ -9,9 +9,10 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import yaml
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import BaseModel, ConfigDict, ValidationError, ValidationInfo, field_validator
 
 from petri.configs._errors import config_error_from_validation
+from petri.configs._values import nesting_problem, number_problem
 from petri.errors import ConfigError
 
 __all__ = ["BaseConfig", "as_config", "deep_merge", "load_config_source"]
@@ -20,7 +21,8 @@ C = TypeVar("C", bound="BaseConfig")
 
 
 class BaseConfig(BaseModel):
-    """Base of every Petri config: unknown keys are errors, values are validated on assignment."""
+    """Base of every Petri config: unknown keys are errors, values are validated on assignment,
+    numbers are finite, never booleans, and integers fit int64 (see ``_values``)."""
 
     model_config = ConfigDict(
         extra="forbid",
@@ -28,7 +30,17 @@ class BaseConfig(BaseModel):
         populate_by_name=True,
         validate_assignment=True,
         protected_namespaces=(),
+        allow_inf_nan=False,
     )
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _numbers_are_numbers(cls, value: Any, info: ValidationInfo) -> Any:
+        field = cls.model_fields.get(info.field_name or "")
+        problem = number_problem(value, field.annotation) if field is not None else None
+        if problem:
+            raise ValueError(problem)
+        return value
 
     @classmethod
     def read_configs(cls: type[C], config_values: Any) -> C:
@@ -59,6 +71,11 @@ class BaseConfig(BaseModel):
                 prefix,
                 values,
             )
+        if not prefix:
+            problem = nesting_problem(values)
+            if problem:
+                path, why = problem
+                raise ConfigError(f"Invalid value for `{path[:200]}`: {why}", path, None)
         try:
             return cls.model_validate(dict(values))
         except ValidationError as error:
@@ -137,6 +154,13 @@ def load_config_source(source: Any) -> dict[str, Any]:
                 )
         except (json.JSONDecodeError, yaml.YAMLError) as error:
             raise ConfigError(_syntax_message(path, error), "", str(path)) from None
+        except RecursionError:
+            raise ConfigError(
+                f"Config file {str(path)!r} nests lists or mappings too deeply to read; a "
+                "config is a few levels of keys.",
+                "",
+                str(path),
+            ) from None
         if not isinstance(data, dict):
             raise ConfigError(
                 f"Config file {str(path)!r} must hold a mapping at top level, "

@@ -12,13 +12,16 @@ from typing import Any
 __all__ = ["check_selector"]
 
 
-def check_selector(value: Any, family: str) -> Any:
-    """``value`` if it can select a ``family`` object: a non-empty string, a class or a callable.
+def check_selector(value: Any, family: str, required: bool = False) -> Any:
+    """``value`` if it can select a ``family`` object: a non-empty string, a class or a callable
+    (or None, unless ``required``: a key that must select something cannot be null).
 
     Raises:
         ValueError: anything else (a number, a list, an empty string).
     """
     if value is None:
+        if required:
+            raise ValueError(f"Expected a {family} name; received null (nothing selected).")
         return None
     if isinstance(value, str):
         if not value.strip():

@@ -15,6 +15,7 @@ from pydantic import (
 
 from petri.configs._base import BaseConfig
 from petri.configs._selector import check_selector
+from petri.configs._values import check_folder_name
 from petri.configs.input_data import InputDataConfig
 from petri.configs.model import ModelConfig
 from petri.configs.run import RunConfig
@@ -43,7 +44,7 @@ class EstimatorConfig(BaseConfig):
     @field_validator("module")
     @classmethod
     def _selector(cls, value: Any) -> Any:
-        return check_selector(value, "estimator")
+        return check_selector(value, "estimator", required=True)
 
 
 class HookConfig(BaseConfig):
@@ -75,6 +76,11 @@ class ExportStrategyConfig(BaseConfig):
     assets_extra: dict[str, str] = Field(default_factory=dict)
     """Destination inside ``assets.extra/`` -> source file."""
 
+    @field_validator("name")
+    @classmethod
+    def _folder(cls, value: str) -> str:
+        return check_folder_name(value, "An export strategy's name")
+
 
 class ExperimentConfig(BaseConfig):
     """One experiment: data, model, estimator, and the train/evaluate schedule.
@@ -90,7 +96,7 @@ class ExperimentConfig(BaseConfig):
     )
     """The save directory of run logs: the run goes to ``<output_dir>/<name>/version_<n>/``
     (``./petri_logs`` when None)."""
-    version: int | None = None
+    version: int | None = Field(default=None, ge=0)
     """Resume this version of the run instead of allocating a new one."""
     run_config: RunConfig = Field(default_factory=RunConfig)
     train_input_data_config: InputDataConfig | None = None
@@ -114,6 +120,11 @@ class ExperimentConfig(BaseConfig):
         "train", "evaluate", "train_and_evaluate", "continuous_train_and_evaluate"
     ] = "continuous_train_and_evaluate"
     """Which Experiment method ``petri run`` calls."""
+
+    @field_validator("name")
+    @classmethod
+    def _folder(cls, value: str) -> str:
+        return check_folder_name(value, "The experiment's name")
 
     @field_validator("export_strategies", mode="before")
     @classmethod

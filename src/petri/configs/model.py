@@ -15,6 +15,7 @@ from pydantic import (
 
 from petri.configs._base import BaseConfig
 from petri.configs._selector import check_selector
+from petri.configs._values import check_identifier_name
 from petri.errors import did_you_mean
 
 __all__ = [
@@ -190,6 +191,11 @@ class GraphConfig(BaseConfig):
     features: list[str] | None = None
     definition: list[tuple[Any, dict[str, Any]]] = Field(default_factory=list)
 
+    @field_validator("name")
+    @classmethod
+    def _scope_name(cls, value: str) -> str:
+        return check_identifier_name(value, "graph_config.name")
+
     @field_validator("definition", mode="before")
     @classmethod
     def _pairs(cls, value: Any) -> Any:
@@ -247,7 +253,7 @@ class ModelConfig(BaseConfig):
     @field_validator("module")
     @classmethod
     def _selector(cls, value: Any) -> Any:
-        return check_selector(value, "model")
+        return check_selector(value, "model", required=True)
 
     @field_validator("summaries")
     @classmethod

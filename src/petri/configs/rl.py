@@ -34,6 +34,7 @@ from pydantic import (
 
 from petri.configs._base import BaseConfig
 from petri.configs._selector import check_selector
+from petri.configs._values import check_folder_name
 from petri.configs.model import ModelConfig, _WithKwargs
 from petri.configs.run import RunConfig
 from petri.registry import normalize_name
@@ -74,7 +75,7 @@ class EnvironmentConfig(BaseConfig):
     @field_validator("module")
     @classmethod
     def _selector(cls, value: Any) -> Any:
-        return check_selector(value, "environment")
+        return check_selector(value, "environment", required=True)
 
 
 class MemoryConfig(BaseConfig):
@@ -155,7 +156,7 @@ class AgentConfig(BaseConfig):
     @field_validator("module")
     @classmethod
     def _selector(cls, value: Any) -> Any:
-        return check_selector(value, "agent")
+        return check_selector(value, "agent", required=True)
 
 
 RL_MODEL_KEYS = (  # model arguments an RL model config may set; None: the model's default
@@ -269,7 +270,7 @@ class RLExperimentConfig(BaseConfig):
         default=None, validation_alias=AliasChoices("output_dir", "save_dir")
     )
     """Where the run's files go; None means ``./petri_logs/<name>``."""
-    version: int | None = None
+    version: int | None = Field(default=None, ge=0)
     run_config: RunConfig = Field(default_factory=RunConfig)
     environment_config: EnvironmentConfig
     eval_environment_config: EnvironmentConfig | None = None
@@ -289,6 +290,11 @@ class RLExperimentConfig(BaseConfig):
     eval_every_n_steps: PositiveInt | None = None
     target_return: float | None = None
     schedule: Literal["train", "evaluate", "train_and_evaluate"] = "train_and_evaluate"
+
+    @field_validator("name")
+    @classmethod
+    def _folder(cls, value: str) -> str:
+        return check_folder_name(value, "The experiment's name")
 
     @property
     def model(self) -> RLModelConfig:

@@ -19,9 +19,14 @@ def load_array(value: Any, path: str) -> Any:
     file = Path(value)
     if not file.is_file():
         raise ConfigError(f"`{path}` names {str(file)!r}, which does not exist.", path, value)
-    if file.suffix == ".npy":
-        return np.load(file, allow_pickle=False)
-    if file.suffix == ".npz":
-        with np.load(file, allow_pickle=False) as archive:
-            return {key: archive[key] for key in archive.files}
+    try:
+        if file.suffix == ".npy":
+            return np.load(file, allow_pickle=False)
+        if file.suffix == ".npz":
+            with np.load(file, allow_pickle=False) as archive:
+                return {key: archive[key] for key in archive.files}
+    except (OSError, ValueError, EOFError) as error:  # damaged, or pickled objects
+        raise ConfigError(
+            f"`{path}` names {str(file)!r}, which numpy cannot read: {error}", path, value
+        ) from None
     raise ConfigError(f"`{path}` names {str(file)!r}; expected a .npy or .npz file.", path, value)

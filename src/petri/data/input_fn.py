@@ -8,7 +8,7 @@ from typing import Any
 
 from petri.configs import InputDataConfig, PipelineConfig
 from petri.data._arrays import load_array
-from petri.data.numpy_input import numpy_input_fn
+from petri.data.numpy_input import numpy_input_fn, to_tensor
 from petri.data.pipelines import PIPELINES
 from petri.errors import ConfigError
 from petri.registry import Registry
@@ -85,6 +85,13 @@ def create_input_fn(
     elif input_type == "dataset":
         name = config.x if isinstance(config.x, str) else pipeline.params.get("dataset")
         split = pipeline.params.get("split", "train")
+        if not isinstance(name, str) or not name:
+            raise ConfigError(
+                f"`{path}.x` must name a built-in dataset (such as 'digits') for input_type "
+                f"'dataset'; received {config.x!r:.60}.",
+                f"{path}.x",
+                config.x,
+            )
         if load_dataset is None:
             raise ConfigError(
                 f"`{path}.input_type` 'dataset' needs a dataset reader: build the input with "
@@ -96,24 +103,63 @@ def create_input_fn(
         try:
             x, y = load_dataset(name, split)
         except KeyError as error:
-            raise ConfigError(str(error), f"{path}.x", name) from None
+            message = error.args[0] if error.args else error
+            raise ConfigError(
+                f"Invalid value for `{path}.x`: {message}", f"{path}.x", name
+            ) from None
         except ValueError as error:
-            raise ConfigError(str(error), f"{path}.pipeline_config.params.split", split) from None
+            key = f"{path}.pipeline_config.params.split"
+            raise ConfigError(f"Invalid value for `{key}`: {error}", key, split) from None
     else:
         raise ConfigError(
             f"`{path}.input_type` {input_type!r} has no reader yet; use 'numpy' or 'dataset'.",
             f"{path}.input_type",
             input_type,
         )
-    return numpy_input_fn(
-        x,
-        y,
-        batch_size=pipeline.batch_size,
-        num_epochs=pipeline.num_epochs,
-        shuffle=pipeline.shuffle,
-        seed=pipeline.seed if pipeline.seed is not None else seed,
-        allow_smaller_final_batch=pipeline.allow_smaller_final_batch,
-    )
+    x = _as_examples(x, f"{path}.x")
+    y = _as_examples(y, f"{path}.y")
+    try:
+        return numpy_input_fn(
+            x,
+            y,
+            batch_size=pipeline.batch_size,
+            num_epochs=pipeline.num_epochs,
+            shuffle=pipeline.shuffle,
+            seed=pipeline.seed if pipeline.seed is not None else seed,
+            allow_smaller_final_batch=pipeline.allow_smaller_final_batch,
+        )
+    except ValueError as error:  # x and y hold different numbers of examples
+        raise ConfigError(
+            f"`{path}.y` does not fit `{path}.x`: {error}", f"{path}.y", None
+        ) from None
+
+
+def _as_examples(value: Any, path: str) -> Any:
+    """``value`` (an array, a list, or a dict of them) as tensors with one row per example;
+    anything else is a ConfigError naming ``path``."""
+    if value is None:
+        return None
+    if isinstance(value, dict):
+        if not value:
+            raise ConfigError(f"`{path}` is an empty mapping; it needs a feature.", path, value)
+        return {str(key): _as_examples(item, f"{path}.{key}") for key, item in value.items()}
+    try:
+        tensor = to_tensor(value)
+    except (TypeError, ValueError, RuntimeError, OverflowError) as error:
+        raise ConfigError(
+            f"`{path}` must be numbers forming one array (rows of one shape); received "
+            f"{type(value).__name__} {str(value)[:60]!r}: {str(error).splitlines()[0][:200]}",
+            path,
+            type(value).__name__,
+        ) from None
+    if tensor.dim() == 0 or tensor.shape[0] == 0:
+        raise ConfigError(
+            f"`{path}` must hold at least one example (one row per example); received an "
+            f"array of shape {tuple(tensor.shape)}.",
+            path,
+            tuple(tensor.shape),
+        )
+    return tensor
 
 
 # Pipeline keys that only record pipelines (``pipeline_config.module``) read.

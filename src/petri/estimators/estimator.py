@@ -15,7 +15,7 @@ from torch import nn
 
 from petri.configs.run import RunConfig
 from petri.data.iteration import iterate_input, move_to_device
-from petri.errors import did_you_mean
+from petri.errors import NotTrainedError, did_you_mean
 from petri.estimators._evaluation import run_evaluation
 from petri.estimators._outputs import split_predictions
 from petri.export import export_savedmodel
@@ -420,7 +420,7 @@ class Estimator:
         if checkpoint_path and not target.is_file():  # type: ignore[union-attr]
             raise ValueError(f"checkpoint_path {checkpoint_path!r} does not exist.")
         if mode != ModeKeys.TRAIN and target is None and self._state_step is None:
-            raise ValueError(
+            raise NotTrainedError(
                 f"Could not find trained model in model_dir: {self.model_dir}. Train first, or "
                 "pass checkpoint_path."
             )
@@ -516,7 +516,7 @@ class Estimator:
         elif self._built:
             weights, step = self._module.state_dict(), self._global_step
         else:
-            raise ValueError(f"Could not find trained model in model_dir: {self.model_dir}.")
+            raise NotTrainedError(f"Could not find trained model in model_dir: {self.model_dir}.")
         variables = {
             key.replace(".", "/"): value.detach().cpu().numpy() for key, value in weights.items()
         }

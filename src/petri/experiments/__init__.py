@@ -4,7 +4,7 @@ config (``create_experiment``, supervised and RL)."""
 from __future__ import annotations
 
 from petri.estimators.estimator import Estimator
-from petri.experiments._validate import read_config, validate_config
+from petri.experiments._validate import check_schedule, read_config, validate_config
 from petri.experiments.builder import (
     create_experiment,
     create_rl_experiment,
@@ -19,6 +19,7 @@ __all__ = [
     "Estimator",
     "Experiment",
     "RLExperiment",
+    "check_schedule",
     "create_experiment",
     "create_rl_experiment",
     "default_output_dir",

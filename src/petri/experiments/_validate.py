@@ -9,10 +9,13 @@ problems come back as one ``ConfigError`` naming each key path, before a run fol
 from __future__ import annotations
 
 import inspect
+import os
 from collections.abc import Callable, Mapping
+from pathlib import Path
 from typing import Any
 
 import gymnasium
+import torch
 
 from petri.configs import (
     ExperimentConfig,
@@ -31,11 +34,11 @@ from petri.configs.rl import RL_MODEL_KEYS, EnvironmentConfig, RLModelConfig
 from petri.data import INPUT_TYPES, PIPELINES
 from petri.envs import ENVIRONMENTS
 from petri.errors import ConfigError, UnknownNameError, did_you_mean
-from petri.estimators import ESTIMATORS
+from petri.estimators import ESTIMATORS, Estimator
 from petri.layers import LAYERS
 from petri.losses import LOSSES, get_loss
 from petri.metrics import METRICS, metric_kwargs
-from petri.models import MODELS
+from petri.models import MODELS, Model
 from petri.optimizers import DECAYS, OPTIMIZERS, decay_kwargs, optimizer_kwargs
 from petri.optimizers.schedules import SCHEDULE_KWARGS
 from petri.registry import Registry
@@ -43,9 +46,18 @@ from petri.rl import RL_MODELS
 from petri.rl.agent import AGENTS
 from petri.rl.explorations import EXPLORATIONS, exploration_kwargs
 from petri.rl.memories import MEMORIES
+from petri.tracking import DEFAULT_SAVE_DIR
 from petri.training import HOOKS
+from petri.training.checkpoints import latest_checkpoint
 
-__all__ = ["read_config", "validate_config"]
+__all__ = ["check_schedule", "read_config", "validate_config"]
+
+_SCHEDULE_INPUTS = {
+    "train": ("train_input_data_config",),
+    "evaluate": ("eval_input_data_config",),
+    "train_and_evaluate": ("train_input_data_config", "eval_input_data_config"),
+    "continuous_train_and_evaluate": ("train_input_data_config", "eval_input_data_config"),
+}
 
 AnyExperimentConfig = ExperimentConfig | RLExperimentConfig
 
@@ -73,12 +85,61 @@ def validate_config(config: Any) -> AnyExperimentConfig:
     """
     config = read_config(config)
     checks = _Checks()
+    _check_run(config, checks)
     if isinstance(config, RLExperimentConfig):
         _check_rl(config, checks)
     else:
         _check_supervised(config, checks)
     checks.raise_if_any()
     return config
+
+
+def check_schedule(config: AnyExperimentConfig, output_dir: Any = None) -> None:
+    """Refuse a supervised config whose ``schedule`` (what ``petri run`` calls) cannot work: an
+    input it reads is missing, or ``evaluate`` finds no checkpoint where it would look (a new
+    run folder, or a run or ``estimator_config.output_dir`` without one). From Python, call any
+    schedule the inputs allow.
+
+    Raises:
+        ConfigError: naming the key to set.
+    """
+    if isinstance(config, RLExperimentConfig):
+        return
+    if config.schedule == "evaluate":
+        _check_checkpoints(config, output_dir)
+    for key in _SCHEDULE_INPUTS[config.schedule]:
+        if getattr(config, key) is None:
+            raise ConfigError(
+                f"Missing required key `{key}`: schedule {config.schedule!r} reads it. Add it, "
+                f"or choose a schedule that does not ({', '.join(_SCHEDULE_INPUTS)}).",
+                key,
+                None,
+            )
+
+
+def _check_checkpoints(config: ExperimentConfig, output_dir: Any) -> None:
+    """``evaluate`` restores the newest checkpoint: refuse a config that points at none."""
+    if config.estimator_config.output_dir or output_dir is not None:
+        folder = Path(config.estimator_config.output_dir or output_dir)
+    elif config.version is not None:
+        save_dir = Path(config.output_dir or DEFAULT_SAVE_DIR)
+        folder = save_dir / config.name / f"version_{config.version}" / "checkpoints"
+    else:
+        raise ConfigError(
+            "Invalid value for `schedule`: received 'evaluate'. It evaluates a trained run's "
+            "checkpoint, and this config starts a new run; set `version` (or --output-dir) to "
+            "the trained run, or estimator_config.output_dir to its checkpoints.",
+            "schedule",
+            config.schedule,
+        )
+    if latest_checkpoint(folder) is None:
+        raise ConfigError(
+            f"Invalid value for `schedule`: received 'evaluate'. There is no checkpoint in "
+            f"{str(folder)!r} to evaluate; train the run first (or point `version`/--output-dir "
+            "at a trained one).",
+            "schedule",
+            config.schedule,
+        )
 
 
 class _Checks:
@@ -108,6 +169,18 @@ class _Checks:
         except UnknownNameError as error:
             self.add(path, value, str(error))
             return None
+
+    def subclass(self, path: str, value: Any, found: Any, base: type) -> None:
+        """A problem unless ``found`` (what ``value`` selected, None if nothing) is a class
+        derived from ``base``."""
+        if found is None or (inspect.isclass(found) and issubclass(found, base)):
+            return
+        what = found.__name__ if inspect.isclass(found) else type(found).__name__
+        self.add(
+            path,
+            value,
+            f"Expected a subclass of {base.__module__}.{base.__name__}; this selects {what}.",
+        )
 
     def call(self, path: str, value: Any, check: Callable[[], Any]) -> None:
         """Run ``check``; a TypeError, ValueError or unknown name it raises is a problem."""
@@ -148,6 +221,38 @@ def _short(value: Any) -> str:
     return text if len(text) <= 80 else text[:77] + "..."
 
 
+# --------------------------------------------------------------------------------- run
+def available_devices() -> list[str]:
+    """The devices ``run_config.device`` may name on this machine."""
+    devices = ["auto", "cpu"]
+    if torch.cuda.is_available():
+        devices += ["cuda", *(f"cuda:{i}" for i in range(torch.cuda.device_count()))]
+    mps = getattr(torch.backends, "mps", None)
+    if mps is not None and mps.is_available():
+        devices.append("mps")
+    return devices
+
+
+def _check_run(config: AnyExperimentConfig, checks: _Checks) -> None:
+    """A device this machine has; no more threads than it can use."""
+    run = config.run_config
+    devices = available_devices()
+    if run.device not in devices:
+        checks.add(
+            "run_config.device",
+            run.device,
+            f"This machine has no such device; available: {', '.join(devices)}.",
+        )
+    cpus = os.cpu_count() or 1
+    if run.num_threads is not None and run.num_threads > 4 * cpus:
+        checks.add(
+            "run_config.num_threads",
+            run.num_threads,
+            f"This machine has {cpus} CPUs; more than 4 threads per CPU ({4 * cpus}) only "
+            "slows training down (and very many cannot be started).",
+        )
+
+
 # --------------------------------------------------------------------------- supervised
 def _check_supervised(config: ExperimentConfig, checks: _Checks) -> None:
     model = checks.name("model_config.module", config.model.module, MODELS)
@@ -159,7 +264,11 @@ def _check_supervised(config: ExperimentConfig, checks: _Checks) -> None:
             "environment_config (and `kind: rl`).",
         )
     _check_model(config.model, "model_config", checks)
-    checks.name("estimator_config.module", config.estimator_config.module, ESTIMATORS)
+    checks.subclass("model_config.module", config.model.module, model, Model)
+    estimator = checks.name("estimator_config.module", config.estimator_config.module, ESTIMATORS)
+    checks.subclass(
+        "estimator_config.module", config.estimator_config.module, estimator, Estimator
+    )
     for key in ("train_hooks_config", "eval_hooks_config"):
         for index, hook in enumerate(getattr(config, key)):
             checks.name(f"{key}[{index}].module", hook.module, HOOKS)

@@ -22,10 +22,11 @@ from petri.envs import ENVIRONMENTS
 from petri.errors import ConfigError, PetriError
 from petri.estimators import ESTIMATORS
 from petri.experiments._config_file import CONFIG_FILE, check_unchanged, write_config
+from petri.experiments._dry_run import dry_run_model
 from petri.experiments._validate import AnyExperimentConfig, validate_config
 from petri.experiments.experiment import Experiment, flatten_tags
 from petri.experiments.rl_experiment import RLExperiment
-from petri.export import build_raw_serving_input_receiver_fn
+from petri.export import as_export_strategies, build_raw_serving_input_receiver_fn
 from petri.models import MODELS
 from petri.rl import RL_MODELS, action_space_problem
 from petri.rl.agent import AGENTS
@@ -86,6 +87,9 @@ def create_experiment(
         return _create_rl(config, output_dir, run)
     _start_process(config)
     train_input_fn, eval_input_fn, model = _inputs_and_model(config)
+    train_hooks = _hooks(config.train_hooks_config, "train_hooks_config")
+    eval_hooks = _hooks(config.eval_hooks_config, "eval_hooks_config")
+    export_strategies = _export_strategies(config)
     if run is None:
         run = _open_run(config, output_dir)  # only now: a bad config leaves no folder behind
     directory = Path(run.log_dir)
@@ -102,13 +106,13 @@ def create_experiment(
         eval_input_fn=eval_input_fn,
         train_steps=config.train_steps,
         eval_steps=config.eval_steps,
-        train_hooks=_hooks(config.train_hooks_config, "train_hooks_config"),
-        eval_hooks=_hooks(config.eval_hooks_config, "eval_hooks_config"),
+        train_hooks=train_hooks,
+        eval_hooks=eval_hooks,
         eval_delay_secs=config.eval_delay_secs,
         continuous_eval_throttle_secs=config.continuous_eval_throttle_secs,
         eval_every_n_steps=config.eval_every_n_steps,
         train_steps_per_iteration=config.train_steps_per_iteration,
-        export_strategies=config.export_strategies,
+        export_strategies=export_strategies,
         delay_workers_by_global_step=config.delay_workers_by_global_step,
         run=run,
     )
@@ -212,6 +216,7 @@ def _inputs_and_model(config: ExperimentConfig) -> tuple[Any, Any, Any]:
     ]
     model_config = config.model
     model_class = MODELS.get(model_config.module)
+    dry_run_model(config, model_class, inputs)  # on `meta`: allocates nothing
     model = _built(
         "model_config", model_config.module, lambda: model_class.from_config(model_config)
     )
@@ -253,13 +258,27 @@ def _open_run(config: AnyExperimentConfig, output_dir: str | os.PathLike[str] | 
         raise ConfigError(str(error), "name", config.name) from None
 
 
+def _export_strategies(config: ExperimentConfig) -> list[Any]:
+    """The config's export strategies, built before the run exists: one that cannot be built
+    (an ``assets_extra`` file missing, two with one name) is a ConfigError naming it."""
+    strategies = [
+        _built(
+            f"export_strategies[{index}]", item, lambda item=item: as_export_strategies(item)[0]
+        )
+        for index, item in enumerate(config.export_strategies or [])
+    ]
+    return _built(
+        "export_strategies", config.export_strategies, lambda: as_export_strategies(strategies)
+    )
+
+
 def _hooks(configs: list[HookConfig], path: str) -> list[Any]:
     hooks = []
     for index, hook_config in enumerate(configs):
         hook_class = HOOKS.get(hook_config.module)
         try:
             hooks.append(hook_class(**hook_config.params))
-        except TypeError as error:
+        except (TypeError, ValueError) as error:
             raise ConfigError(
                 f"`{path}[{index}].params` do not fit {hook_class.__name__}: {error}",
                 f"{path}[{index}].params",

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from petri.export._receiver import ServingInputReceiver, build_raw_serving_input_receiver_fn
+from petri.export._savedmodel import _checked_assets
 
 __all__ = ["ExportStrategy", "make_export_strategy"]
 
@@ -59,6 +60,7 @@ class ExportStrategy:
             raise ValueError(
                 f"ExportStrategy expected exports_to_keep >= 1 or None. Received: {keep!r}."
             )
+        _checked_assets(self.assets_extra)  # a missing file is found now, not at the export
 
     def export(
         self,

@@ -12,6 +12,7 @@ import numpy as np
 import torch
 
 from petri.configs.run import RunConfig
+from petri.errors import NotTrainedError
 from petri.modes import ModeKeys
 from petri.registry import Registry
 from petri.rl._checks import StateShape, check_fit, check_run_config
@@ -403,7 +404,7 @@ class Agent:
 
     def _require_trained(self) -> None:
         if not self.trained:
-            raise ValueError(
+            raise NotTrainedError(
                 f"Could not find trained model in model_dir: {self.model_dir}. Train first "
                 "(agent.train(env)) or point model_dir at a directory with checkpoints."
             )
