@@ -8,6 +8,7 @@ from collections.abc import Iterable
 __all__ = [
     "CheckpointMismatchError",
     "ConfigError",
+    "DiskFullError",
     "NotTrainedError",
     "PetriError",
     "RunStopped",
@@ -36,6 +37,20 @@ class ConfigError(PetriError, ValueError):
 
 class CheckpointMismatchError(PetriError, ValueError):
     """A checkpoint does not fit the model restoring it (another architecture or layer names)."""
+
+
+class DiskFullError(PetriError, OSError):
+    """A write failed for lack of space (or quota); the message names the file, the space left
+    and what is still intact."""
+
+    def __init__(self, message: str, path: str = "") -> None:
+        import errno
+
+        super().__init__(errno.ENOSPC, message, path)
+        self.message = message
+
+    def __str__(self) -> str:
+        return self.message
 
 
 class NotTrainedError(PetriError, ValueError):

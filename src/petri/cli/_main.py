@@ -265,7 +265,7 @@ def show_command(run_spec: str, save_dir: str) -> None:
             click.echo(study_text(find_study(run_spec, save_dir)))
         else:
             click.echo(show_text(resolve_run(run_spec, save_dir)))
-    except FileNotFoundError as error:
+    except (FileNotFoundError, PetriError) as error:
         _fail(error)
 
 
@@ -283,7 +283,7 @@ def compare_command(run_specs: tuple[str, ...], save_dir: str, all_tags: bool) -
         _fail(ValueError(f"compare needs at least two runs; received {len(run_specs)}."))
     try:
         runs = [resolve_run(spec, save_dir) for spec in run_specs]
-    except FileNotFoundError as error:
+    except (FileNotFoundError, PetriError) as error:
         _fail(error)
     click.echo(compare_text(runs, all_tags=all_tags))
 

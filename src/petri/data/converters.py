@@ -82,6 +82,7 @@ def write_records(
     meta: dict[str, Any] = {
         "features": {name: spec.to_json() for name, spec in specs.items()},
         "num_samples": {split or split_name(prefix): size},
+        "shards": writer.shard_sizes(),
     }
     if items_to_descriptions:
         meta["items_to_descriptions"] = dict(items_to_descriptions)
@@ -227,7 +228,7 @@ class ImagesToRecordsConverter:
                 filename = os.fspath(image) if isinstance(image, str | os.PathLike) else None
                 writer.write(self.create_example(image, label, filename))
         self.num_samples[split or split_name(prefix)] = len(labels)
-        write_meta_data(out_dir, self.get_meta_data())
+        write_meta_data(out_dir, {**self.get_meta_data(), "shards": writer.shard_sizes()})
         return writer.paths
 
     def _encoded(self, image: Any) -> tuple[bytes, str, int, int]:

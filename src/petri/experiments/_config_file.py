@@ -6,15 +6,13 @@ from __future__ import annotations
 
 import difflib
 import hashlib
-import os
-import tempfile
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import yaml
 
-from petri._fsync import as_created
+from petri._fsync import replace_atomically
 from petri._plain import to_plain
 from petri.errors import ConfigError
 from petri.experiments._validate import AnyExperimentConfig
@@ -36,20 +34,14 @@ def write_config(directory: Path, config: AnyExperimentConfig) -> Path:
         target = directory / ARRAYS_FOLDER / f"{path}.npy"
         target.parent.mkdir(parents=True, exist_ok=True)
         values = array.detach().cpu().numpy() if hasattr(array, "detach") else np.asarray(array)
-        handle, temporary = tempfile.mkstemp(prefix=".array.", suffix=".npy", dir=target.parent)
-        with os.fdopen(handle, "wb") as file:
-            np.save(file, values, allow_pickle=False)
-        as_created(temporary)
-        os.replace(temporary, target)
+        replace_atomically(
+            target, lambda file: np.save(file, values, allow_pickle=False), binary=True
+        )
         return str(target.resolve())
 
     text = yaml.safe_dump(to_plain(config.to_dict(), arrays=array_file), sort_keys=False)
-    handle, temporary = tempfile.mkstemp(prefix=".config.", suffix=".yaml", dir=directory)
-    with os.fdopen(handle, "w") as file:
-        file.write(text)
     path = directory / CONFIG_FILE
-    as_created(temporary)
-    os.replace(temporary, path)
+    replace_atomically(path, lambda file: file.write(text))
     return path
 
 
@@ -68,9 +60,21 @@ def check_unchanged(config: AnyExperimentConfig, output_dir: Any, save_dir: Path
     if not path.is_file():
         return
     try:
-        before = _comparable(yaml.safe_load(path.read_text()) or {}, directory)
-    except (OSError, yaml.YAMLError):
-        return  # an unreadable config.yaml is rewritten below, as before
+        before = _comparable(yaml.safe_load(path.read_text(encoding="utf-8")) or {}, directory)
+    except (OSError, ValueError, yaml.YAMLError) as error:  # ValueError: bad UTF-8, a bad array
+        raise ConfigError(
+            f"{path} is damaged ({type(error).__name__}: {str(error)[:200]}), so this resume "
+            "cannot be checked against the config the run began with. Restore it, or pass "
+            "--allow-config-change (allow_config_change=True) to resume and write this config.",
+            "version",
+            config.version,
+        ) from None
+    if not isinstance(before, dict):
+        raise ConfigError(
+            f"{path} is damaged: it holds a {type(before).__name__}, not a config.",
+            "version",
+            config.version,
+        )
     after = _comparable(to_plain(config.to_dict(), arrays=_array_fingerprint), directory)
     if before == after:
         return

@@ -371,16 +371,29 @@ class Experiment:
             wait_for_checkpoints(self.estimator.model_dir)  # "finished" means on disk
         except RunStopped as stop:
             wait_for_checkpoints(self.estimator.model_dir)
-            if self.run is not None:
-                self.run.close(stop.status, error=str(stop))
+            self._close_run(stop.status, str(stop))
             raise
         except BaseException as error:
-            if self.run is not None:
-                self.run.close("crashed", error=f"{type(error).__name__}: {error}")
+            self._close_run("crashed", f"{type(error).__name__}: {error}")
             raise
         if self.run is not None:
             self.run.close("finished")
         return result
+
+    def _close_run(self, status: str, error: str) -> None:
+        """Record how the run ended; when even that cannot be written (a full disk), say so
+        and let the error that ended the run be the one raised."""
+        if self.run is None:
+            return
+        try:
+            self.run.close(status, error=error)
+        except Exception as failure:
+            logger.warning(
+                "Could not mark the run %s (%s); readers see it as crashed once this process "
+                "ends.",
+                status,
+                failure,
+            )
 
     @staticmethod
     def _need(value: Any, name: str) -> None:

@@ -29,7 +29,7 @@ from typing import Any, Protocol
 import torch
 from torch import nn
 
-from petri._fsync import as_created, fsync_directory, fsync_tree
+from petri._fsync import as_created, fsync_directory, fsync_tree, reporting_disk_full
 from petri.export._receiver import ServingInputReceiver
 from petri.modes import ModeKeys
 
@@ -113,16 +113,19 @@ def export_savedmodel(
     staging = Path(tempfile.mkdtemp(prefix=".tmp-", dir=base))
     as_created(staging)
     try:
-        torch.export.save(program, staging / "model.pt2")
+        with reporting_disk_full(staging / "model.pt2"):
+            torch.export.save(program, staging / "model.pt2")
         text = json.dumps(metadata, indent=2 if as_text else None, sort_keys=True)
-        (staging / "saved_model.json").write_text(text + "\n")
+        with reporting_disk_full(staging / "saved_model.json"):
+            (staging / "saved_model.json").write_text(text + "\n")
         if as_text:
             (staging / "saved_model.txt").write_text(str(program.graph_module.code))
         for destination, source in copies.items():
             target = staging / "assets.extra" / destination
             target.parent.mkdir(parents=True, exist_ok=True)
             shutil.copyfile(source, target)
-        fsync_tree(staging)
+        with reporting_disk_full(staging):
+            fsync_tree(staging)
         return str(_rename_to_timestamp(staging, base))
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)

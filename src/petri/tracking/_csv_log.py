@@ -20,6 +20,9 @@ from collections import deque
 from collections.abc import Iterable
 from typing import Any
 
+from petri._fsync import replace_atomically, reporting_disk_full
+from petri.tracking._tags import RunFileError
+
 __all__ = ["CsvLog", "format_cell", "last_values", "parse_cell", "read_csv", "read_csv_tail"]
 
 _SPECIAL = (",", '"', "\n", "\r")
@@ -73,14 +76,29 @@ def read_csv(path: str) -> tuple[list[str], list[dict[str, Any]]]:
             text = file.read()
     except FileNotFoundError:
         return [], []
+    except UnicodeDecodeError as error:
+        raise RunFileError(
+            f"{path} is damaged: not UTF-8 text at byte {error.start}. The rows before it are "
+            "intact; cut the file there (or restore it) to read the run."
+        ) from None
     if not text:
         return [], []
-    records = list(csv.reader(io.StringIO(text)))
+    try:
+        records = list(csv.reader(io.StringIO(text)))
+    except csv.Error as error:
+        raise RunFileError(f"{path} is damaged: {error}.") from None
     if not text.endswith("\n") and records:
-        records.pop()
+        records.pop()  # a line cut short by a kill: the resumed run logs that step again
     if not records:
         return [], []
-    return records[0], _rows(records[0], records[1:])
+    header = records[0]
+    for number, record in enumerate(records[1:], start=2):
+        if len(record) > len(header):
+            raise RunFileError(
+                f"{path} is damaged at line {number}: {len(record)} cells under a header of "
+                f"{len(header)} columns. Lines 1-{number - 1} are intact."
+            )
+    return header, _rows(header, records[1:])
 
 
 def read_csv_tail(path: str, max_bytes: int = 65536) -> tuple[list[str], list[str]]:
@@ -262,15 +280,14 @@ class CsvLog:
         self.flush_lines()
         self._close_fd()
         columns = list(dict.fromkeys(key for row in rows for key in row))
-        temporary = f"{self.path}.{os.getpid()}.tmp"
-        with open(temporary, "w", encoding="utf-8", newline="") as target:
+
+        def write(target: Any) -> None:
             if rows:
                 target.write(",".join(format_cell(column) for column in columns) + "\n")
                 for row in rows:
                     target.write(",".join(format_cell(row.get(c)) for c in columns) + "\n")
-            target.flush()
-            os.fsync(target.fileno())
-        os.replace(temporary, self.path)
+
+        replace_atomically(self.path, write)
         self.columns, self._column_set = columns, set(columns)
         self._has_header = bool(rows)
         self._templates.clear()
@@ -304,10 +321,11 @@ class CsvLog:
 
     def _write(self, text: str) -> None:
         data = text.encode("utf-8")
-        written = os.write(self._fd, data)  # type: ignore[arg-type]
-        while written < len(data):  # regular files write fully; this only guards odd ones
-            data = data[written:]
+        with reporting_disk_full(self.path):  # a torn last line is cut when the file reopens
             written = os.write(self._fd, data)  # type: ignore[arg-type]
+            while written < len(data):  # regular files write fully; this only guards odd ones
+                data = data[written:]
+                written = os.write(self._fd, data)  # type: ignore[arg-type]
 
     def _add_columns(self, new: list[str]) -> None:
         self.columns.extend(new)
@@ -316,7 +334,6 @@ class CsvLog:
         if not self._has_header:
             return
         self._close_fd()
-        temporary = f"{self.path}.{os.getpid()}.tmp"
         padding = "," * len(new)
         with open(self.path, "rb") as source:
             source.readline()
@@ -332,8 +349,6 @@ class CsvLog:
             for record in csv.reader(io.StringIO(body.decode("utf-8"))):
                 writer.writerow(record + [""] * (len(self.columns) - len(record)))
             body = buffer.getvalue().encode("utf-8")
-        with open(temporary, "wb") as target:
-            target.write(self._header().encode("utf-8"))
-            target.write(body)
-        os.replace(temporary, self.path)
+        header = self._header().encode("utf-8")
+        replace_atomically(self.path, lambda target: target.write(header + body), binary=True)
         self._fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)

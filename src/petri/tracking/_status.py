@@ -16,6 +16,9 @@ import socket
 import time
 from typing import Any
 
+from petri._fsync import replace_atomically
+from petri.tracking._tags import RunFileError
+
 __all__ = [
     "HEARTBEAT_SECS",
     "META_FILE",
@@ -37,21 +40,31 @@ _HOST = socket.gethostname()
 
 def write_meta(directory: str, meta: dict[str, Any]) -> None:
     """Write ``meta.experiment`` atomically (readers never see a half-written file)."""
-    path = os.path.join(directory, META_FILE)
-    temporary = f"{path}.{os.getpid()}.tmp"
-    with open(temporary, "w", encoding="utf-8") as file:
-        json.dump(meta, file, ensure_ascii=False, default=str)
-    os.replace(temporary, path)
+    replace_atomically(
+        os.path.join(directory, META_FILE),
+        lambda file: json.dump(meta, file, ensure_ascii=False, default=str),
+    )
 
 
 def read_meta(directory: str) -> dict[str, Any]:
-    """``meta.experiment`` as a dict; {} when it is missing, empty or unreadable."""
+    """``meta.experiment`` as a dict; {} when it is missing.
+
+    It is always replaced whole, so one that is not a JSON object was damaged outside Petri:
+    :class:`RunFileError` names it (a writer must not silently replace what it cannot read).
+    """
+    path = os.path.join(directory, META_FILE)
     try:
-        with open(os.path.join(directory, META_FILE), encoding="utf-8") as file:
+        with open(path, encoding="utf-8") as file:
             data = json.load(file)
-    except (OSError, ValueError):
+    except FileNotFoundError:
         return {}
-    return data if isinstance(data, dict) else {}
+    except UnicodeDecodeError as error:
+        raise RunFileError(f"{path} is damaged: not UTF-8 text at byte {error.start}.") from None
+    except ValueError as error:
+        raise RunFileError(f"{path} is damaged: not JSON ({error}).") from None
+    if not isinstance(data, dict):
+        raise RunFileError(f"{path} is damaged: a JSON {type(data).__name__}, not an object.")
+    return data
 
 
 def process_start(pid: int) -> int | None:

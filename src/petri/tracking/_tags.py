@@ -15,6 +15,7 @@ import math
 import os
 from typing import Any
 
+from petri._fsync import replace_atomically
 from petri.errors import PetriError
 
 __all__ = ["read_tags", "tag_value", "write_tags"]
@@ -96,10 +97,7 @@ def write_tags(path: str, tags: dict[str, Any]) -> None:
     for key, value in tags.items():
         text, kind = _encode(value)
         writer.writerow([key, text, kind])
-    temporary = f"{path}.{os.getpid()}.tmp"
-    with open(temporary, "w", encoding="utf-8", newline="") as file:
-        file.write(buffer.getvalue())
-    os.replace(temporary, path)
+    replace_atomically(path, lambda file: file.write(buffer.getvalue()))
 
 
 class RunFileError(PetriError, ValueError):

@@ -6,6 +6,7 @@ and its hot path, versions, paths)."""
 from __future__ import annotations
 
 import atexit
+import contextlib
 import os
 import sys
 import time
@@ -136,18 +137,29 @@ class RunWriter:
                 self.status = status
                 self._write_meta()
             return
-        self.save()
+        failures: list[BaseException] = []
+        for step in (self.save, self._stop_timer, self._events.close, self._csv.close):
+            try:  # a full disk must not keep the lock held or the timer running
+                step()
+            except Exception as failure:
+                failures.append(failure)
+        if failures and status == "finished":
+            status = "crashed"
+            self._error = self._error or f"{type(failures[0]).__name__}: {failures[0]}"
         self.status = status
         self._finished_at = time.time()
-        self._stop_timer()
-        self._events.close()
-        self._csv.close()
         self._line_keys = None
         self._closed = True
         self._update_open_run()
-        self._write_meta()
-        self._lock.release()
-        atexit.unregister(self._at_exit)
+        try:
+            self._write_meta()
+        except Exception as failure:
+            failures.append(failure)
+        finally:
+            self._lock.release()
+            atexit.unregister(self._at_exit)
+        if failures:
+            raise failures[0]
 
     def add_scalar(
         self,
@@ -339,6 +351,7 @@ class RunWriter:
             RunLockedError: another writer has the run open.
         """
         self._lock = RunLock.acquire(self.log_dir)
+        _remove_leftovers(self.log_dir)
         self._closed = False
         self._update_open_run()
         self.status = "running"
@@ -387,3 +400,20 @@ def _is_number(value: Any) -> bool:
 def _step_of(row: dict[str, Any]) -> int | None:
     value = row.get("global_step")
     return int(value) if _is_number(value) else None
+
+
+_RUN_FILES = ("meta.experiment", "meta_tags.csv", "metrics.csv", "config.yaml")
+
+
+def _remove_leftovers(directory: str) -> None:
+    """Temporary files of run-file writes that a kill interrupted (the writer lock is held, so
+    no write of this run is in progress)."""
+    try:
+        entries = list(os.scandir(directory))
+    except FileNotFoundError:
+        return
+    for entry in entries:
+        name = entry.name.lstrip(".")
+        if entry.name.endswith(".tmp") and name.startswith(_RUN_FILES):
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(entry.path)

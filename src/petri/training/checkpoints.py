@@ -26,7 +26,6 @@ import os
 import random
 import re
 import struct
-import tempfile
 import threading
 from pathlib import Path
 from typing import Any
@@ -34,7 +33,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from petri._fsync import as_created, fsync_directory
+from petri._fsync import fsync_directory, replace_atomically
 from petri._tfrecord import masked_crc32c
 from petri.errors import CheckpointMismatchError, PetriError
 
@@ -124,18 +123,13 @@ def _write(
     torch.save({"format": FORMAT, **state}, buffer)
     payload = buffer.getbuffer()
     _remove_leftovers(directory)
-    handle, temporary = tempfile.mkstemp(prefix=".model.ckpt-", suffix=".tmp", dir=directory)
-    try:
-        with os.fdopen(handle, "wb") as file:
-            file.write(_MAGIC + _HEADER.pack(len(payload), masked_crc32c(payload)))
-            file.write(payload)
-            file.flush()
-            os.fsync(file.fileno())
-        as_created(temporary)
-        os.replace(temporary, target)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
+    header = _MAGIC + _HEADER.pack(len(payload), masked_crc32c(payload))
+
+    def write(file: Any) -> None:
+        file.write(header)
+        file.write(payload)
+
+    replace_atomically(target, write, binary=True)  # a full disk: DiskFullError, nothing left
     fsync_directory(directory)
     if keep_max:
         checkpoints = _list_complete(directory)

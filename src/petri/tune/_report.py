@@ -9,13 +9,11 @@ from __future__ import annotations
 
 import json
 import math
-import os
 import sys
-import tempfile
 from pathlib import Path
 from typing import Any, TextIO
 
-from petri._fsync import as_created
+from petri._fsync import replace_atomically
 from petri.tune._study import SearchSettings
 
 __all__ = ["TrialPrinter", "study_summary", "write_summary"]
@@ -64,18 +62,7 @@ def write_summary(study: Any, settings: SearchSettings, path: Path) -> dict[str,
     """Write the summary to ``path`` whole or not at all; returns it."""
     summary = study_summary(study, settings)
     path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(handle, "w", encoding="utf-8") as file:
-            json.dump(summary, file, indent=1)
-            file.flush()
-            os.fsync(file.fileno())
-        as_created(temporary)
-        os.replace(temporary, path)
-    except BaseException:
-        if os.path.exists(temporary):
-            os.unlink(temporary)
-        raise
+    replace_atomically(path, lambda file: json.dump(summary, file, indent=1))
     return summary
 
 

@@ -10,13 +10,13 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from petri._fsync import as_created
+from petri._fsync import replace_atomically
 from petri.data.records.features import FeatureSpec
+from petri.errors import PetriError
 
 __all__ = [
     "META_DATA_FILENAME",
@@ -24,11 +24,13 @@ __all__ = [
     "read_meta_data",
     "split_name",
     "write_meta_data",
+    "MetaDataError",
+    "check_shards",
 ]
 
 META_DATA_FILENAME = "meta_data.json"
 SPLITS = ("train", "eval", "infer", "predict", "test", "validation")
-_MERGED = ("num_samples", "items_to_descriptions", "features")
+_MERGED = ("num_samples", "items_to_descriptions", "features", "shards")
 
 
 def split_name(prefix: str) -> str:
@@ -58,12 +60,49 @@ def read_meta_data(path: str | os.PathLike[str]) -> dict[str, Any]:
             f"one beside them ({META_DATA_FILENAME}); or leave params.meta_data_file unset."
         )
     try:
-        meta = json.loads(file.read_text())
+        meta = json.loads(file.read_text(encoding="utf-8"))
+    except UnicodeDecodeError as error:
+        raise MetaDataError(
+            f"{str(file)!r} is damaged: not UTF-8 text at byte {error.start}. Re-create it with "
+            "the converter that wrote the records."
+        ) from None
     except json.JSONDecodeError as error:
-        raise ValueError(f"{str(file)!r} is not valid JSON: {error}") from None
+        raise MetaDataError(
+            f"{str(file)!r} is damaged: not valid JSON ({error}). Re-create it with the "
+            "converter that wrote the records."
+        ) from None
     if not isinstance(meta, dict):
-        raise ValueError(f"{str(file)!r} must hold a JSON object; received {type(meta).__name__}.")
+        raise MetaDataError(
+            f"{str(file)!r} must hold a JSON object; received {type(meta).__name__}."
+        )
     return meta
+
+
+class MetaDataError(PetriError, ValueError):
+    """A dataset's ``meta_data.json`` cannot be read; the message names it."""
+
+
+def check_shards(files: list[str]) -> None:
+    """Each record file listed in its folder's ``meta_data.json`` (``shards``: records and
+    bytes as written) still has its size: an emptied, truncated or replaced shard is an error
+    naming it, instead of a run that trains on part of the data without a word."""
+    by_folder: dict[str, dict[str, Any]] = {}
+    for name in files:
+        folder = os.path.dirname(os.path.abspath(name))
+        if folder not in by_folder:
+            meta_file = Path(folder) / META_DATA_FILENAME
+            shards = read_meta_data(meta_file).get("shards") if meta_file.is_file() else None
+            by_folder[folder] = shards if isinstance(shards, dict) else {}
+        expected = by_folder[folder].get(os.path.basename(name))
+        if not isinstance(expected, dict) or "bytes" not in expected:
+            continue
+        size = os.path.getsize(name)
+        if size != expected["bytes"]:
+            raise MetaDataError(
+                f"{name} is damaged: {size} bytes, but {META_DATA_FILENAME} says its "
+                f"{expected.get('records')} records took {expected['bytes']} (emptied, truncated "
+                "or replaced). Re-create it, or drop it from data_files."
+            )
 
 
 def write_meta_data(
@@ -84,12 +123,12 @@ def write_meta_data(
         for key in _MERGED:
             if isinstance(old.get(key), dict) and isinstance(meta.get(key), dict):
                 merged[key] = {**old[key], **meta[key]}
-    handle, temporary = tempfile.mkstemp(prefix=".meta_data.", suffix=".json", dir=folder)
-    with os.fdopen(handle, "w") as out:
+
+    def write(out: Any) -> None:
         json.dump(merged, out, indent=2, sort_keys=False)
         out.write("\n")
-    as_created(temporary)
-    os.replace(temporary, file)
+
+    replace_atomically(file, write)
     return file
 
 

@@ -8,6 +8,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from petri.data.records._atomic import AtomicWriter
+from petri.data.records.meta_data import check_shards
 from petri.data.records.tfrecord import TFRecordWriter
 from petri.errors import ConfigError
 
@@ -82,6 +83,14 @@ class ShardedRecordWriter(AtomicWriter):
         for writer in self._writers:
             writer.close()
 
+    def shard_sizes(self) -> dict[str, dict[str, int]]:
+        """``{file name: {"records": n, "bytes": size}}`` of the closed shards, for
+        ``meta_data.json`` (readers check the sizes: see ``check_shards``)."""
+        return {
+            path.name: {"records": count, "bytes": path.stat().st_size}
+            for path, count in zip(self.paths, self.counts)
+        }
+
     def abort(self) -> None:
         """Discard every shard written so far (target files are left as they were)."""
         for writer in self._writers:
@@ -125,4 +134,6 @@ def expand_data_files(
                 f"`{path}` names {pattern!r}, which does not exist.", path, data_files
             )
     # Shard numbers are zero-padded, so sorting the names sorts the shards.
-    return sorted(dict.fromkeys(found))
+    files = sorted(dict.fromkeys(found))
+    check_shards(files)
+    return files

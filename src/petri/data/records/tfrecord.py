@@ -22,7 +22,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import BinaryIO
 
-from petri._fsync import as_created
+from petri._fsync import as_created, reporting_disk_full
 from petri._tfrecord import frame_records, masked_crc32c
 from petri.data.records._atomic import AtomicWriter
 from petri.errors import PetriError
@@ -94,15 +94,21 @@ class TFRecordWriter(AtomicWriter):
         """Append one record (already serialized bytes, usually an Example)."""
         if self._file is None:
             raise ValueError(f"TFRecordWriter for {str(self.path)!r} is closed.")
-        self._file.write(frame_records([data]))
+        with reporting_disk_full(self._temporary):
+            self._file.write(frame_records([data]))
         self.num_records += 1
 
     def close(self) -> None:
         """Flush, fsync and move the file into place."""
         if self._file is None:
             return
-        self._file.flush()
-        os.fsync(self._file.fileno())
+        try:
+            with reporting_disk_full(self.path):
+                self._file.flush()
+                os.fsync(self._file.fileno())
+        except BaseException:
+            self.abort()
+            raise
         self._file.close()
         self._file = None
         as_created(self._temporary)
