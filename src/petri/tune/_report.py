@@ -1,8 +1,8 @@
 """What a search shows: a live line per finished trial, and the study's summary file.
 
-The summary (``<save_dir>/<name>/study-<study>.json``, replaced atomically after every trial)
-holds the best trial and a table of all trials with state, parameters, objective and run
-folder; ``petri ls`` and ``petri show`` read it.
+The summary (``<save_dir>/<name>/study-<study>.json``, replaced atomically after a trial
+finishes, at most once a second, and at the end) holds the best trial and a table of all trials
+with state, parameters, objective and run folder; ``petri ls`` and ``petri show`` read it.
 """
 
 from __future__ import annotations

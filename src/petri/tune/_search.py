@@ -11,8 +11,11 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 import os
 import re
+import sys
+import time
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any
@@ -40,6 +43,10 @@ __all__ = ["default_direction", "run", "work"]
 logger = logging.getLogger("petri")
 
 DEFAULT_TRIALS = 20
+REQUEUE_SECS = 5.0
+"""How often a search looks for trials whose worker died (and always before it ends)."""
+SUMMARY_SECS = 1.0
+"""The study summary file is rewritten at most this often during a search, and at its end."""
 
 _MAXIMISED = re.compile(r"acc|precision|recall|auc|f1|r2|iou|top_?k|map|return|reward|score")
 
@@ -167,7 +174,6 @@ def _settings(
     overrides: Iterable[str],
 ) -> SearchSettings:
     """Everything about the search, checked: a mistake is found before any trial runs."""
-    from petri.experiments import validate_config
     from petri.tune._study import make_pruner, make_sampler
 
     if n_trials is not None and (
@@ -179,6 +185,8 @@ def _settings(
     space = read_search_space(search_space)
     plain: dict[str, Any] = {}
     if config is not None:
+        from petri.experiments import validate_config  # torch: not for a function's search
+
         plain = apply_overrides(load_config_source(config), overrides)
         try:
             json.dumps(plain)
@@ -226,10 +234,15 @@ def _first_eval_metric(config: Any) -> str:
 
 
 def _init_worker(threads: int) -> None:
-    """Each worker: its share of the cores, optuna quiet."""
-    from petri.runtime import use_threads
+    """Each worker: its share of the cores, optuna quiet. A function's search does not import
+    torch here (a second per worker): the thread count then waits in ``OMP_NUM_THREADS``, which
+    torch reads when the function imports it."""
+    if "torch" in sys.modules:
+        from petri.runtime import use_threads
 
-    use_threads(threads)
+        use_threads(threads)
+    else:
+        os.environ["OMP_NUM_THREADS"] = str(threads)
     logging.getLogger("optuna").setLevel(logging.WARNING)
 
 
@@ -267,12 +280,22 @@ def _drive(
     )
     claimed: dict[int, int] = {}  # task index -> trial id
     own_workers: set[int] = set()  # their deaths are handled below, not requeued
+    last_requeue = last_summary = -math.inf
 
     def claims() -> Iterator[tuple]:
+        nonlocal last_requeue
         while True:
             own_workers.update(pool.pids)
-            requeue_abandoned(study, _alive, own_workers)
+            # A scan of the study (and database round trips) per claim cost more than a short
+            # trial: look for abandoned trials every few seconds, and always before giving up.
+            if time.monotonic() - last_requeue >= REQUEUE_SECS:
+                requeue_abandoned(study, _alive, own_workers)
+                last_requeue = time.monotonic()
             trial_id = claim_waiting_trial(study)
+            if trial_id is None:
+                requeue_abandoned(study, _alive, own_workers)
+                last_requeue = time.monotonic()
+                trial_id = claim_waiting_trial(study)
             if trial_id is None:
                 return
             claimed[len(claimed)] = trial_id
@@ -286,7 +309,9 @@ def _drive(
             else:
                 outcome = _lost(study, claimed[result.index], result.error or "", TrialState)
             printer(outcome, study)
-            write_summary(study, settings, summary)
+            if time.monotonic() - last_summary >= SUMMARY_SECS:  # rewriting it is O(trials)
+                write_summary(study, settings, summary)
+                last_summary = time.monotonic()
     write_summary(study, settings, summary)
 
 

@@ -205,9 +205,7 @@ def open_study(
             were given (a worker joining a study nobody started).
     """
     optuna = _optuna()
-    names = [
-        s.study_name for s in optuna.get_all_study_summaries(storage, include_best_trial=False)
-    ]
+    names = optuna.get_all_study_names(storage)  # (summaries would copy every trial)
     if study_name not in names:
         if settings is None or must_exist:
             raise ConfigError(

@@ -64,6 +64,9 @@ def run_trial(
     study, settings = open_study(storage, study_name, trial_number=number)
     if save_dir is not None:  # a worker on a machine with its own save dir
         settings.save_dir = save_dir
+    # optuna's cache over a database knows only the trials it has read: without this read,
+    # the first suggest of a trial another process made fails with KeyError(trial_id).
+    study.get_trials(deepcopy=False, states=(TrialState.RUNNING,))
     mark_owner(study, trial_id, this_process())
     trial = optuna.trial.Trial(study, trial_id)
     outcome = TrialOutcome(
