@@ -45,7 +45,7 @@ def reliability_report() -> ReliabilityReport:
     return ReliabilityReport()
 
 
-def pytest_terminal_summary(terminalreporter, exitstatus, config) -> None:  # noqa: ARG001
+def pytest_terminal_summary(terminalreporter, exitstatus, config) -> None:
     if not _COUNTS:
         return
     report = {name: _COUNTS[name] for name in sorted(_COUNTS)}
