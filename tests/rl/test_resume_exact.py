@@ -72,6 +72,7 @@ def _leaves(agent: Any, env: Any) -> dict[str, Any]:
             "episodes": agent.episodes,
             "num_updates": model.num_updates,
             "recent_returns": list(agent.recent_returns),
+            "update_logs": {key: float(value) for key, value in agent.update_logs.items()},
         },
         "rng": {
             "torch": torch.get_rng_state(),

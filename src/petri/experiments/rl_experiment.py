@@ -37,6 +37,8 @@ class RLExperiment:
         self.agent, self.env, self.eval_env = agent, env, eval_env
         self.config, self.output_dir, self.run = config, output_dir, run
         self.evaluation_hook: Any = None
+        if hasattr(agent, "checkpointed_envs"):  # evaluations after a resume: the same episodes
+            agent.checkpointed_envs["eval_env"] = eval_env
 
     @property
     def estimator(self) -> Any:

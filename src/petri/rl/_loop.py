@@ -161,9 +161,10 @@ def run_loop(
     """Step ``env`` until ``stop`` (or a hook sets ``state.stop``); returns the final state.
 
     ``agent`` provides ``model``, ``timestep``, ``iterations``, ``episodes``, ``rng``,
-    ``recent_returns``, ``resume_episode(env, learner)`` (the checkpoint's episode in flight,
-    or None: start new episodes) and ``on_episode_end(stats, state)``; the loop sets
-    ``agent.in_flight`` (what a checkpoint saves of the running episodes). All arrays carry a
+    ``recent_returns``, ``update_logs`` (the last update's, carried across calls),
+    ``resume_episode(env, learner)`` (the checkpoint's episode in flight, or None: start new
+    episodes) and ``on_episode_end(stats, state)``; the loop sets ``agent.in_flight`` (what a
+    checkpoint saves of the running episodes). All arrays carry a
     leading ``num_envs`` dimension inside the loop.
     """
     model, rng = agent.model, agent.rng
@@ -187,6 +188,7 @@ def run_loop(
         optimizer=model.optimizer,
     )
     state.episodes = stats
+    state.update_logs = agent.update_logs  # the last update's, across a resume too
     hooks.begin(state)
     try:
         while not stop.reached(agent.timestep, agent.episodes):
@@ -226,7 +228,7 @@ def run_loop(
             state.step += 1
             state.loss = None
             if result is not None:
-                state.update_logs = result.logs
+                state.update_logs = agent.update_logs = result.logs
                 state.loss = next(iter(result.logs.values()), None)
                 if model.optimizer is not None:
                     state.learning_rate = model.optimizer.param_groups[0]["lr"]

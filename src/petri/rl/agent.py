@@ -117,9 +117,14 @@ class Agent:
             self.memory.rng = np.random.default_rng(None if seed is None else [seed, 1])
         self.run_log: RunLog = run_log if run_log is not None else _LoggerOnly()
         self.recent_returns: deque[float] = deque(maxlen=100)
+        self.update_logs: dict[str, Any] = {}  # the last update's scalars (logged with rows)
         self.in_flight: InFlight | None = None
         self._saved_episode: dict[str, Any] | None = None
         self._warned: list[bool] = []
+        self.checkpointed_envs: dict[str, Any] = {}
+        """Other environments saved with every checkpoint and restored with it (by name), such
+        as the evaluation environment, so evaluations after a resume see the episodes an
+        uninterrupted run's do. Environments without ``get_state()`` are skipped."""
         self._model_fn = model_fn
         self._container: Any = None
         self.model: Any = None
@@ -317,7 +322,9 @@ class Agent:
                 "episodes": self.episodes,
                 "generator": generator_state(self.rng),
                 "recent_returns": list(self.recent_returns),
+                "update_logs": {key: float(value) for key, value in self.update_logs.items()},
             },
+            envs={name: _env_state(env) for name, env in self.checkpointed_envs.items()},
             **({"episode": episode} if episode is not None else {}),
         )
         return str(save_training_state(self.model_dir, self.config, state))
@@ -456,7 +463,12 @@ class Agent:
             restore_generator(self.rng, agent["generator"])
         self.recent_returns.clear()
         self.recent_returns.extend(float(value) for value in agent.get("recent_returns", ()))
+        self.update_logs = dict(agent.get("update_logs", {}))
         self._saved_episode = state.get("episode")
+        for name, saved in state.get("envs", {}).items():
+            env = self.checkpointed_envs.get(name)
+            if saved is not None and hasattr(env, "set_state"):
+                env.set_state(saved)
         self.trained = True
         logger.info("Restored %s (global step %d).", path, self.timestep)
 
@@ -492,6 +504,11 @@ class PGAgent(Agent):
         self, env: Any, first_update: int, update_frequency: int, gradient_steps: int
     ) -> Any:
         return OnPolicyLearner(self.model, self.memory)
+
+
+def _env_state(env: Any) -> dict[str, Any] | None:
+    get_state = getattr(env, "get_state", None)
+    return get_state() if get_state is not None else None
 
 
 AGENTS: Registry = Registry(
