@@ -485,7 +485,8 @@ class PGAgent(Agent):
 
     Same arguments as :class:`Agent`; ``memory`` defaults to ``BatchMemory()`` and one update
     runs whenever it is full (``first_update``, ``update_frequency`` and ``gradient_steps``
-    do not apply). On-policy data is not checkpointed: a resumed run collects a fresh batch.
+    do not apply). Checkpoints hold the partial batch, so a resumed run completes the batch an
+    uninterrupted one would.
     """
 
     on_policy = True
