@@ -72,6 +72,12 @@ def capture(env: Any) -> dict[str, Any] | None:
 
 def restore(env: Any, saved: dict[str, Any]) -> None:
     """Put ``env`` back into the state :func:`capture` returned; it may be stepped at once."""
+    wrappers = _wrappers(env)
+    if len(wrappers) != len(saved["wrappers"]):
+        raise ValueError(
+            f"The saved environment had {len(saved['wrappers'])} wrappers, this one has "
+            f"{len(wrappers)}; restore into an environment built the same way."
+        )
     unwrapped = env.unwrapped
     state = saved["state"].numpy().copy()
     unwrapped.state = tuple(state.tolist()) if saved["state_is_tuple"] else state
@@ -82,12 +88,6 @@ def restore(env: Any, saved: dict[str, Any]) -> None:
         unwrapped._np_random_seed = saved["np_random_seed"]
     if saved["action_space"] is not None:
         restore_generator(unwrapped.action_space, saved["action_space"])
-    wrappers = _wrappers(env)
-    if len(wrappers) != len(saved["wrappers"]):
-        raise ValueError(
-            f"The saved environment had {len(saved['wrappers'])} wrappers, this one has "
-            f"{len(wrappers)}; restore into an environment built the same way."
-        )
     for wrapper, counters in zip(wrappers, saved["wrappers"], strict=True):
         for name, value in counters.items():
             setattr(wrapper, name, value)

@@ -66,19 +66,27 @@ def resume_episode(
     elif saved["env"] is None or getattr(env, "set_state", None) is None:
         why = "the environment cannot save its state"
     else:
-        why = ""
+        why = _restored(env, saved["env"])
     if why:
         if abandon is not None:
             abandon()
         _abandon(env, why, warned)
         return None
-    env.set_state(saved["env"])
     nstep = getattr(learner, "nstep", None)
     if nstep is not None and saved["nstep"] is not None:
         nstep.load_state_dict(saved["nstep"])
     model.exploration.load_state_dict(saved["exploration"])
     observation = np.asarray(env.state, dtype=np.float32)
     return observation if num_envs > 1 else observation[None], returns, lengths
+
+
+def _restored(env: Any, state: dict[str, Any]) -> str:
+    """Restore ``env``; what went wrong ("" when nothing did)."""
+    try:
+        env.set_state(state)
+    except ValueError as error:  # built differently than the saved one
+        return str(error)
+    return ""
 
 
 def _abandon(env: Any, why: str, warned: list[bool]) -> None:

@@ -154,10 +154,10 @@ class Agent:
         max_steps: int | None = None,
         episodes: int | None = None,
         first_update: int = 5000,
-        max_episodes: int | None = None,
         update_frequency: int = 15,
         gradient_steps: int = 1,
         hooks: list[Any] | None = None,
+        max_episodes: int | None = None,
     ) -> Agent:
         """Act in ``env``, store transitions, and learn.
 
@@ -468,7 +468,10 @@ class Agent:
         for name, saved in state.get("envs", {}).items():
             env = self.checkpointed_envs.get(name)
             if saved is not None and hasattr(env, "set_state"):
-                env.set_state(saved)
+                try:
+                    env.set_state(saved)
+                except ValueError as error:  # built differently than the saved one
+                    logger.warning("Not restoring %s's state from %s: %s", name, path, error)
         self.trained = True
         logger.info("Restored %s (global step %d).", path, self.timestep)
 
