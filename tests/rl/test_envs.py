@@ -1,9 +1,13 @@
-"""GymEnvironment: sizes, steps, resets, truncation kept apart from termination, errors."""
+"""GymEnvironment: sizes, steps, resets, truncation kept apart from termination, saving the
+episode in flight, errors."""
 
 from __future__ import annotations
 
+import io
+
 import numpy as np
 import pytest
+import torch
 
 from petri.envs import ENVIRONMENTS, EnvSpec, GymEnvironment
 from petri.errors import UnknownNameError
@@ -85,3 +89,39 @@ def test_bad_num_envs() -> None:
 
 def test_registry() -> None:
     assert ENVIRONMENTS.get("gym_environment") is GymEnvironment
+
+
+@pytest.mark.parametrize(
+    ("env_id", "num_envs"),
+    [
+        ("CartPole-v1", 1),
+        ("Pendulum-v1", 1),
+        ("MountainCar-v0", 1),
+        ("Acrobot-v1", 1),
+        ("CartPole-v1", 3),
+    ],
+)
+def test_a_saved_episode_continues_exactly_in_a_new_env(env_id: str, num_envs: int) -> None:
+    original = GymEnvironment(env_id, seed=3, num_envs=num_envs)
+    original.reset()
+    for _ in range(40):
+        original.step(original.sample_action())
+    assert original.can_save_state
+    buffer = io.BytesIO()
+    torch.save(original.get_state(), buffer)  # what a checkpoint does
+    buffer.seek(0)
+    restored = GymEnvironment(env_id, seed=3, num_envs=num_envs)  # never reset
+    restored.set_state(torch.load(buffer, weights_only=True))
+    for _ in range(300):  # through time limits and resets
+        action = original.sample_action()
+        assert np.array_equal(action, restored.sample_action())
+        a, b = original.step(action), restored.step(action)
+        for field in ("next_state", "reward", "terminated", "truncated"):
+            assert np.array_equal(getattr(a, field), getattr(b, field)), field
+        assert np.array_equal(original.state, restored.state)
+
+
+def test_an_environment_without_a_state_array_cannot_be_saved() -> None:
+    env = GymEnvironment("CartPole-v1", seed=0)
+    env.env.unwrapped.state = None  # as MuJoCo or Atari environments: no `state`
+    assert not env.can_save_state and env.get_state() is None

@@ -113,7 +113,8 @@ class MemoryConfig(BaseConfig):
         if name == "batchmemory" and replay_only:
             raise ValueError(
                 f"{replay_only} apply to replay memories; a BatchMemory holds exactly one "
-                "batch_size of on-policy steps and is never checkpointed. Remove them."
+                "batch_size of on-policy steps (its partial batch is always checkpointed). Remove "
+                "them."
             )
         prioritized = ("alpha", "beta", "beta_final", "beta_steps", "epsilon")
         if name != "prioritizedmemory":

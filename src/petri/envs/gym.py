@@ -6,7 +6,9 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import torch
 
+from petri.envs import _state
 from petri.envs._base import EnvSpec
 from petri.errors import UnknownNameError, did_you_mean
 
@@ -87,6 +89,9 @@ class GymEnvironment:
         )
         if seed is not None:
             self.env.action_space.seed(seed)
+            if self.is_vector:  # gymnasium gives the first one fresh entropy: keep runs equal
+                for index, env in enumerate(self._environments()):
+                    env.action_space.seed(seed + index)
         self.state: np.ndarray | None = None
         self._next_seed = seed
 
@@ -133,6 +138,53 @@ class GymEnvironment:
             self.state = observation
         return EnvSpec(action, state, reward, done, next_state, terminated, truncated, info)
 
+    @property
+    def can_save_state(self) -> bool:
+        """Whether :meth:`get_state` can save the episode in flight (every sub-environment's
+        ``unwrapped`` exposes a numeric ``state``: gymnasium's classic-control environments)."""
+        return all(_state.savable(env) for env in self._environments())
+
+    def get_state(self) -> dict[str, Any] | None:
+        """Everything the next step depends on, or None when the environment cannot be saved.
+
+        That is each sub-environment's ``unwrapped.state`` (and CartPole's
+        ``steps_beyond_terminated``, Pendulum's ``last_u``), its RNG, the action space's RNG,
+        ``TimeLimit``'s elapsed steps, the last observation and whether the first reset's seed
+        is still to come; tensors and plain values only, as checkpoints need.
+        """
+        if not self.can_save_state:
+            return None
+        observation = self.state
+        return {
+            "observation": None if observation is None else torch.from_numpy(observation.copy()),
+            "next_seed": self._next_seed,
+            "envs": [_state.capture(env) for env in self._environments()],
+            "action_space": _state.capture_generator(self.env.action_space)
+            if self.is_vector
+            else None,
+        }
+
+    def set_state(self, state: dict[str, Any]) -> None:
+        """Restore what :meth:`get_state` returned: the next ``step`` continues that episode.
+
+        Raises:
+            ValueError: ``state`` was saved from a different number of sub-environments or
+                wrappers.
+        """
+        environments = self._environments()
+        if len(state["envs"]) != len(environments):
+            raise ValueError(
+                f"The saved state holds {len(state['envs'])} environments; this "
+                f"GymEnvironment has {len(environments)}."
+            )
+        for env, saved in zip(environments, state["envs"], strict=True):
+            _state.restore(env, saved)
+        if state["action_space"] is not None:
+            _state.restore_generator(self.env.action_space, state["action_space"])
+        observation = state["observation"]
+        self.state = None if observation is None else observation.numpy().copy()
+        self._next_seed = state["next_seed"]
+
     def sample_action(self) -> Any:
         """A uniformly random action (one per sub-environment when vectorised)."""
         return self.env.action_space.sample()
@@ -158,6 +210,9 @@ class GymEnvironment:
 
     def _single(self) -> Any:
         return self.env.envs[0] if self.is_vector and hasattr(self.env, "envs") else self.env
+
+    def _environments(self) -> list[Any]:
+        return list(self.env.envs) if self.is_vector else [self.env]
 
     def _action_shape(self) -> tuple[int, ...]:
         single = tuple(self.action_space.shape)

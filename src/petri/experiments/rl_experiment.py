@@ -37,6 +37,8 @@ class RLExperiment:
         self.agent, self.env, self.eval_env = agent, env, eval_env
         self.config, self.output_dir, self.run = config, output_dir, run
         self.evaluation_hook: Any = None
+        if hasattr(agent, "checkpointed_envs"):  # evaluations after a resume: the same episodes
+            agent.checkpointed_envs["eval_env"] = eval_env
 
     @property
     def estimator(self) -> Any:
@@ -52,8 +54,9 @@ class RLExperiment:
         return self._recorded(self._evaluate)
 
     def train_and_evaluate(self) -> dict[str, Any]:
-        """Train, then evaluate."""
-        return self._recorded(lambda: (self._train(), self._evaluate())[1])
+        """Train, then evaluate (unless an evaluation at the final step is logged already: a
+        periodic one, or the final one of a run resumed after it)."""
+        return self._recorded(lambda: (self._train(), self._final_evaluation())[1])
 
     def run_schedule(self) -> dict[str, Any]:
         """Run the config's ``schedule`` (``train``, ``evaluate`` or ``train_and_evaluate``)."""
@@ -97,13 +100,26 @@ class RLExperiment:
         self.agent.train(
             self.env,
             max_steps=config.train_steps,
-            episodes=config.train_episodes,
+            max_episodes=config.train_episodes,
             first_update=config.first_update,
             update_frequency=config.update_frequency,
             gradient_steps=config.gradient_steps,
             hooks=hooks,
         )
         return {"global_step": self.agent.global_step, "episodes": self.agent.episodes}
+
+    def _final_evaluation(self) -> dict[str, Any]:
+        step = self.agent.global_step
+        rows = getattr(self.run, "metrics", None) or []
+        for row in reversed(rows):
+            if row.get("global_step") == step and row.get("split") == "eval":
+                results = {
+                    key.removeprefix("eval/"): value
+                    for key, value in row.items()
+                    if key.startswith("eval/")
+                }
+                return {**results, "global_step": step}
+        return self._evaluate()
 
     def _evaluate(self) -> dict[str, Any]:
         return self.agent.evaluate(self.eval_env, self.config.eval_episodes)

@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 
 from petri.modes import ModeKeys
+from petri.rl._episode import InFlight
 from petri.rl._nstep import NStepBuffer
 from petri.rl.models import RLModel, UpdateResult
 from petri.training.hooks import Hook, HookList, LoopState, eta, logger, step_of
@@ -140,6 +141,10 @@ class OnPolicyLearner:
     ) -> None:
         self.memory.add(states, actions, rewards, next_states, terminated, dones)
 
+    def abandon_episode(self) -> None:
+        """The episode in flight is given up: its steps would run into the next episode's."""
+        self.memory.clear()
+
     def maybe_update(self, iteration: int, timestep: int) -> UpdateResult | None:
         if not self.memory.is_full:
             return None
@@ -155,18 +160,26 @@ def run_loop(
 ) -> LoopState:
     """Step ``env`` until ``stop`` (or a hook sets ``state.stop``); returns the final state.
 
-    ``agent`` provides ``model``, ``timestep``, ``iterations``, ``episodes``, ``rng`` and
-    ``on_episode_end(return, length, state)``. All arrays carry a leading ``num_envs``
-    dimension inside the loop.
+    ``agent`` provides ``model``, ``timestep``, ``iterations``, ``episodes``, ``rng``,
+    ``recent_returns``, ``update_logs`` (the last update's, carried across calls),
+    ``resume_episode(env, learner)`` (the checkpoint's episode in flight, or None: start new
+    episodes) and ``on_episode_end(stats, state)``; the loop sets ``agent.in_flight`` (what a
+    checkpoint saves of the running episodes). All arrays carry a
+    leading ``num_envs`` dimension inside the loop.
     """
     model, rng = agent.model, agent.rng
     num_envs = getattr(env, "num_envs", 1)
     vector = num_envs > 1
-    states = _batched(env.reset(), vector)
-    model.reset_exploration()
-    returns = np.zeros(num_envs)
-    lengths = np.zeros(num_envs, dtype=np.int64)
-    stats = EpisodeStats(start_step=agent.timestep)
+    resumed = agent.resume_episode(env, learner)
+    if resumed is None:
+        states = _batched(env.reset(), vector)
+        model.reset_exploration()
+        returns = np.zeros(num_envs)
+        lengths = np.zeros(num_envs, dtype=np.int64)
+    else:
+        states, returns, lengths = resumed
+    flight = agent.in_flight = InFlight(env, learner, returns, lengths)
+    stats = EpisodeStats(start_step=agent.timestep, recent=agent.recent_returns)
     state = LoopState(
         ModeKeys.TRAIN,
         global_step=agent.timestep,
@@ -175,12 +188,14 @@ def run_loop(
         optimizer=model.optimizer,
     )
     state.episodes = stats
+    state.update_logs = agent.update_logs  # the last update's, across a resume too
     hooks.begin(state)
     try:
         while not stop.reached(agent.timestep, agent.episodes):
             if hooks.has_before:
                 state.features = states
                 hooks.before_step(state)
+            flight.between_steps = False
             actions = model.act(states, agent.timestep, rng)
             spec = env.step(actions if vector else actions[0])
             if vector:
@@ -208,11 +223,12 @@ def run_loop(
                     model.reset_exploration(int(index) if vector else None)
                     agent.on_episode_end(stats, state)
             result = learner.maybe_update(agent.iterations, agent.timestep)
+            flight.between_steps = True
             state.global_step = agent.timestep
             state.step += 1
             state.loss = None
             if result is not None:
-                state.update_logs = result.logs
+                state.update_logs = agent.update_logs = result.logs
                 state.loss = next(iter(result.logs.values()), None)
                 if model.optimizer is not None:
                     state.learning_rate = model.optimizer.param_groups[0]["lr"]

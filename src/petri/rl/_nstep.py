@@ -6,6 +6,7 @@ from collections import deque
 from typing import Any
 
 import numpy as np
+import torch
 
 __all__ = ["NStepBuffer"]
 
@@ -60,6 +61,33 @@ class NStepBuffer:
         state, action, _ = window[0]
         return state, action, total, np.array(next_state, copy=True), terminal, len(window)
 
+    def state_dict(self) -> list[dict[str, Any] | None]:
+        """Each environment's pending steps (None: none), for the checkpoint of an episode in
+        flight."""
+        return [_window_state(window) if window else None for window in self._windows]
+
+    def load_state_dict(self, state: list[dict[str, Any] | None]) -> None:
+        if len(state) != len(self._windows):
+            raise ValueError(
+                f"The saved n-step buffer has {len(state)} environments; this one "
+                f"{len(self._windows)}."
+            )
+        for window, saved in zip(self._windows, state, strict=True):
+            window.clear()
+            if saved is not None:
+                for index, reward in enumerate(saved["rewards"]):
+                    action = saved["actions"][index].numpy().copy()
+                    window.append((saved["states"][index].numpy().copy(), action[()], reward))
+
     def clear(self) -> None:
         for window in self._windows:
             window.clear()
+
+
+def _window_state(window: deque[tuple[Any, Any, float]]) -> dict[str, Any]:
+    states, actions, rewards = zip(*window, strict=True)
+    return {
+        "states": torch.from_numpy(np.stack(states)),
+        "actions": torch.from_numpy(np.stack([np.asarray(action) for action in actions])),
+        "rewards": [float(reward) for reward in rewards],
+    }

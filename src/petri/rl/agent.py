@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import tempfile
+from collections import deque
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Protocol
@@ -16,6 +17,7 @@ from petri.errors import NotTrainedError
 from petri.modes import ModeKeys
 from petri.registry import Registry
 from petri.rl._checks import StateShape, check_fit, check_run_config
+from petri.rl._episode import InFlight, capture_episode, resume_episode
 from petri.rl._evaluation import evaluate_policy
 from petri.rl._loop import (
     AgentLoggingHook,
@@ -71,8 +73,9 @@ class Agent:
         memory: a replay ``Memory`` or ``PrioritizedMemory`` (default ``Memory()``). Without its
             own generator it gets one derived from ``config.seed``.
         model_dir: checkpoints; an Agent on a directory that holds checkpoints continues from
-            the newest (weights, optimizer, replay memory contents, counters and RNG states;
-            the environment starts a new episode). None makes a temporary directory.
+            the newest (weights, optimizer, replay memory contents, counters, RNG states and
+            the episode in flight where the environment can save it; see
+            ``docs/reliability.md``). None makes a temporary directory.
         config: a :class:`RunConfig` (seed, checkpoint cadence, log cadence, threads). The
             seed is applied before a ``model_fn`` builds the model; a model instance was built
             already, so seed it yourself first (``petri.runtime.seed_everything``), as
@@ -114,6 +117,15 @@ class Agent:
         if not getattr(self.memory, "rng_given", True):
             self.memory.rng = np.random.default_rng(None if seed is None else [seed, 1])
         self.run_log: RunLog = run_log if run_log is not None else _LoggerOnly()
+        self.recent_returns: deque[float] = deque(maxlen=100)
+        self.update_logs: dict[str, Any] = {}  # the last update's scalars (logged with rows)
+        self.in_flight: InFlight | None = None
+        self._saved_episode: dict[str, Any] | None = None
+        self._warned: list[bool] = []
+        self.checkpointed_envs: dict[str, Any] = {}
+        """Other environments saved with every checkpoint and restored with it (by name), such
+        as the evaluation environment, so evaluations after a resume see the episodes an
+        uninterrupted run's do. Environments without ``get_state()`` are skipped."""
         self._model_fn = model_fn
         self._container: Any = None
         self.model: Any = None
@@ -146,12 +158,19 @@ class Agent:
         update_frequency: int = 15,
         gradient_steps: int = 1,
         hooks: list[Any] | None = None,
+        max_episodes: int | None = None,
     ) -> Agent:
         """Act in ``env``, store transitions, and learn.
 
         ``steps`` is incremental and ``max_steps`` absolute (environment steps, counting every
-        sub-environment); ``episodes`` ends the call after that many more episodes. With none
-        of them, training runs :data:`DEFAULT_TRAIN_STEPS` more steps.
+        sub-environment); ``episodes`` ends the call after that many more episodes and
+        ``max_episodes`` once :attr:`episodes` reaches it (absolute: what a resumed run needs).
+        With none of them, training runs :data:`DEFAULT_TRAIN_STEPS` more steps.
+
+        Each call starts new episodes, except the first after restoring a checkpoint: that one
+        continues the checkpoint's episode in flight where the environment can save its state
+        (``env.get_state()``), so a killed and resumed run takes the steps of an
+        uninterrupted one.
 
         Args:
             env: a ``GymEnvironment`` (or an object with its interface).
@@ -165,6 +184,10 @@ class Agent:
             ValueError: inconsistent stop arguments, non-positive cadences, or a model that
                 does not fit ``env`` (checked before any step is taken).
         """
+        if episodes is not None and max_episodes is not None:
+            raise ValueError("Can not provide both episodes and max_episodes.")
+        if max_episodes is not None and (isinstance(max_episodes, bool) or max_episodes <= 0):
+            raise ValueError(f"Must specify max_episodes > 0, given: {max_episodes}")
         last_step, last_episode = self._stop_arguments(steps, max_steps, episodes)
         for name, value in (
             ("update_frequency", update_frequency),
@@ -181,27 +204,39 @@ class Agent:
             last_step = self.timestep + steps
         if last_episode is not None:
             last_episode += self.episodes
+        elif max_episodes is not None:
+            last_episode = max_episodes
+        self._rewind_record()
         if last_step is not None and self.timestep >= last_step:
             logger.info(
                 "Skipping training: global step %d >= max_steps %d.", self.timestep, last_step
             )
             return self
-        learner = self._learner(env, first_update, update_frequency, gradient_steps)
-        hook_list = HookList(self._default_hooks() + list(hooks or []))
-        try:
-            state = run_loop(self, env, learner, hook_list, StopCondition(last_step, last_episode))
-        except KeyboardInterrupt:
-            path = self.save_checkpoint()
-            logger.warning(
-                "Interrupted at step %d; saved %s. Train again on model_dir %s to resume.",
-                self.timestep,
-                path,
-                self.model_dir,
+        if last_episode is not None and self.episodes >= last_episode:
+            logger.info(
+                "Skipping training: %d episodes >= max_episodes %d.", self.episodes, last_episode
             )
-            raise
-        self.trained = True
-        if state.step:
-            self.save_checkpoint()
+            return self
+        learner = self._learner(env, first_update, update_frequency, gradient_steps)
+        hook_list = self._hooks(list(hooks or []))
+        try:
+            try:
+                stop = StopCondition(last_step, last_episode)
+                state = run_loop(self, env, learner, hook_list, stop)
+            except KeyboardInterrupt:
+                path = self.save_checkpoint()
+                logger.warning(
+                    "Interrupted at step %d; saved %s. Train again on model_dir %s to resume.",
+                    self.timestep,
+                    path,
+                    self.model_dir,
+                )
+                raise
+            self.trained = True
+            if state.step:
+                self.save_checkpoint()
+        finally:
+            self.in_flight = None
         return self
 
     def evaluate(self, env: Any, episodes: int = 10) -> dict[str, Any]:
@@ -259,10 +294,25 @@ class Agent:
         result = {key: value.numpy() for key, value in outputs.items()}
         return {key: value[0] for key, value in result.items()} if single else result
 
+    def resume_episode(self, env: Any, learner: Any) -> Any:
+        """The restored checkpoint's episode in flight, continued in ``env`` (once; None: the
+        loop starts new episodes). Called by the loop."""
+        saved, self._saved_episode = self._saved_episode, None
+        return resume_episode(saved, env, learner, self.model, self._warned)
+
     def save_checkpoint(self) -> str:
-        """Write model, optimizer, memory, counters and RNG states now; returns the path."""
+        """Write model, optimizer, memory, counters, RNG states and, during ``train``, the
+        episode in flight now; returns the path.
+
+        Rows logged so far are flushed to the run log first, so a checkpoint never records a
+        step whose rows are not on disk.
+        """
         if self.model is None:
             raise ValueError("Nothing to save: the model is built by train() or evaluate().")
+        flush = getattr(self.run_log, "flush", None)
+        if flush is not None:
+            flush()
+        episode = capture_episode(self.in_flight, self.model) if self.in_flight else None
         state = capture_training_state(
             self.timestep,
             self.model,
@@ -274,7 +324,11 @@ class Agent:
                 "iterations": self.iterations,
                 "episodes": self.episodes,
                 "generator": generator_state(self.rng),
+                "recent_returns": list(self.recent_returns),
+                "update_logs": {key: float(value) for key, value in self.update_logs.items()},
             },
+            envs={name: _env_state(env) for name, env in self.checkpointed_envs.items()},
+            **({"episode": episode} if episode is not None else {}),
         )
         return str(save_training_state(self.model_dir, self.config, state))
 
@@ -319,19 +373,34 @@ class Agent:
             gradient_steps,
         )
 
-    def _default_hooks(self) -> list[Any]:
+    def _hooks(self, extra: list[Any]) -> HookList:
+        """Logging first, the caller's hooks (evaluations) next, the checkpoint last: a
+        checkpoint at step N follows every row logged at N, so a resume neither repeats nor
+        skips any of them."""
         config = self.config
         if config.verbose:
             show_progress()
-        return [
+        logging_hooks = [
             NanLossHook(),
             AgentLoggingHook(
                 config.log_step_count_steps, sink=self.run_log.log, log=config.verbose
             ),
-            CheckpointSaverHook(
-                self.save_checkpoint, config.save_checkpoints_steps, config.save_checkpoints_secs
-            ),
         ]
+        saver = CheckpointSaverHook(
+            self.save_checkpoint, config.save_checkpoints_steps, config.save_checkpoints_secs
+        )
+        return HookList([*logging_hooks, *extra, saver])
+
+    def _rewind_record(self) -> None:
+        """Drop the run log's rows after the restored step: a run killed after its last
+        checkpoint logged them, and the resumed run logs those steps again."""
+        rewind = getattr(self.run_log, "rewind", None)
+        if rewind is not None:
+            dropped = rewind(self.timestep)
+            if dropped:
+                logger.info(
+                    "Resuming at step %d: %d rows logged after it dropped.", self.timestep, dropped
+                )
 
     def _stop_arguments(
         self, steps: int | None, max_steps: int | None, episodes: int | None
@@ -399,6 +468,17 @@ class Agent:
         self.episodes = int(agent.get("episodes", 0))
         if "generator" in agent:
             restore_generator(self.rng, agent["generator"])
+        self.recent_returns.clear()
+        self.recent_returns.extend(float(value) for value in agent.get("recent_returns", ()))
+        self.update_logs = dict(agent.get("update_logs", {}))
+        self._saved_episode = state.get("episode")
+        for name, saved in state.get("envs", {}).items():
+            env = self.checkpointed_envs.get(name)
+            if saved is not None and hasattr(env, "set_state"):
+                try:
+                    env.set_state(saved)
+                except ValueError as error:  # built differently than the saved one
+                    logger.warning("Not restoring %s's state from %s: %s", name, path, error)
         self.trained = True
         logger.info("Restored %s (global step %d).", path, self.timestep)
 
@@ -415,7 +495,8 @@ class PGAgent(Agent):
 
     Same arguments as :class:`Agent`; ``memory`` defaults to ``BatchMemory()`` and one update
     runs whenever it is full (``first_update``, ``update_frequency`` and ``gradient_steps``
-    do not apply). On-policy data is not checkpointed: a resumed run collects a fresh batch.
+    do not apply). Checkpoints hold the partial batch, so a resumed run completes the batch an
+    uninterrupted one would.
     """
 
     on_policy = True
@@ -434,6 +515,11 @@ class PGAgent(Agent):
         self, env: Any, first_update: int, update_frequency: int, gradient_steps: int
     ) -> Any:
         return OnPolicyLearner(self.model, self.memory)
+
+
+def _env_state(env: Any) -> dict[str, Any] | None:
+    get_state = getattr(env, "get_state", None)
+    return get_state() if get_state is not None else None
 
 
 AGENTS: Registry = Registry(

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
 __all__ = ["Exploration"]
@@ -31,6 +33,14 @@ class Exploration:
 
     def reset(self, index: int | None = None) -> None:
         """A new episode starts (in sub-environment ``index``; None: all)."""
+
+    def state_dict(self) -> dict[str, Any]:
+        """What changes while acting (checkpointed with the episode in flight); schedules that
+        depend on the timestep alone have nothing."""
+        return {}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        """Restore what :meth:`state_dict` returned."""
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}()"

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
+import torch
 
 from petri.rl.explorations._base import Exploration
 from petri.rl.schedules import Schedule
@@ -83,6 +86,14 @@ class OrnsteinUhlenbeckNoise(Exploration):
             self._state[...] = self.mu
         else:
             self._state[index] = self.mu
+
+    def state_dict(self) -> dict[str, Any]:
+        """The process's current value ``x`` (None before the first draw)."""
+        return {"x": None if self._state is None else torch.from_numpy(self._state.copy())}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        value = state.get("x")
+        self._state = None if value is None else value.numpy().copy()
 
     def __repr__(self) -> str:
         return f"OrnsteinUhlenbeckNoise(sigma={self.sigma}, theta={self.theta}, mu={self.mu})"

@@ -86,11 +86,24 @@ class BatchMemory:
         self._count = 0
 
     def state_dict(self) -> dict[str, Any]:
-        """On-policy data is never checkpointed: a resumed run collects a fresh batch."""
-        return {"batch_size": self.batch_size}
+        """The steps collected so far (less than a batch), so a resumed run completes the same
+        batch an uninterrupted one would."""
+        state: dict[str, Any] = {"batch_size": self.batch_size}
+        if self._steps:
+            state["columns"] = [
+                torch.from_numpy(np.stack(column)) for column in zip(*self._steps, strict=True)
+            ]
+        return state
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
+        """Restore the steps :meth:`state_dict` saved (none from checkpoints of earlier
+        versions: the batch starts empty)."""
         self.clear()
+        columns = state.get("columns")
+        if columns:
+            for row in zip(*(column.numpy() for column in columns), strict=True):
+                self._steps.append(tuple(value.copy() for value in row))
+                self._count += len(row[2])
 
     def __repr__(self) -> str:
         return f"BatchMemory(batch_size={self.batch_size}, len={len(self)})"
