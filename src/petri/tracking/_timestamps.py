@@ -40,9 +40,10 @@ def parse_utc(text: str) -> float | None:
     text = text.strip()
     if len(text) < 19 or text[4] != "-" or text[7] != "-" or text[13] != ":":
         try:
-            return float(text)
+            seconds = float(text)
         except ValueError:
             return None
+        return seconds if 0 <= seconds < 1e11 else None  # a damaged file: no time at all
     try:
         fields = (
             int(text[0:4]),
@@ -56,4 +57,7 @@ def parse_utc(text: str) -> float | None:
         return None
     digits = text[20:26] if len(text) > 20 and text[19] == "." else ""
     fraction = int(digits) / 10 ** len(digits) if digits.isdigit() else 0.0
-    return calendar.timegm((*fields, 0, 0, 0)) + fraction
+    try:
+        return calendar.timegm((*fields, 0, 0, 0)) + fraction
+    except (ValueError, OverflowError):  # month 13 and the like: a damaged file
+        return None

@@ -52,7 +52,7 @@ class TFRecordPipeline(Pipeline):
         self.files = files
         meta_file = self.params.get("meta_data_file")
         self.meta_data = read_meta_data(meta_file) if meta_file else {}
-        specs = feature_specs(self.meta_data) if self.meta_data else None
+        specs = feature_specs(self.meta_data, str(meta_file)) if self.meta_data else None
         self.specs: dict[str, FeatureSpec] = specs or self._infer(files)
         wanted = self.params.get("features")
         if "label_feature" not in self.params and "label" in self.specs:

@@ -132,14 +132,23 @@ def write_meta_data(
     return file
 
 
-def feature_specs(meta: Mapping[str, Any]) -> dict[str, FeatureSpec] | None:
-    """The ``features`` of a generic dataset's meta data as specs; None when it has none."""
+def feature_specs(
+    meta: Mapping[str, Any], source: str = META_DATA_FILENAME
+) -> dict[str, FeatureSpec] | None:
+    """The ``features`` of a generic dataset's meta data as specs; None when it has none.
+
+    Raises:
+        MetaDataError: an entry is not a feature description (the message names ``source``).
+    """
     features = meta.get("features")
     if not features:
         return None
     if not isinstance(features, Mapping):
-        raise ValueError(
-            "meta_data.json `features` must map names to {'dtype': ..., 'shape': [...]}; "
+        raise MetaDataError(
+            f"{source}: `features` must map names to {{'dtype': ..., 'shape': [...]}}; "
             f"received {type(features).__name__}."
         )
-    return {name: FeatureSpec.from_json(name, value) for name, value in features.items()}
+    try:
+        return {name: FeatureSpec.from_json(name, value) for name, value in features.items()}
+    except (ValueError, TypeError) as error:
+        raise MetaDataError(f"{source} is damaged or hand-edited: {error}") from None
