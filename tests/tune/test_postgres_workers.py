@@ -138,7 +138,7 @@ def test_two_workers_split_the_trials(postgres_url, tmp_path):
     assert ran[0] and ran[1], f"a worker ran no trial: {ran}"
     assert not ran[0] & ran[1], f"trials run by both workers: {ran[0] & ran[1]}"
     assert ran[0] | ran[1] == set(range(8))
-    assert len({t.system_attrs["petri:pid"] for t in trials}) == 2
+    assert len({_writer_pid(t.user_attrs["run_dir"]) for t in trials}) == 2
 
 
 def test_a_killed_worker_s_trial_is_retried_in_its_run_folder(postgres_url, tmp_path):
@@ -160,7 +160,8 @@ def test_a_killed_worker_s_trial_is_retried_in_its_run_folder(postgres_url, tmp_
     while killed is None and victim.poll() is None and time.monotonic() < deadline:
         time.sleep(0.05)
         for trial in load(postgres_url, "killed"):
-            pid, run_dir = trial.system_attrs.get("petri:pid"), trial.user_attrs.get("run_dir")
+            run_dir = trial.user_attrs.get("run_dir")
+            pid = _writer_pid(run_dir) if run_dir else None
             if trial.state != optuna.trial.TrialState.RUNNING or not pid or not run_dir:
                 continue
             try:
@@ -210,3 +211,13 @@ def test_petri_tune_twice_resumes_the_study(postgres_url, tmp_path):
         assert len(trials) == 3
         assert all(t.state in DONE for t in trials)
     assert len(list(save_dir.rglob("meta_tags.csv"))) == 3
+
+
+def _writer_pid(run_dir: str) -> int | None:
+    """The process that ran a trial: its run's writer (the worker process itself)."""
+    import json
+
+    try:
+        return json.loads((Path(run_dir) / "meta.experiment").read_text()).get("pid")
+    except (OSError, ValueError):
+        return None

@@ -35,27 +35,39 @@ def test_workers_0_makes_the_study_and_runs_nothing(petri_cli, tmp_path):
 
 
 def test_a_dead_worker_s_trial_is_retried_without_its_owner(tmp_path):
-    from petri.tune._study import OWNER_ATTRS, requeue_abandoned
+    import fcntl
+    import os
 
+    from petri.tune._study import OWNER_ATTRS, owner_folder, requeue_abandoned
+
+    spec = str(tmp_path / "s.journal")
     study = optuna.create_study(storage=_journal(tmp_path / "s.journal"), study_name="s")
     trial = study.ask()
     trial.suggest_float("lr", 1e-4, 1e-1, log=True)
     trial.set_user_attr("run_dir", "somewhere")
-    storage = study._storage
-    for key, value in zip(OWNER_ATTRS, (socket.gethostname(), 2**22 + 1, 1)):
-        storage.set_trial_system_attr(trial._trial_id, key, value)
-
-    assert requeue_abandoned(study, lambda pid, start: True) == []  # alive: left alone
-    assert requeue_abandoned(study, lambda pid, start: False) == [0]
+    for key, value in zip(OWNER_ATTRS, (socket.gethostname(), 2**22 + 1, 1)):  # older Petri's
+        study._storage.set_trial_system_attr(trial._trial_id, key, value)
+    assert requeue_abandoned(study, spec) == []  # no lock file: not this host's
+    folder = owner_folder(spec, "s")
+    folder.mkdir(parents=True, exist_ok=True)
+    lock = folder / f"{trial._trial_id}.lock"
+    lock.write_text(str(2**22 + 1))
+    holder = os.open(lock, os.O_RDONLY)
+    fcntl.flock(holder, fcntl.LOCK_EX)  # its worker is alive
+    assert requeue_abandoned(study, spec) == []
+    assert requeue_abandoned(study, spec, exclude=set()) == []
+    os.close(holder)  # the worker died: the kernel let go of its lock
+    assert requeue_abandoned(study, spec, exclude={2**22 + 1}) == []  # the caller's own
+    assert requeue_abandoned(study, spec) == [0]
     failed, retry = study.get_trials()
     assert (failed.state.name, retry.state.name) == ("FAIL", "WAITING")
     assert retry.params == failed.params
     assert retry.user_attrs["run_dir"] == "somewhere"
     assert retry.system_attrs["failed_trial"] == 0
-    # the dead worker's pid stays with the failed trial only: a worker claiming the retry is
-    # not taken for the dead one before it records itself
+    # an older Petri's owner attributes stay with the failed trial only
     assert not set(OWNER_ATTRS) & set(retry.system_attrs)
-    assert requeue_abandoned(study, lambda pid, start: False) == []
+    assert not lock.exists()
+    assert requeue_abandoned(study, spec) == []
 
 
 def _journal(path: Path):

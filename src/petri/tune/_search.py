@@ -24,7 +24,6 @@ from petri._workers import WorkerPool
 from petri.configs import apply_overrides, load_config_source
 from petri.errors import ConfigError
 from petri.tracking import DEFAULT_SAVE_DIR
-from petri.tracking._status import _alive
 from petri.tune._report import TrialPrinter, write_summary
 from petri.tune._space import apply_params, read_search_space
 from petri.tune._study import (
@@ -121,7 +120,7 @@ def run(
     if n_trials is not None and n_trials != settings.n_trials:  # asked for more (or fewer)
         settings.n_trials = n_trials
         study.set_user_attr(SETTINGS_ATTR, settings.to_json())
-    requeued = requeue_abandoned(study, _alive)
+    requeued = requeue_abandoned(study, spec)
     if requeued:
         logger.warning(
             "Trials %s were running in processes that are gone; queued again.", requeued
@@ -147,7 +146,7 @@ def work(
     study, settings = open_study(study_storage, study_name)
     if save_dir is not None:
         settings.save_dir = save_dir
-    requeue_abandoned(study, _alive)
+    requeue_abandoned(study, storage)
     _drive(study, storage, n_workers, None, on_trial, settings, save_dir)
     return study
 
@@ -256,7 +255,7 @@ def _trial_task(
     storage = _STORAGES.get(spec)
     if storage is None:
         storage = _STORAGES[spec] = open_storage(spec, Path(spec))
-    return run_trial(storage, study_name, trial_id, function, save_dir)
+    return run_trial(storage, study_name, trial_id, function, save_dir, spec)
 
 
 def _drive(
@@ -289,11 +288,11 @@ def _drive(
             # A scan of the study (and database round trips) per claim cost more than a short
             # trial: look for abandoned trials every few seconds, and always before giving up.
             if time.monotonic() - last_requeue >= REQUEUE_SECS:
-                requeue_abandoned(study, _alive, own_workers)
+                requeue_abandoned(study, spec, own_workers)
                 last_requeue = time.monotonic()
             trial_id = claim_waiting_trial(study)
             if trial_id is None:
-                requeue_abandoned(study, _alive, own_workers)
+                requeue_abandoned(study, spec, own_workers)
                 last_requeue = time.monotonic()
                 trial_id = claim_waiting_trial(study)
             if trial_id is None:

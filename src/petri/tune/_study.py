@@ -13,12 +13,17 @@ sampled when a worker starts them, so TPE learns from every trial finished by th
 
 from __future__ import annotations
 
+import contextlib
 import copy
+import fcntl
+import hashlib
 import itertools
 import json
-import socket
+import os
+import tempfile
 import warnings
-from collections.abc import Mapping
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -35,15 +40,16 @@ __all__ = [
     "make_sampler",
     "open_storage",
     "open_study",
+    "owner_folder",
     "requeue_abandoned",
+    "trial_ownership",
     "slots_used",
 ]
 
 SAMPLERS = ("tpe", "random", "grid")
 PRUNERS = ("median", "halving", "none")
 SETTINGS_ATTR = "petri_search"
-HOST_ATTR, PID_ATTR, START_ATTR = "petri:host", "petri:pid", "petri:pid_start"
-OWNER_ATTRS = (HOST_ATTR, PID_ATTR, START_ATTR)
+OWNER_ATTRS = ("petri:host", "petri:pid", "petri:pid_start")  # written by Petri before 12/2026
 HEARTBEAT_SECS = 10
 MAX_RETRY = 3
 
@@ -294,21 +300,49 @@ def claim_waiting_trial(study: Any) -> int | None:
     return study._pop_waiting_trial_id()
 
 
-def mark_owner(study: Any, trial_id: int, owner: Mapping[str, Any]) -> None:
-    """Record which process on which host runs the trial (to requeue it if that dies)."""
-    storage = study._storage
-    storage.set_trial_system_attr(trial_id, HOST_ATTR, owner["host"])
-    storage.set_trial_system_attr(trial_id, PID_ATTR, owner["pid"])
-    storage.set_trial_system_attr(trial_id, START_ATTR, owner["pid_start"])
+def owner_folder(spec: str, study_name: str) -> Path:
+    """This host's folder of trial locks for one study (``spec``: the storage path or URL).
+
+    A worker holds an exclusive ``flock`` on ``<trial id>.lock`` while it runs a trial; the
+    kernel drops the lock when the process dies, however it dies. So a RUNNING trial whose lock
+    file is here but free was abandoned by a process of this host, and none of it touches the
+    shared storage (a write per trial, fsynced, would cost more than a short trial).
+    """
+    where = spec if "://" in spec else os.path.abspath(spec)
+    key = hashlib.sha1(f"{where}\0{study_name}".encode()).hexdigest()[:16]
+    return Path(tempfile.gettempdir()) / "petri-trials" / key
 
 
-def requeue_abandoned(study: Any, alive: Any, exclude: set[int] = frozenset()) -> list[int]:
+@contextmanager
+def trial_ownership(spec: str, study_name: str, trial_id: int) -> Iterator[None]:
+    """Hold this trial's lock (see :func:`owner_folder`) while the block runs."""
+    folder = owner_folder(spec, study_name)
+    folder.mkdir(parents=True, exist_ok=True)
+    final = folder / f"{trial_id}.lock"
+    # Locked under a private name, then renamed: a requeue pass never sees it unlocked.
+    handle, temporary = tempfile.mkstemp(dir=folder, prefix=f".{trial_id}.", suffix=".tmp")
+    try:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        os.write(handle, str(os.getpid()).encode())
+        os.rename(temporary, final)
+        yield
+    finally:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(final)
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(temporary)
+        os.close(handle)
+
+
+def requeue_abandoned(
+    study: Any, spec: str, exclude: set[int] | frozenset[int] = frozenset()
+) -> list[int]:
     """Fail the RUNNING trials whose worker on this host is gone and queue each again.
 
-    ``alive(pid, pid_start)`` says whether a process still runs. Databases with heartbeats
-    also fail the stale trials of other hosts (optuna's ``fail_stale_trials``) and queue them
-    again through their retry callback. Trials of the processes in ``exclude`` (the caller's own
-    workers, whose deaths it handles itself) are left alone. Returns the numbers requeued.
+    Databases with heartbeats also fail the stale trials of other hosts (optuna's
+    ``fail_stale_trials``) and queue them again through their retry callback. Trials of the
+    processes in ``exclude`` (the caller's own workers, whose deaths it handles itself) are
+    left alone. Returns the numbers requeued.
     """
     optuna = _optuna()
     from optuna.trial import TrialState
@@ -316,20 +350,49 @@ def requeue_abandoned(study: Any, alive: Any, exclude: set[int] = frozenset()) -
     with warnings.catch_warnings():  # "experimental" since optuna 2.9, still so named
         warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
         optuna.storages.fail_stale_trials(study)
-    host = socket.gethostname()
+    folder = owner_folder(spec, study.study_name)
+    if not folder.is_dir():
+        return []
+    abandoned = [trial_id for trial_id in _free_locks(folder, exclude)]
+    if not abandoned:
+        return []
+    running = {
+        t._trial_id: t for t in study.get_trials(deepcopy=False, states=(TrialState.RUNNING,))
+    }
     retry = _retry_callback()
     requeued = []
-    for trial in study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):
-        attrs = trial.system_attrs
-        if attrs.get(HOST_ATTR) != host or PID_ATTR not in attrs or attrs[PID_ATTR] in exclude:
-            continue
-        if alive(attrs[PID_ATTR], attrs.get(START_ATTR)):
+    for trial_id in abandoned:
+        trial = running.get(trial_id)
+        if trial is not None:
+            try:
+                failed = study._storage.set_trial_state_values(trial_id, state=TrialState.FAIL)
+            except optuna.exceptions.UpdateFinishedTrialError:
+                failed = False  # another process failed it (and queued its retry) first
+            if failed:
+                retry(study, study._storage.get_trial(trial_id))
+                requeued.append(trial.number)
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(folder / f"{trial_id}.lock")
+    return requeued
+
+
+def _free_locks(folder: Path, exclude: set[int] | frozenset[int]) -> Iterator[int]:
+    """Trial ids whose lock file nobody holds (its worker died), but not ``exclude``'s."""
+    for path in folder.glob("*.lock"):
+        if not path.stem.isdigit():
             continue
         try:
-            failed = study._storage.set_trial_state_values(trial._trial_id, state=TrialState.FAIL)
-        except optuna.exceptions.UpdateFinishedTrialError:
-            continue  # another worker failed it (and queued its retry) first
-        if failed:
-            retry(study, study._storage.get_trial(trial._trial_id))
-            requeued.append(trial.number)
-    return requeued
+            handle = os.open(path, os.O_RDONLY)
+        except FileNotFoundError:
+            continue
+        try:
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                continue  # its worker is alive
+            owner = os.read(handle, 32).decode(errors="replace")
+            if owner.isdigit() and int(owner) in exclude:
+                continue
+            yield int(path.stem)
+        finally:
+            os.close(handle)

@@ -9,17 +9,17 @@ same, so the run log keeps one record per trial and loses nothing.
 
 from __future__ import annotations
 
+import copy
 import logging
 import os
 import threading
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from typing import Any
 
 from petri.errors import RunStopped
-from petri.tracking._status import this_process
 from petri.tune._space import apply_params, suggest
-from petri.tune._study import SearchSettings, mark_owner, open_study
+from petri.tune._study import SearchSettings, make_sampler, open_study, trial_ownership
 
 __all__ = ["TrialOutcome", "current_trial", "run_trial"]
 
@@ -50,24 +50,51 @@ def run_trial(
     trial_id: int,
     function: Callable[[dict[str, Any]], Any] | None = None,
     save_dir: str | None = None,
+    spec: str | None = None,
 ) -> TrialOutcome:
     """Run the claimed trial ``trial_id`` to its end and tell the study how it went.
 
     ``function`` (a user's own training, called with the sampled parameters) replaces the
     config's experiment; it reports through :mod:`petri.tune.objective`. ``save_dir`` puts
-    the trial's run under another root than the study's own.
+    the trial's run under another root than the study's own. With ``spec`` (the storage's path
+    or URL) the trial is held under this host's lock for it (see ``trial_ownership``), so it is
+    queued again if this process dies.
     """
+    ownership = trial_ownership(spec, study_name, trial_id) if spec else nullcontext()
+    with ownership:
+        return _run_claimed(storage, study_name, trial_id, function, save_dir)
+
+
+_STUDIES: dict[tuple[int, str], tuple[Any, SearchSettings]] = {}
+
+
+def _study_for(storage: Any, study_name: str, number: int) -> tuple[Any, SearchSettings]:
+    """The study and its settings, loaded once per process; a sampler seeded for the trial."""
+    key = (id(storage), study_name)
+    if key not in _STUDIES:
+        _STUDIES[key] = open_study(storage, study_name, trial_number=number)
+    study, settings = _STUDIES[key]
+    study.sampler = make_sampler(settings, number)
+    return study, copy.copy(settings)
+
+
+def _run_claimed(
+    storage: Any,
+    study_name: str,
+    trial_id: int,
+    function: Callable[[dict[str, Any]], Any] | None,
+    save_dir: str | None,
+) -> TrialOutcome:
     import optuna
     from optuna.trial import TrialState
 
     number = storage.get_trial_number_from_id(trial_id)
-    study, settings = open_study(storage, study_name, trial_number=number)
+    study, settings = _study_for(storage, study_name, number)
     if save_dir is not None:  # a worker on a machine with its own save dir
         settings.save_dir = save_dir
     # optuna's cache over a database knows only the trials it has read: without this read,
     # the first suggest of a trial another process made fails with KeyError(trial_id).
     study.get_trials(deepcopy=False, states=(TrialState.RUNNING,))
-    mark_owner(study, trial_id, this_process())
     trial = optuna.trial.Trial(study, trial_id)
     outcome = TrialOutcome(
         number=number, state="FAIL", value=None, params={}, run=None, error=None
