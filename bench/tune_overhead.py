@@ -284,19 +284,26 @@ def _cells(
     return [r["seconds"] for r in mine if r.get("asked", asked) == asked]
 
 
+def _start_trials(row: str) -> int:
+    """Trials of the start-up run: one per worker (each optuna process needs one)."""
+    return int(row[-1]) if row[-1].isdigit() else 1
+
+
 def _after_start(results: list[dict[str, Any]], row: str, storage: str, trials: int) -> float:
     """Median ms per trial once the workers run: (median wall of ``trials`` trials - median
-    wall of 1 trial) / (trials - 1). The 1-trial run holds the one-time start-up."""
-    full, one = _cells(results, row, storage, trials), _cells(results, row, storage, 1)
-    if not full or not one or trials < 2:
+    wall of one trial per worker) / the difference in trials. The short run holds the one-time
+    start-up."""
+    few = _start_trials(row)
+    full, short = _cells(results, row, storage, trials), _cells(results, row, storage, few)
+    if not full or not short or trials <= few:
         return float("nan")
-    return 1000 * (statistics.median(full) - statistics.median(one)) / (trials - 1)
+    return 1000 * (statistics.median(full) - statistics.median(short)) / (trials - few)
 
 
 def _table(results: list[dict[str, Any]], trials: int, skipped: dict[str, str]) -> str:
     lines = [
         "| storage | row | workers | wall s (median) | ms / trial (median) | range ms / trial "
-        "| runs | Petri / optuna | start-up s (1 trial) | ms / trial after start-up | "
+        "| runs | Petri / optuna | start-up s (1 trial per worker) | ms / trial after start-up | "
         "Petri / optuna after start-up |",
         "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
@@ -319,7 +326,7 @@ def _table(results: list[dict[str, Any]], trials: int, skipped: dict[str, str]) 
                 continue
             ms = [1000 * s / trials for s in seconds]
             ratio = marginal_ratio = ""
-            one = _cells(results, row, storage, 1)
+            one = _cells(results, row, storage, _start_trials(row))
             start = f"{statistics.median(one):.2f}" if one else ""
             marginal = _after_start(results, row, storage, trials)
             if row.startswith("petri"):
@@ -375,7 +382,8 @@ def _write_docs(table: str, meta: dict[str, Any], results: list[dict[str, Any]])
     section = (
         f"{BEGIN}\n## Search overhead (`bench/tune_overhead.py`)\n\n"
         f"Milliseconds per trial (wall time / {meta['trials']}, and after start-up: the wall "
-        f"time of {meta['trials']} trials minus that of 1 trial, over {meta['trials'] - 1}) "
+        f"time of {meta['trials']} trials minus that of one trial per worker, over the "
+        "difference in trials) "
         "of a search over a trivial "
         "objective, `(x - 2) ** 2` with a float `x` drawn by optuna's "
         f"{'TPE' if meta['sampler'] == 'tpe' else 'random'} sampler, so what is measured is the "
@@ -507,7 +515,8 @@ def main() -> None:
         for turn in range(args.rounds):
             order = plan[turn % len(plan) :] + plan[: turn % len(plan)]
             for row, storage in order:
-                for trials in (args.trials, 1):  # 1 trial: the one-time start-up alone
+                # one trial per worker: the one-time start-up, to tell apart from per-trial cost
+                for trials in (args.trials, _start_trials(row)):
                     url = server.new_database() if storage == "postgres" else storage
                     result = _run(row, storage, url, args, trials)
                     print(json.dumps(result), flush=True)

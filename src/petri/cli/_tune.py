@@ -135,6 +135,8 @@ def start(
         )
     except PetriError as error:
         _fail(error)
+    except KeyboardInterrupt:
+        _interrupted()
     if workers == 0:
         _print_ready(study, storage)
         return
@@ -162,6 +164,8 @@ def worker(storage: str, study_name: str, workers: int, save_dir: str | None) ->
         study = work(storage, study_name, n_workers=workers, save_dir=save_dir)
     except PetriError as error:
         _fail(error)
+    except KeyboardInterrupt:
+        _interrupted()
     _print_best(study, time.perf_counter() - started)
 
 
@@ -193,6 +197,16 @@ def _print_best(study: Any, seconds: float) -> None:
         click.echo(f"run: {Path(best.user_attrs['run_dir'])}")
     for key, value in best.params.items():
         click.echo(f"  {key} = {value}")
+
+
+def _interrupted() -> None:
+    """Ctrl-C: the trials that were running are queued again by the next run."""
+    click.echo(
+        "petri: interrupted; the trials that were running will run again: run the same "
+        "command again to resume the study.",
+        err=True,
+    )
+    sys.exit(130)
 
 
 def _fail(error: BaseException) -> None:
