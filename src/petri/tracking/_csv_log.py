@@ -118,7 +118,8 @@ def read_csv_tail(path: str, max_bytes: int = 65536) -> tuple[list[str], list[st
             data = file.read()
     except FileNotFoundError:
         return [], []
-    header = next(csv.reader([header_line.decode("utf-8")]), [])
+    # lenient: a listing shows what it can; reading the whole file names the damage
+    header = next(csv.reader([header_line.decode("utf-8", errors="replace")]), [])
     lines = data.decode("utf-8", errors="replace").split("\n")
     lines.pop()  # after the last newline: empty, or a torn line
     if start > len(header_line) and lines:
