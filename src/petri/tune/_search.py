@@ -16,6 +16,7 @@ import os
 import re
 import sys
 import time
+from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any
@@ -279,6 +280,7 @@ def _drive(
     )
     claimed: dict[int, int] = {}  # task index -> trial id
     own_workers: set[int] = set()  # their deaths are handled below, not requeued
+    waiting: deque[int] = deque()  # WAITING trial ids, read once and refilled when used up
     last_requeue = last_summary = -math.inf
 
     def claims() -> Iterator[tuple]:
@@ -290,11 +292,11 @@ def _drive(
             if time.monotonic() - last_requeue >= REQUEUE_SECS:
                 requeue_abandoned(study, spec, own_workers)
                 last_requeue = time.monotonic()
-            trial_id = claim_waiting_trial(study)
+            trial_id = claim_waiting_trial(study, waiting)
             if trial_id is None:
                 requeue_abandoned(study, spec, own_workers)
                 last_requeue = time.monotonic()
-                trial_id = claim_waiting_trial(study)
+                trial_id = claim_waiting_trial(study, waiting)
             if trial_id is None:
                 return
             claimed[len(claimed)] = trial_id
