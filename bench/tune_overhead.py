@@ -464,9 +464,12 @@ What is left. Journal: each Petri trial makes 4 fsynced journal appends against 
 any number of workers on any number of machines claim trials without running more than asked.
 Start-up (the forkserver, a worker importing optuna, the placeholders) is a one-time cost of
 a few tenths of a second that process isolation costs any search; it is why the whole-wall
-ratio of a 200-trial search stays above the after-start-up one. PostgreSQL: the claim
-(`Study._pop_waiting_trial_id`) reads every WAITING trial on each claim, and a trial runs
-more SQL statements than optuna's loop (the heartbeat thread, `get_trial` reads).
+ratio of a 200-trial search stays above the after-start-up one. PostgreSQL: a claim is now
+one compare-and-set on a remembered WAITING id (optuna's
+`Study._pop_waiting_trial_id` read every waiting trial per claim); what is left is the
+worker's read of the study's unfinished trials before each trial (optuna's cached storage
+must know a trial made by another process before `suggest_*`; the WAITING placeholders
+make that read grow with the study), the heartbeat's first write, and `tell`'s reads.
 """
 
 
