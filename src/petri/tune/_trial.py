@@ -93,8 +93,10 @@ def _run_claimed(
     if save_dir is not None:  # a worker on a machine with its own save dir
         settings.save_dir = save_dir
     # optuna's cache over a database knows only the trials it has read: without this read,
-    # the first suggest of a trial another process made fails with KeyError(trial_id).
-    study.get_trials(deepcopy=False, states=(TrialState.RUNNING,))
+    # the first suggest of a trial another process made fails with KeyError(trial_id). A
+    # journal is read whole on every access, so it needs none.
+    if hasattr(study._storage, "_read_trials_from_remote_storage"):
+        study.get_trials(deepcopy=False, states=(TrialState.RUNNING,))
     trial = optuna.trial.Trial(study, trial_id)
     outcome = TrialOutcome(
         number=number, state="FAIL", value=None, params={}, run=None, error=None
