@@ -13,6 +13,7 @@ import contextlib
 import multiprocessing
 import signal
 import traceback
+from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from multiprocessing.connection import Connection, wait
@@ -74,7 +75,8 @@ class _Worker:
         )
         self.process.start()
         child.close()
-        self.task: int | None = None
+        self.tasks: deque[int] = deque()
+        """Task indices sent and not answered, oldest first: the first is the one running."""
         self.ready = False
 
     def wait_ready(self) -> None:
@@ -105,6 +107,10 @@ class WorkerPool:
         initializer: called once in each new worker with ``initargs`` (thread counts, seeds).
         start_method: ``forkserver`` (default) or ``spawn``; never ``fork``.
         preload: modules the forkserver imports once, so a new worker starts in milliseconds.
+        prefetch: tasks sent to a worker ahead of its answers (at least 1). With 2, a worker
+            finds its next task waiting in its pipe when it finishes one, instead of waiting
+            for this process to read the answer and send more; tasks whose outcome may depend
+            on when they are chosen want 1.
     """
 
     def __init__(
@@ -114,9 +120,12 @@ class WorkerPool:
         initargs: tuple = (),
         start_method: str = "forkserver",
         preload: Iterable[str] = (),
+        prefetch: int = 1,
     ) -> None:
         if size < 1:
             raise ValueError(f"A pool needs at least one worker; got {size!r}.")
+        if prefetch < 1:
+            raise ValueError(f"prefetch must be at least 1; got {prefetch!r}.")
         if start_method not in ("forkserver", "spawn"):
             raise ValueError(
                 f"start_method must be 'forkserver' or 'spawn'; got {start_method!r}."
@@ -125,6 +134,7 @@ class WorkerPool:
         if start_method == "forkserver" and preload:
             self._context.set_forkserver_preload(list(preload))
         self._initializer, self._initargs = initializer, initargs
+        self._prefetch = prefetch
         self._workers = [self._start() for _ in range(size)]
 
     def _start(self) -> _Worker:
@@ -139,48 +149,69 @@ class WorkerPool:
     ) -> Iterator[TaskResult]:
         """Run ``function(*args)`` for each ``args``; yield results as they finish.
 
-        ``argument_lists`` is read one item at a time, when a worker is free. A task whose
-        worker dies yields ``ok=False`` with the exit code in ``error``; the worker is replaced
-        and the other tasks go on.
+        ``argument_lists`` is read one item at a time, when a worker has room for a task. A
+        task whose worker dies yields ``ok=False`` with the exit code in ``error`` (the
+        oldest task it had not answered is taken as the one it was running); the worker is
+        replaced, its later tasks go to the replacement, and the other tasks go on.
         """
         pending = enumerate(argument_lists)  # read lazily: a task may be chosen when it starts
-        running, more = 0, True
-        while more or running:
+        arguments: dict[int, tuple] = {}  # of tasks sent and not answered
+        resend: deque[int] = deque()  # tasks a dead worker had not started
+        more = True
+        finished: list[TaskResult] = []
+        while True:
             for worker in self._workers:
-                if worker.task is None and more:
-                    task = next(pending, None)
-                    if task is None:
-                        more = False
-                        break
-                    index, args = task
+                while len(worker.tasks) < self._prefetch and (resend or more):
+                    if resend:
+                        index = resend.popleft()
+                    else:
+                        task = next(pending, None)
+                        if task is None:
+                            more = False
+                            break
+                        index, args = task
+                        arguments[index] = tuple(args)
                     worker.wait_ready()
-                    worker.task = index
-                    worker.connection.send((index, function, tuple(args)))
-                    running += 1
-            if not running:
+                    worker.tasks.append(index)
+                    worker.connection.send((index, function, arguments[index]))
+            # Results are handed on only once the workers have their next tasks, so whatever
+            # the caller does with a result overlaps with the work.
+            yield from finished
+            finished = []
+            busy = [w for w in self._workers if w.tasks]
+            if not busy:
                 break
-            busy = [w for w in self._workers if w.task is not None]
             ready = wait([w.connection for w in busy] + [w.process.sentinel for w in busy])
             for position, worker in enumerate(self._workers):
-                if worker.task is None:
+                if not worker.tasks:
                     continue
-                if worker.connection in ready and worker.connection.poll():
+                answered = False
+                while worker.connection in ready and worker.tasks and worker.connection.poll():
                     try:
                         index, ok, value, error = worker.connection.recv()
                     except (EOFError, OSError):
-                        pass  # died while sending: handled below as a death
-                    else:
-                        worker.task = None
-                        running -= 1
-                        yield TaskResult(index, ok, value, error, worker.process.pid)
-                        continue
+                        break  # died while sending: handled below as a death
+                    worker.tasks.remove(index)
+                    arguments.pop(index, None)
+                    finished.append(TaskResult(index, ok, value, error, worker.process.pid))
+                    answered = True
+                if answered and worker.process.is_alive():
+                    continue
                 if worker.process.sentinel in ready or not worker.process.is_alive():
                     worker.process.join()
-                    index, worker.task = worker.task, None
-                    running -= 1
                     self._workers[position] = self._start()
-                    yield TaskResult(
-                        index, False, error=_death(worker.process.exitcode), pid=worker.process.pid
+                    if not worker.tasks:
+                        continue
+                    index = worker.tasks.popleft()  # the one it was running
+                    arguments.pop(index, None)
+                    resend.extend(worker.tasks)
+                    finished.append(
+                        TaskResult(
+                            index,
+                            False,
+                            error=_death(worker.process.exitcode),
+                            pid=worker.process.pid,
+                        )
                     )
 
     def map(

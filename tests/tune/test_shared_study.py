@@ -50,8 +50,8 @@ def test_a_dead_worker_s_trial_is_retried_without_its_owner(tmp_path):
     assert requeue_abandoned(study, spec) == []  # no lock file: not this host's
     folder = owner_folder(spec, "s")
     folder.mkdir(parents=True, exist_ok=True)
-    lock = folder / f"{trial._trial_id}.lock"
-    lock.write_text(str(2**22 + 1))
+    lock = folder / f"{2**22 + 1}-x1y2.slot"  # a worker's slot names the trial it runs
+    lock.write_text(str(trial._trial_id))
     holder = os.open(lock, os.O_RDONLY)
     fcntl.flock(holder, fcntl.LOCK_EX)  # its worker is alive
     assert requeue_abandoned(study, spec) == []

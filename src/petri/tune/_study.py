@@ -20,10 +20,11 @@ import hashlib
 import itertools
 import json
 import os
+import random
 import tempfile
 import warnings
 from collections import deque
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -36,6 +37,8 @@ __all__ = [
     "SAMPLERS",
     "PRUNERS",
     "SearchSettings",
+    "add_placeholders",
+    "claim_trial",
     "claim_waiting_trial",
     "make_pruner",
     "make_sampler",
@@ -43,8 +46,11 @@ __all__ = [
     "open_study",
     "owner_folder",
     "requeue_abandoned",
-    "trial_ownership",
     "slots_used",
+    "trial_of_dead_process",
+    "trial_ownership",
+    "trials_wanted",
+    "waiting_trials",
 ]
 
 SAMPLERS = ("tpe", "random", "grid")
@@ -92,10 +98,16 @@ def _optuna() -> Any:
     return optuna
 
 
-def open_storage(url: str | None, journal: Path) -> Any:
+def open_storage(url: str | None, journal: Path, durable: bool = True) -> Any:
     """An optuna storage: the journal file ``journal`` when ``url`` is None, a journal file
     when ``url`` names a ``.journal`` path, else an RDB (SQLAlchemy URL) with heartbeats, so
-    the trials of a worker that died are noticed and run again."""
+    the trials of a worker that died are noticed and run again.
+
+    ``durable=False`` is for writes a database crash may lose without harm, WAITING
+    placeholders (made again on resume) and heartbeats (the next beat writes it again): on
+    PostgreSQL they commit without waiting for the disk (``synchronous_commit=off``), which
+    halves what a short trial costs the server.
+    """
     optuna = _optuna()
     from optuna.storages import RDBStorage
     from optuna.storages.journal import JournalFileBackend, JournalStorage
@@ -117,6 +129,7 @@ def open_storage(url: str | None, journal: Path) -> Any:
             warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
             return RDBStorage(
                 url,
+                engine_kwargs=_engine_options(url, durable),
                 heartbeat_interval=HEARTBEAT_SECS,
                 grace_period=3 * HEARTBEAT_SECS,
                 **{callback_arg: _retry_callback()},
@@ -127,6 +140,12 @@ def open_storage(url: str | None, journal: Path) -> Any:
         raise PetriError(
             f"Cannot open the study storage {url!r}: {type(error).__name__}: {error}"
         ) from error
+
+
+def _engine_options(url: str, durable: bool) -> dict[str, Any]:
+    if durable or not url.startswith("postgresql"):
+        return {}
+    return {"connect_args": {"options": "-c synchronous_commit=off"}}
 
 
 def _retry_callback() -> Any:
@@ -272,8 +291,26 @@ def slots_used(study: Any) -> int:
     return sum(1 for t in trials if not (t.state == TrialState.FAIL and t.number in retried))
 
 
-def add_placeholders(study: Any, settings: SearchSettings) -> int:
-    """Make WAITING trials until the study holds ``n_trials``; returns how many were made.
+def trials_wanted(settings: SearchSettings) -> int:
+    """How many trials the study holds when full: ``n_trials``, or fewer for a smaller grid."""
+    if settings.sampler != "grid":
+        return settings.n_trials
+    size = 1
+    for values in grid_of(settings.params()).values():
+        size *= len(values)
+    return min(size, settings.n_trials)
+
+
+def add_placeholders(
+    study: Any,
+    settings: SearchSettings,
+    most: int | None = None,
+    stop: Callable[[], bool] = lambda: False,
+    made: Callable[[int], None] | None = None,
+) -> int:
+    """Make WAITING trials until the study holds ``n_trials`` (at most ``most`` of them, and
+    none more once ``stop()`` says so); returns how many were made. ``made`` is told the id of
+    each (on a database; a journal's are written together at the end).
 
     A grid search enqueues its points themselves, in the order of the product of each key's
     values (as test_tube did), at most ``n_trials`` of them; points already in the study are
@@ -287,76 +324,196 @@ def add_placeholders(study: Any, settings: SearchSettings) -> int:
             study.enqueue_trial(dict(zip(grid, point)), skip_if_exists=True)
         return len(study.get_trials(deepcopy=False)) - before
     missing = max(0, settings.n_trials - slots_used(study))
-    for _ in range(missing):
-        study.enqueue_trial({}, skip_if_exists=False)
+    if most is not None:
+        missing = min(missing, most)
+    if missing:  # the first as usual: the journal's replay then knows this process's trials
+        _make_placeholder(study, made)
+    with _one_append(study._storage) as gathering:
+        for count in range(1, missing):
+            if stop():
+                return count
+            _make_placeholder(study, None if gathering else made)
     return missing
 
 
-def claim_waiting_trial(study: Any, candidates: deque[int] | None = None) -> int | None:
-    """Atomically take a WAITING trial for this process (None when there is none left).
+def _make_placeholder(study: Any, made: Callable[[int], None] | None) -> None:
+    """What ``study.enqueue_trial({})`` makes, keeping the new trial's id."""
+    from optuna.trial import TrialState, create_trial
+
+    template = create_trial(state=TrialState.WAITING, system_attrs={"fixed_params": {}})
+    trial_id = study._storage.create_new_trial(study._study_id, template_trial=template)
+    if made is not None:
+        made(trial_id)
+
+
+@contextmanager
+def _one_append(storage: Any) -> Iterator[bool]:
+    """On a journal, write the block's operations as one append (one lock, one fsync) instead
+    of one each: 200 placeholders cost one fsync, not 200. The operations are the ones optuna
+    itself makes, gathered by standing in for the journal's file while the block runs; they are
+    written only when the block completes. Other storages write as usual. Yields whether the
+    writes are gathered (the ids optuna returns meanwhile are then not the trials')."""
+    from optuna.storages.journal import JournalStorage
+
+    backend = getattr(storage, "_backend", None)
+    if not isinstance(storage, JournalStorage) or not hasattr(backend, "append_logs"):
+        yield False
+        return
+    gathered: list[dict[str, Any]] = []
+    storage._backend = _GatheringBackend(gathered)
+    try:
+        yield True
+    finally:
+        storage._backend = backend
+    if gathered:
+        backend.append_logs(gathered)
+        storage._sync_with_backend()
+
+
+class _GatheringBackend:
+    """A journal backend that keeps what is appended and has nothing to read."""
+
+    def __init__(self, gathered: list[dict[str, Any]]) -> None:
+        self._gathered = gathered
+
+    def append_logs(self, logs: list[dict[str, Any]]) -> None:
+        self._gathered.extend(logs)
+
+    def read_logs(self, log_number_from: int) -> list[dict[str, Any]]:
+        return []
+
+
+def claim_waiting_trial(
+    study: Any, candidates: deque[tuple[int, int]] | None = None
+) -> tuple[int, int] | None:
+    """Atomically take a WAITING trial for this process: its id and number (None when there
+    is none left).
 
     ``study.ask()`` would create a new trial when none waits, so several workers could run
     more trials than asked. A claim is the storage's compare-and-set of one trial from WAITING
     to RUNNING (it fails when another process took it first). ``candidates`` keeps the WAITING
-    trial ids between calls, so a claim costs one write instead of a read of every waiting
-    trial (optuna's own pop, which made claims on a database grow with the study); it is
-    refilled from the storage once it runs out.
+    trials (id, number) between calls, so a claim costs one write instead of a read of every
+    waiting trial (optuna's own pop, which made claims on a database grow with the study); it is
+    refilled from the storage once it runs out. Once another process has taken a trial first,
+    the id is drawn from the first few candidates rather than always the first, so workers
+    claiming at once rarely try the same trial (a failed compare-and-set is a database round
+    trip), and trials still start in about the order of their numbers.
     """
-    from optuna.exceptions import UpdateFinishedTrialError
-    from optuna.trial import TrialState
-
     queue = candidates if candidates is not None else deque()
     refilled = False
     while True:
         if not queue:
             if refilled:
                 return None
-            waiting = study._storage.get_all_trials(
-                study._study_id, deepcopy=False, states=(TrialState.WAITING,)
-            )
-            queue.extend(t._trial_id for t in sorted(waiting, key=lambda t: t.number))
+            queue.extend(waiting_trials(study))
             refilled = True
             continue
-        trial_id = queue.popleft()
-        try:
-            if study._storage.set_trial_state_values(trial_id, state=TrialState.RUNNING):
-                return trial_id
-        except UpdateFinishedTrialError:
-            continue  # finished by another process meanwhile
+        pick = _DRAW.randrange(min(len(queue), CLAIM_SPREAD)) if _CONTENDED else 0
+        queue.rotate(-pick)
+        trial_id, number = queue.popleft()
+        queue.rotate(pick)
+        if claim_trial(study, trial_id):
+            return trial_id, number
+        _contended()
+
+
+def claim_trial(study: Any, trial_id: int) -> bool:
+    """Take the WAITING trial ``trial_id`` for this process; False when another took it."""
+    from optuna.exceptions import UpdateFinishedTrialError
+    from optuna.trial import TrialState
+
+    try:
+        return bool(study._storage.set_trial_state_values(trial_id, state=TrialState.RUNNING))
+    except UpdateFinishedTrialError:
+        return False
+
+
+def waiting_trials(study: Any) -> list[tuple[int, int]]:
+    """The study's WAITING trials, (id, number), in the order of their numbers."""
+    from optuna.trial import TrialState
+
+    waiting = study._storage.get_all_trials(
+        study._study_id, deepcopy=False, states=(TrialState.WAITING,)
+    )
+    return [(t._trial_id, t.number) for t in sorted(waiting, key=lambda t: t.number)]
+
+
+CLAIM_SPREAD = 4
+_DRAW = random.Random()  # seeded by the OS: each worker its own draws
+_CONTENDED = False
+
+
+def _contended() -> None:
+    """Another process took a trial first: from now on draw among the first candidates (a
+    lone worker keeps taking them in order, so a seeded search stays reproducible)."""
+    global _CONTENDED
+    _CONTENDED = True
 
 
 def owner_folder(spec: str, study_name: str) -> Path:
-    """This host's folder of trial locks for one study (``spec``: the storage path or URL).
+    """This host's folder of worker slots for one study (``spec``: the storage path or URL).
 
-    A worker holds an exclusive ``flock`` on ``<trial id>.lock`` while it runs a trial; the
-    kernel drops the lock when the process dies, however it dies. So a RUNNING trial whose lock
-    file is here but free was abandoned by a process of this host, and none of it touches the
-    shared storage (a write per trial, fsynced, would cost more than a short trial).
+    Each worker process holds an exclusive ``flock`` on its slot file, ``<pid>-<random>.slot``,
+    for as long as it lives, and writes into it the id of the trial it runs. The kernel drops
+    the lock when the process dies, however it dies. So a slot that is free names a trial
+    abandoned by a process of this host, and none of it touches the shared storage (a write
+    per trial, fsynced, would cost more than a short trial).
     """
     where = spec if "://" in spec else os.path.abspath(spec)
     key = hashlib.sha1(f"{where}\0{study_name}".encode()).hexdigest()[:16]
     return Path(tempfile.gettempdir()) / "petri-trials" / key
 
 
+class WorkerSlot:
+    """This process's slot in :func:`owner_folder`: locked from creation to exit."""
+
+    def __init__(self, spec: str, study_name: str) -> None:
+        folder = owner_folder(spec, study_name)
+        folder.mkdir(parents=True, exist_ok=True)
+        pid = os.getpid()
+        # Locked under a private name, then renamed: a requeue pass never sees it unlocked.
+        handle, temporary = tempfile.mkstemp(dir=folder, prefix=f".{pid}.", suffix=".tmp")
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        self.path = folder / f"{pid}-{Path(temporary).stem.rsplit('.', 1)[-1]}.slot"
+        os.rename(temporary, self.path)
+        self._handle = handle
+        self.pid = pid
+
+    def hold(self, trial_id: int | None) -> None:
+        """Name the trial this process runs now (None: none)."""
+        text = b"" if trial_id is None else str(trial_id).encode()
+        os.pwrite(self._handle, text, 0)
+        os.ftruncate(self._handle, len(text))
+
+
+_SLOTS: dict[tuple[str, str], WorkerSlot] = {}
+
+
 @contextmanager
 def trial_ownership(spec: str, study_name: str, trial_id: int) -> Iterator[None]:
-    """Hold this trial's lock (see :func:`owner_folder`) while the block runs."""
-    folder = owner_folder(spec, study_name)
-    folder.mkdir(parents=True, exist_ok=True)
-    final = folder / f"{trial_id}.lock"
-    # Locked under a private name, then renamed: a requeue pass never sees it unlocked.
-    handle, temporary = tempfile.mkstemp(dir=folder, prefix=f".{trial_id}.", suffix=".tmp")
+    """Name ``trial_id`` in this process's slot (see :func:`owner_folder`) while the block runs."""
+    key = (spec, study_name)
+    slot = _SLOTS.get(key)
+    if slot is None or slot.pid != os.getpid():  # (a forked child makes its own)
+        slot = _SLOTS[key] = WorkerSlot(spec, study_name)
+    slot.hold(trial_id)
     try:
-        fcntl.flock(handle, fcntl.LOCK_EX)
-        os.write(handle, str(os.getpid()).encode())
-        os.rename(temporary, final)
         yield
     finally:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(final)
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(temporary)
-        os.close(handle)
+        slot.hold(None)
+
+
+def trial_of_dead_process(spec: str, study_name: str, pid: int) -> int | None:
+    """The trial the dead process ``pid`` of this host was running, from its slot (which is
+    removed); None when it ran none."""
+    folder = owner_folder(spec, study_name)
+    found = None
+    for path, _, trial_id in _free_slots(folder, frozenset()):
+        if path.name.startswith(f"{pid}-"):
+            found = trial_id if trial_id is not None else found
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(path)
+    return found
 
 
 def requeue_abandoned(
@@ -378,7 +535,7 @@ def requeue_abandoned(
     folder = owner_folder(spec, study.study_name)
     if not folder.is_dir():
         return []
-    abandoned = [trial_id for trial_id in _free_locks(folder, exclude)]
+    abandoned = list(_free_slots(folder, exclude))
     if not abandoned:
         return []
     running = {
@@ -386,8 +543,8 @@ def requeue_abandoned(
     }
     retry = _retry_callback()
     requeued = []
-    for trial_id in abandoned:
-        trial = running.get(trial_id)
+    for path, _, trial_id in abandoned:
+        trial = running.get(trial_id) if trial_id is not None else None
         if trial is not None:
             try:
                 failed = study._storage.set_trial_state_values(trial_id, state=TrialState.FAIL)
@@ -397,14 +554,18 @@ def requeue_abandoned(
                 retry(study, study._storage.get_trial(trial_id))
                 requeued.append(trial.number)
         with contextlib.suppress(FileNotFoundError):
-            os.unlink(folder / f"{trial_id}.lock")
+            os.unlink(path)
     return requeued
 
 
-def _free_locks(folder: Path, exclude: set[int] | frozenset[int]) -> Iterator[int]:
-    """Trial ids whose lock file nobody holds (its worker died), but not ``exclude``'s."""
-    for path in folder.glob("*.lock"):
-        if not path.stem.isdigit():
+def _free_slots(
+    folder: Path, exclude: set[int] | frozenset[int]
+) -> Iterator[tuple[Path, int, int | None]]:
+    """Slots nobody holds (their process died), but not those of ``exclude``'s processes:
+    (path, process id, trial id or None)."""
+    for path in folder.glob("*.slot"):
+        pid_text = path.name.split("-", 1)[0]
+        if not pid_text.isdigit() or int(pid_text) in exclude:
             continue
         try:
             handle = os.open(path, os.O_RDONLY)
@@ -414,10 +575,8 @@ def _free_locks(folder: Path, exclude: set[int] | frozenset[int]) -> Iterator[in
             try:
                 fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
             except BlockingIOError:
-                continue  # its worker is alive
-            owner = os.read(handle, 32).decode(errors="replace")
-            if owner.isdigit() and int(owner) in exclude:
-                continue
-            yield int(path.stem)
+                continue  # its process is alive
+            text = os.read(handle, 32).decode(errors="replace").strip()
+            yield path, int(pid_text), int(text) if text.isdigit() else None
         finally:
             os.close(handle)

@@ -13,15 +13,28 @@ import copy
 import logging
 import os
 import threading
+import time
+from collections import deque
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, nullcontext
+from pathlib import Path
 from typing import Any
 
 from petri.errors import RunStopped
 from petri.tune._space import apply_params, suggest
-from petri.tune._study import SearchSettings, make_sampler, open_study, trial_ownership
+from petri.tune._study import (
+    SearchSettings,
+    claim_trial,
+    claim_waiting_trial,
+    make_sampler,
+    open_storage,
+    open_study,
+    slots_used,
+    trial_ownership,
+    trials_wanted,
+)
 
-__all__ = ["TrialOutcome", "current_trial", "run_trial"]
+__all__ = ["TrialOutcome", "current_trial", "run_next_trial", "run_trial"]
 
 logger = logging.getLogger("petri")
 
@@ -51,30 +64,68 @@ def run_trial(
     function: Callable[[dict[str, Any]], Any] | None = None,
     save_dir: str | None = None,
     spec: str | None = None,
+    number: int | None = None,
 ) -> TrialOutcome:
-    """Run the claimed trial ``trial_id`` to its end and tell the study how it went.
+    """Run the claimed trial ``trial_id`` (its ``number``, when known) to its end and tell
+    the study how it went.
 
     ``function`` (a user's own training, called with the sampled parameters) replaces the
     config's experiment; it reports through :mod:`petri.tune.objective`. ``save_dir`` puts
     the trial's run under another root than the study's own. With ``spec`` (the storage's path
-    or URL) the trial is held under this host's lock for it (see ``trial_ownership``), so it is
+    or URL) the trial is named in this process's slot (see ``trial_ownership``), so it is
     queued again if this process dies.
     """
     ownership = trial_ownership(spec, study_name, trial_id) if spec else nullcontext()
     with ownership:
-        return _run_claimed(storage, study_name, trial_id, function, save_dir)
+        return _run_claimed(storage, study_name, trial_id, function, save_dir, number)
 
 
+def run_next_trial(
+    storage: Any,
+    study_name: str,
+    function: Callable[[dict[str, Any]], Any] | None = None,
+    save_dir: str | None = None,
+    spec: str | None = None,
+    hint: tuple[int, int | None] | None = None,
+) -> TrialOutcome | None:
+    """Claim the study's next WAITING trial and run it (see :func:`run_trial`); None when no
+    trial waits and the study holds all its trials. The worker claims for itself: the trial is
+    its own from the compare-and-set on, and the process that hands out work never waits on the
+    storage. ``hint`` (id, number or None) is the trial to try first: a search hands each of
+    its workers a different one, so they do not all try the same. While the search's starter is
+    still making the study's trials, it waits for them.
+    """
+    study, settings = _study_for(storage, study_name)
+    if hint is not None and claim_trial(study, hint[0]):
+        claimed: tuple[int, int | None] | None = hint
+    else:
+        waiting = _WAITING.setdefault((id(storage), study_name), deque())
+        deadline = time.monotonic() + FILL_WAIT_SECS
+        while (claimed := claim_waiting_trial(study, waiting)) is None:
+            if time.monotonic() > deadline or slots_used(study) >= trials_wanted(settings):
+                return None
+            time.sleep(0.01)
+    trial_id, number = claimed
+    return run_trial(storage, study_name, trial_id, function, save_dir, spec, number)
+
+
+FILL_WAIT_SECS = 30.0
+"""How long a worker waits for the trials a search is still making before it stops."""
 _STUDIES: dict[tuple[int, str], tuple[Any, SearchSettings]] = {}
+_WAITING: dict[tuple[int, str], deque[int]] = {}
 
 
-def _study_for(storage: Any, study_name: str, number: int) -> tuple[Any, SearchSettings]:
-    """The study and its settings, loaded once per process; a sampler seeded for the trial."""
+def _study_for(
+    storage: Any, study_name: str, number: int | None = None
+) -> tuple[Any, SearchSettings]:
+    """The study and its settings, loaded once per process; with ``number``, a sampler
+    seeded for that trial."""
     key = (id(storage), study_name)
     if key not in _STUDIES:
         _STUDIES[key] = open_study(storage, study_name, trial_number=number)
     study, settings = _STUDIES[key]
-    study.sampler = make_sampler(settings, number)
+    if number is not None:
+        study.sampler = make_sampler(settings, number)
     return study, copy.copy(settings)
 
 
@@ -84,19 +135,17 @@ def _run_claimed(
     trial_id: int,
     function: Callable[[dict[str, Any]], Any] | None,
     save_dir: str | None,
+    number: int | None = None,
 ) -> TrialOutcome:
     import optuna
     from optuna.trial import TrialState
 
-    number = storage.get_trial_number_from_id(trial_id)
+    if number is None:
+        number = storage.get_trial_number_from_id(trial_id)
     study, settings = _study_for(storage, study_name, number)
     if save_dir is not None:  # a worker on a machine with its own save dir
         settings.save_dir = save_dir
-    # optuna's cache over a database knows only the trials it has read: without this read,
-    # the first suggest of a trial another process made fails with KeyError(trial_id). A
-    # journal is read whole on every access, so it needs none.
-    if hasattr(study._storage, "_read_trials_from_remote_storage"):
-        study.get_trials(deepcopy=False, states=(TrialState.RUNNING,))
+    _learn_trial(study, trial_id)
     trial = optuna.trial.Trial(study, trial_id)
     outcome = TrialOutcome(
         number=number, state="FAIL", value=None, params={}, run=None, error=None
@@ -127,6 +176,24 @@ def _run_claimed(
     finally:
         _CURRENT.trial = None
     return outcome
+
+
+def _learn_trial(study: Any, trial_id: int) -> None:
+    """Make optuna's cache over a database know ``trial_id`` (made by another process):
+    without it the first ``suggest`` fails with ``KeyError(trial_id)``.
+
+    The cache refresh reads every unfinished trial (all the WAITING placeholders), so it runs
+    only when the trial is unknown: once per worker, and again after a retry was queued. A
+    journal is read whole on every access and needs none.
+    """
+    from optuna.trial import TrialState
+
+    storage = study._storage
+    if not hasattr(storage, "_read_trials_from_remote_storage"):
+        return
+    known = getattr(storage, "_trial_id_to_study_id_and_number", None)
+    if known is None or trial_id not in known:  # (None: another optuna; refresh every time)
+        study.get_trials(deepcopy=False, states=(TrialState.RUNNING,))
 
 
 def _train(
@@ -175,13 +242,22 @@ def _run_to_resume(study: Any, trial: Any, params: dict[str, Any]) -> str | None
     return None
 
 
+_BEATS: dict[str, Any] = {}
+
+
 @contextmanager
 def _heartbeat(storage: Any, trial_id: int) -> Iterator[None]:
-    """Tell a database with heartbeats that this trial's worker is alive."""
+    """Tell a database with heartbeats that this trial's worker is alive (through a
+    connection of its own whose commits need not wait for the disk: see ``open_storage``)."""
     interval = getattr(storage, "heartbeat_interval", None)
     if not interval:
         yield
         return
+    url = str(getattr(storage, "url", ""))
+    if "://" in url:
+        if url not in _BEATS:
+            _BEATS[url] = open_storage(url, Path(url), durable=False)
+        storage = _BEATS[url]
     stop = threading.Event()
 
     def beat() -> None:

@@ -1,0 +1,96 @@
+"""How a search stays cheap without giving up its guarantees (issue #12's overhead target):
+placeholders on a journal are one append, workers claim their own trials without running one
+twice, a database search starts its workers while its placeholders are still being made, and
+only writes a crash may lose (placeholders, heartbeats) skip waiting for the disk."""
+
+from __future__ import annotations
+
+import collections
+import json
+from pathlib import Path
+
+import pytest
+
+optuna = pytest.importorskip("optuna")
+
+from petri.tune import run  # noqa: E402
+from petri.tune._study import (  # noqa: E402
+    SearchSettings,
+    add_placeholders,
+    open_storage,
+    open_study,
+)
+
+SPACE = {"x": {"type": "float", "low": -10.0, "high": 10.0}}
+
+
+def square(params: dict) -> float:
+    return (params["x"] - 2) ** 2
+
+
+def _settings(n_trials: int) -> SearchSettings:
+    return SearchSettings(
+        config={}, space=SPACE, metric="objective", direction="minimize", sampler="random",
+        pruner="none", n_trials=n_trials,
+    )  # fmt: skip
+
+
+def test_placeholders_on_a_journal_are_one_append(tmp_path: Path) -> None:
+    path = tmp_path / "s.journal"
+    storage = open_storage(str(path), path)
+    study, settings = open_study(storage, "s", _settings(50))
+    appends = []
+    backend = storage._backend
+    original = backend.append_logs
+    backend.append_logs = lambda logs: (appends.append(len(logs)), original(logs))[1]
+    assert add_placeholders(study, settings) == 50
+    assert appends == [1, 49]  # the first as optuna writes it, the rest together
+    again = open_storage(str(path), path)  # another process reads them as optuna's own
+    trials = optuna.load_study(study_name="s", storage=again).get_trials()
+    assert [t.number for t in trials] == list(range(50))
+    assert {t.state for t in trials} == {optuna.trial.TrialState.WAITING}
+    assert add_placeholders(study, settings) == 0  # full: nothing more
+
+
+def test_two_workers_claim_their_own_trials_and_run_each_once(tmp_path: Path) -> None:
+    study = run(
+        square, SPACE, n_trials=40, n_workers=2, sampler="random", pruner="none",
+        storage=str(tmp_path / "s.journal"), save_dir=str(tmp_path),
+    )  # fmt: skip
+    trials = study.get_trials()
+    assert len(trials) == 40
+    assert all(t.state == optuna.trial.TrialState.COMPLETE for t in trials)
+    assert all(t.value == pytest.approx(square(t.params)) for t in trials)
+    # each trial ran once: its parameter was drawn once and its result told once (two
+    # claimers may both write a move to RUNNING; the journal gives the trial to the first)
+    operations = [json.loads(line) for line in (tmp_path / "s.journal").read_text().splitlines()]
+    done = optuna.trial.TrialState.COMPLETE.value
+    drawn = collections.Counter(op["trial_id"] for op in operations if "param_name" in op)
+    told = collections.Counter(
+        op["trial_id"] for op in operations if "trial_id" in op and op.get("state") == done
+    )
+    assert set(drawn.values()) == set(told.values()) == {1}
+    assert len(drawn) == len(told) == 40
+
+
+@pytest.mark.slow
+def test_a_database_search_runs_while_its_placeholders_are_made(postgres_url: str) -> None:
+    study = run(
+        square, SPACE, n_trials=30, n_workers=2, sampler="random", pruner="none",
+        storage=postgres_url, study_name="meanwhile",
+    )  # fmt: skip
+    trials = study.get_trials()
+    assert [t.number for t in trials] == list(range(30))  # exactly as many as asked
+    assert all(t.state == optuna.trial.TrialState.COMPLETE for t in trials)
+
+
+@pytest.mark.slow
+def test_only_losable_writes_skip_waiting_for_the_disk(postgres_url: str) -> None:
+    import sqlalchemy
+
+    def setting(storage) -> str:
+        with storage.engine.connect() as connection:
+            return connection.execute(sqlalchemy.text("SHOW synchronous_commit")).scalar()
+
+    assert setting(open_storage(postgres_url, Path("unused"))) == "on"
+    assert setting(open_storage(postgres_url, Path("unused"), durable=False)) == "off"
