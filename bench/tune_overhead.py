@@ -532,16 +532,15 @@ interleaved run of 2-3 rounds each, so read them as +-0.2):
 
 What is left. Journal: the placeholder write is one append for the whole study, so a Petri
 trial makes the same 3 fsynced appends as optuna's (claim, parameter, result); what remains is
-the process hop (a pipe message each way per trial) and optuna's sampler made per trial
-(seeded by trial number, so a trial's draws do not depend on which worker runs it). PostgreSQL: each
-trial is 3 durable commits as in optuna (claim, parameter, result) plus the placeholder and
-the heartbeat, which no longer wait for the disk but are still statements the server runs;
-with 2 workers and the server on the same 2 cores, that is what the 2-worker row pays. Bare
-optuna has no heartbeat: set up with the recovery Petri's storage has (the `optuna-hb` rows),
-optuna pays for it too. Start-up (the forkserver, a worker importing optuna, the first
-placeholders) is a one-time cost of a few tenths of a second that process isolation costs
-any search; it is why the whole-wall ratio of a 200-trial search stays above the
-after-start-up one.
+the process hop (a pipe message each way per trial) and optuna's sampler made per trial (seeded
+by trial number, so a trial's draws do not depend on which worker runs it). PostgreSQL: each
+trial is 3 durable commits as in optuna (claim, parameter, result) plus the placeholder and the
+heartbeat, which no longer wait for the disk but are still statements the server runs; with 2
+workers and the server on the same 2 cores, that is what the 2-worker row pays. Bare optuna has
+no heartbeat: set up with the recovery Petri's storage has (the `optuna-hb` rows), optuna pays
+for it too. Start-up (the forkserver, a worker importing optuna, the first placeholders) is a
+one-time cost of a few tenths of a second that process isolation costs any search; it is why
+the whole-wall ratio of a 200-trial search stays above the after-start-up one.
 """
 
 

@@ -69,6 +69,7 @@ def test_export_serves_the_estimators_predictions(trained, digits_data, tmp_path
     assert abs(int(path.name) - __import__("time").time()) < 120
     assert {p.name for p in path.iterdir()} == {
         "model.pt2",
+        "model.onnx",
         "saved_model.json",
         "saved_model.txt",
         "assets.extra",
@@ -112,6 +113,64 @@ def test_an_export_loads_with_torch_alone_in_another_process(trained, digits_dat
         [sys.executable, "-c", script], capture_output=True, text=True, check=True
     )
     assert done.stdout.strip() == ",".join(str(int(c)) for c in expected)
+
+
+def test_onnx_runtime_alone_gives_the_estimators_predictions(trained, digits_data, tmp_path):
+    """Issue #14: predictions of model.pt2 and of ONNX Runtime, in a process that imports
+    neither petri nor torch, equal the Estimator's on the whole eval split within 1e-5."""
+    pytest.importorskip("onnxruntime")
+    _, (x_eval, _) = digits_data
+    path = Path(
+        trained.export_savedmodel(tmp_path, build_raw_serving_input_receiver_fn(x_eval[:1]))
+    )
+    meta = json.loads((path / "saved_model.json").read_text())
+    assert meta["onnx"]["file"] == "model.onnx" and meta["onnx"]["checked"] is True
+    assert meta["onnx"]["max_difference"] <= 1e-4
+    predicted = list(trained.predict(numpy_input_fn(x_eval, batch_size=128)))
+    probabilities = np.stack([p["probabilities"] for p in predicted])
+    classes = np.array([p["classes"] for p in predicted])
+    np.save(tmp_path / "x.npy", x_eval)
+    script = textwrap.dedent(
+        f"""
+        import sys, numpy as np, onnxruntime
+        session = onnxruntime.InferenceSession({str(path / "model.onnx")!r})
+        names = [o.name for o in session.get_outputs()]
+        x = np.load({str(tmp_path / "x.npy")!r})
+        out = dict(zip(names, session.run(None, {{"input": x}})))
+        assert not any(m.split(".")[0] in ("petri", "torch") for m in sys.modules), "imported"
+        np.save({str(tmp_path / "p.npy")!r}, out["serving_default/probabilities"])
+        np.save({str(tmp_path / "c.npy")!r}, out["serving_default/classes"])
+        """
+    )
+    subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True)
+    np.testing.assert_allclose(np.load(tmp_path / "p.npy"), probabilities, rtol=0, atol=1e-5)
+    np.testing.assert_array_equal(np.load(tmp_path / "c.npy"), classes)
+    for runtime in ("torch", "onnxruntime"):
+        served = load_exported(path, runtime=runtime)(x_eval)
+        np.testing.assert_allclose(served["probabilities"], probabilities, rtol=0, atol=1e-5)
+        np.testing.assert_array_equal(served["classes"], classes)
+
+
+def test_an_export_onnx_cannot_express_still_succeeds_and_says_why(
+    trained, digits_data, tmp_path, monkeypatch
+):
+    _, (x_eval, _) = digits_data
+
+    def refuse(*args, **kwargs):
+        raise RuntimeError("Unsupported FX nodes: {'call_function': ['aten.unheard_of']}")
+
+    monkeypatch.setattr(torch.onnx, "export", refuse)
+    path = Path(
+        trained.export_savedmodel(tmp_path, build_raw_serving_input_receiver_fn(x_eval[:2]))
+    )
+    assert not (path / "model.onnx").exists()
+    missing = json.loads((path / "saved_model.json").read_text())["onnx"]["missing"]
+    assert "ONNX exporter failed" in missing and "aten.unheard_of" in missing
+    assert load_exported(path)(x_eval[:3])["classes"].shape == (3,)  # model.pt2 serves it
+    with pytest.raises(ValueError, match="no ONNX model: torch's ONNX exporter failed"):
+        load_exported(path, runtime="onnxruntime")
+    with pytest.raises(ValueError, match="runtime must be one of torch, onnxruntime"):
+        load_exported(path, runtime="tensorrt")
 
 
 def test_exporting_an_older_checkpoint(trained, digits_data, tmp_path):

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import torch
+
+from petri.errors import PetriError
 
 __all__ = ["ExportedModel", "load_exported"]
 
@@ -24,7 +26,7 @@ class ExportedModel:
         inputs: input name -> ``{"dtype", "shape"}`` (``-1`` is the batch dimension).
     """
 
-    def __init__(self, path: str | os.PathLike[str]) -> None:
+    def __init__(self, path: str | os.PathLike[str], runtime: str = "torch") -> None:
         self.path = Path(path)
         meta_file, program_file = self.path / "saved_model.json", self.path / "model.pt2"
         if not meta_file.is_file() or not program_file.is_file():
@@ -32,12 +34,18 @@ class ExportedModel:
                 f"{str(self.path)!r} is not a Petri export: it lacks saved_model.json or "
                 "model.pt2 (the folder Estimator.export_savedmodel returned holds both)."
             )
+        if runtime not in RUNTIMES:
+            raise ValueError(f"runtime must be one of {', '.join(RUNTIMES)}; got {runtime!r}.")
         self.metadata: dict[str, Any] = json.loads(meta_file.read_text())
         self.inputs: dict[str, dict[str, Any]] = self.metadata["inputs"]
         self.signatures = {
             name: list(spec["outputs"]) for name, spec in self.metadata["signatures"].items()
         }
-        self._program = torch.export.load(program_file).module()
+        self.runtime = runtime
+        if runtime == "torch":
+            self._run = _torch_runner(program_file)
+        else:
+            self._run = _onnxruntime_runner(self.path, self.metadata)
 
     @property
     def default_signature(self) -> str:
@@ -58,28 +66,71 @@ class ExportedModel:
         missing = sorted(set(self.inputs) - set(inputs))
         if missing:
             raise ValueError(f"Missing inputs {missing}; this export takes {sorted(self.inputs)}.")
-        tensors = [self._tensor(key, inputs[key]) for key in self.inputs]
-        with torch.no_grad():
-            flat = self._program(*tensors)
+        arrays = [self._array(key, inputs[key]) for key in self.inputs]
+        flat = self._run(arrays)
         prefix = f"{name}/"
-        return {
-            key[len(prefix) :]: value.numpy()
-            for key, value in flat.items()
-            if key.startswith(prefix)
-        }
+        return {key[len(prefix) :]: value for key, value in flat.items() if key.startswith(prefix)}
 
-    def _tensor(self, name: str, value: Any) -> torch.Tensor:
+    def _array(self, name: str, value: Any) -> np.ndarray:
         spec = self.inputs[name]
-        tensor = torch.as_tensor(value)
-        tensor = tensor.to(getattr(torch, spec["dtype"]))
-        if list(tensor.shape[1:]) != spec["shape"][1:]:
+        if isinstance(value, torch.Tensor):
+            value = value.detach().cpu().numpy()
+        array = np.asarray(value).astype(spec["dtype"], copy=False)
+        if list(array.shape[1:]) != spec["shape"][1:]:
             raise ValueError(
                 f"Input {name!r} expected shape {spec['shape']} (-1: any batch size). "
-                f"Received {list(tensor.shape)}."
+                f"Received {list(array.shape)}."
             )
-        return tensor
+        return array
 
 
-def load_exported(path: str | os.PathLike[str]) -> ExportedModel:
-    """Load the export folder ``path`` (what ``export_savedmodel`` returned)."""
-    return ExportedModel(path)
+RUNTIMES = ("torch", "onnxruntime")
+
+Runner = Callable[[list[np.ndarray]], dict[str, np.ndarray]]
+
+
+def _torch_runner(program_file: Path) -> Runner:
+    program = torch.export.load(program_file).module()
+
+    def run(arrays: list[np.ndarray]) -> dict[str, np.ndarray]:
+        with torch.no_grad():
+            flat = program(*(torch.from_numpy(np.ascontiguousarray(a)) for a in arrays))
+        return {key: value.numpy() for key, value in flat.items()}
+
+    return run
+
+
+def _onnxruntime_runner(folder: Path, metadata: Mapping[str, Any]) -> Runner:
+    """``model.onnx`` in ONNX Runtime (the optional extra ``petri[serve]``)."""
+    onnx = metadata.get("onnx") or {"missing": "it was exported before Petri wrote ONNX"}
+    if "file" not in onnx or not (folder / onnx["file"]).is_file():
+        raise ValueError(
+            f"{str(folder)!r} has no ONNX model: {onnx.get('missing', 'model.onnx is gone')}. "
+            "Serve it with runtime='torch'."
+        )
+    try:
+        import onnxruntime
+    except ImportError as error:
+        raise PetriError(
+            "runtime='onnxruntime' needs ONNX Runtime: pip install 'petri[serve]'."
+        ) from error
+    options = onnxruntime.SessionOptions()
+    options.log_severity_level = 3  # errors only
+    session = onnxruntime.InferenceSession(
+        str(folder / onnx["file"]), options, providers=["CPUExecutionProvider"]
+    )
+    input_names = [value.name for value in session.get_inputs()]
+    output_names = [value.name for value in session.get_outputs()]
+
+    def run(arrays: list[np.ndarray]) -> dict[str, np.ndarray]:
+        outputs = session.run(output_names, dict(zip(input_names, arrays, strict=True)))
+        return dict(zip(output_names, outputs, strict=True))
+
+    return run
+
+
+def load_exported(path: str | os.PathLike[str], runtime: str = "torch") -> ExportedModel:
+    """Load the export folder ``path`` (what ``export_savedmodel`` returned) to run in
+    ``runtime``: ``torch`` (``model.pt2``) or ``onnxruntime`` (``model.onnx``, no torch on
+    the call path)."""
+    return ExportedModel(path, runtime)

@@ -96,8 +96,10 @@ def export_savedmodel(
         tuple(examples.values()),
         dynamic_shapes=(tuple({0: batch} for _ in examples),),
     )
+    onnx_program, onnx_info = _to_onnx(program, examples, flat)
     metadata = {
         "format": FORMAT,
+        "onnx": onnx_info,
         "global_step": global_step,
         "checkpoint": checkpoint,
         "inputs": {name: _describe(tensor) for name, tensor in examples.items()},
@@ -115,6 +117,9 @@ def export_savedmodel(
     try:
         with reporting_disk_full(staging / "model.pt2"):
             torch.export.save(program, staging / "model.pt2")
+        if onnx_program is not None:
+            with reporting_disk_full(staging / ONNX_FILE):
+                onnx_program.save(str(staging / ONNX_FILE))
         text = json.dumps(metadata, indent=2 if as_text else None, sort_keys=True)
         with reporting_disk_full(staging / "saved_model.json"):
             (staging / "saved_model.json").write_text(text + "\n")
@@ -130,6 +135,93 @@ def export_savedmodel(
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
+
+
+def _to_onnx(
+    program: Any, examples: Mapping[str, torch.Tensor], flat: Mapping[str, torch.Tensor]
+) -> tuple[Any, dict[str, Any]]:
+    """The program in ONNX (torch's exporter), checked against the program on the example
+    batch when ONNX Runtime is installed; or None and why not, so the export still succeeds
+    with ``model.pt2`` and says what is missing."""
+    try:
+        onnx_program = _quietly(
+            lambda: torch.onnx.export(
+                program,
+                tuple(examples.values()),
+                dynamo=True,
+                input_names=list(examples),
+                output_names=list(flat),
+                verbose=False,
+                report=False,
+            )
+        )
+    except ImportError as error:
+        return None, {
+            "missing": f"the ONNX exporter needs {error.name or error}: "
+            "pip install onnx onnxscript"
+        }
+    except Exception as error:  # an op ONNX cannot express, an exporter limit
+        first = str(error).strip().splitlines()[0] if str(error).strip() else ""
+        return None, {
+            "missing": f"torch's ONNX exporter failed: {type(error).__name__}: {first}"[:500]
+        }
+    names = [value.name for value in onnx_program.model.graph.outputs]
+    if names != list(flat):
+        return None, {
+            "missing": f"the ONNX graph's outputs {names} are not the export's {list(flat)}"
+        }
+    opset = onnx_program.model.opset_imports.get("", None)
+    info: dict[str, Any] = {"file": ONNX_FILE, "opset": opset, "checked": False}
+    worst = _onnx_difference(onnx_program, examples, flat)
+    if worst is not None:
+        if worst > ONNX_TOLERANCE:
+            return None, {
+                "missing": f"ONNX Runtime's outputs differ from the program's by {worst:.3g} "
+                f"(more than {ONNX_TOLERANCE})"
+            }
+        info.update(checked=True, max_difference=worst)
+    return onnx_program, info
+
+
+ONNX_FILE = "model.onnx"
+ONNX_TOLERANCE = 1e-4
+
+
+def _onnx_difference(
+    onnx_program: Any, examples: Mapping[str, torch.Tensor], flat: Mapping[str, torch.Tensor]
+) -> float | None:
+    """Largest difference between ONNX Runtime's outputs and the program's on the examples
+    (None without ONNX Runtime)."""
+    try:
+        import onnxruntime  # noqa: F401  (the optional runtime: petri[serve])
+    except ImportError:
+        return None
+    outputs = onnx_program(*[tensor.cpu() for tensor in examples.values()])
+    worst = 0.0
+    for expected, got in zip(flat.values(), outputs):
+        got = torch.as_tensor(got)
+        if got.shape != expected.shape:
+            return float("inf")
+        if expected.numel():
+            worst = max(
+                worst, float((got.double() - expected.detach().cpu().double()).abs().max())
+            )
+    return worst
+
+
+def _quietly(make: Callable[[], Any]) -> Any:
+    """torch's ONNX exporter prints its progress; an export says what it did in its files."""
+    import contextlib
+    import io
+    import warnings
+
+    with (
+        contextlib.redirect_stdout(io.StringIO()),
+        contextlib.redirect_stderr(io.StringIO()),
+        warnings.catch_warnings(),
+    ):
+        warnings.simplefilter("ignore")  # the exporter's own deprecations, not the user's
+        return make()
 
 
 class _Serving(nn.Module):
