@@ -21,7 +21,7 @@ from petri.tracking._lock import RunLock
 from petri.tracking._media import ImageData, as_image, media_name
 from petri.tracking._rows import IMAGE, NUMBER, expand
 from petri.tracking._status import HEARTBEAT_SECS, read_meta, this_process, write_meta
-from petri.tracking._tags import read_tags, write_tags
+from petri.tracking._tags import read_tag_file, write_tags
 from petri.tracking._timer import RunTimer
 
 __all__ = ["FLUSH_SECS", "LINE_SECS", "MAX_PENDING", "RunWriter"]
@@ -45,6 +45,7 @@ class RunWriter:
     exp_hash: str
     description: str | None
     tags: dict[str, Any]
+    default_tags: set[str]
     metrics: list[dict[str, Any]]
     status: str
     _lock: RunLock
@@ -293,7 +294,7 @@ class RunWriter:
                 file.write(image.encode(fmt))
 
     def _write_tags(self) -> None:
-        write_tags(self._tags_path, self.tags)
+        write_tags(self._tags_path, self.tags, self.default_tags)
         self._tags_dirty = False
         self._tags_text_written = False
 
@@ -338,7 +339,7 @@ class RunWriter:
         if self.description is None:
             self.description = meta.get("description")
         self.git_tag = meta.get("git_tag")
-        self.tags = read_tags(self._tags_path)
+        self.tags, self.default_tags = read_tag_file(self._tags_path)
         _, rows = read_csv(self._csv.path)
         self.metrics.extend(rows)  # the event writer holds this list
         self._events.cursor = self._saved_rows = len(self.metrics)
