@@ -324,3 +324,16 @@ def test_resuming_with_set_version_adds_no_version_tag(petri_cli, mlp, tmp_path)
     run = load(tmp_path / "mlp_digits" / "version_0")
     assert "version" not in run.tags and "output_dir" not in run.tags
     assert run.tags["name"] == "mlp_digits"
+
+
+def test_a_run_shows_its_chosen_config_keys_in_tensorboards_hparams_tab(petri_cli, mlp, tmp_path):
+    from tracking._helpers import hparams_sessions
+
+    assert petri_cli("run", mlp, "--save-dir", tmp_path).exit_code == 0
+    experiment, (group,) = hparams_sessions(tmp_path)
+    names = {info.name for info in experiment.hparam_infos}
+    assert "model_config/optimizer_config/learning_rate" in names and "train_steps" in names
+    assert not any("beta1" in name for name in names) and "version" not in names
+    assert group.hparams["model_config/optimizer_config/learning_rate"].number_value == 0.01
+    metrics = {value.name.tag: value.value for value in group.metric_values}
+    assert 0 < metrics["eval/streaming_accuracy"] <= 1

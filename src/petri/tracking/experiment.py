@@ -120,6 +120,7 @@ class Experiment(RunWriter):
         self._saved_rows = 0
         self._tags_dirty = False
         self._tags_text_written = False
+        self._hparams_started = False  # this process wrote the HParams session start
         self._media: list[tuple[str, str, ImageData]] = []
         self._meta_lock = threading.Lock()
         self._error: str | None = None
