@@ -255,7 +255,7 @@ def _tag_lines(run: Run, show_all: bool, width: int) -> list[str]:
 
 def _folded_table(header: Sequence[str], rows: Sequence[Sequence[str]], width: int) -> str:
     """A table whose last column wraps onto more lines instead of running past ``width``."""
-    first = [max(len(h), *(len(row[i]) for row in rows)) for i, h in enumerate(header[:-1])]
+    first = [max([len(h), *(len(row[i]) for row in rows)]) for i, h in enumerate(header[:-1])]
     room = max(width - sum(first) - 2 * len(first), _MIN_FOLD)
     folded: list[list[str]] = []
     for row in rows:
