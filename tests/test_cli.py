@@ -293,3 +293,47 @@ def test_sigint_stops_a_run_that_resumes_from_its_last_checkpoint(petri_cli, mlp
     assert resumed.exit_code == 0, resumed.stderr
     assert (run_dir / f"model.ckpt-{steps[-1] + 10}.pt").is_file()
     assert load(run_dir).status == "finished"
+
+
+# ---------------------------------------------------------- petri show / ls views (issue #13)
+def test_show_lists_the_tags_set_and_the_config_keys_off_their_defaults(petri_cli, mlp, tmp_path):
+    from petri.cli._report import show_text
+    from petri.tracking import load
+
+    assert petri_cli("run", mlp, "--save-dir", tmp_path).exit_code == 0
+    run = load(tmp_path / "mlp_digits" / "version_0")
+    text = show_text(run, width=80)
+    tag_lines = text.split("\ntags", 1)[1].split("\nfinal metrics")[0]
+    assert all(len(line) <= 80 for line in tag_lines.splitlines()), tag_lines
+    assert "optimizer_config/learning_rate" in tag_lines and "0.01" in tag_lines
+    assert "optimizer_config/beta1" not in tag_lines  # a default nobody set
+    hidden = len(run.default_tags)
+    assert hidden > 30 and f"{hidden} config defaults hidden, --all shows them" in tag_lines
+    assert "num_units" in tag_lines and "FullyConnected" in tag_lines  # folded, not cut
+    shown = petri_cli("show", "mlp_digits", "--save-dir", tmp_path, "--all")
+    assert shown.exit_code == 0 and "optimizer_config/beta1" in shown.stdout
+    assert "hidden" not in shown.stdout
+
+
+def test_resuming_with_set_version_adds_no_version_tag(petri_cli, mlp, tmp_path):
+    from petri.tracking import load
+
+    assert petri_cli("run", mlp, "--save-dir", tmp_path).exit_code == 0
+    resumed = petri_cli("run", mlp, "--save-dir", tmp_path, "--set", "version=0")
+    assert resumed.exit_code == 0, resumed.stderr
+    run = load(tmp_path / "mlp_digits" / "version_0")
+    assert "version" not in run.tags and "output_dir" not in run.tags
+    assert run.tags["name"] == "mlp_digits"
+
+
+def test_a_run_shows_its_chosen_config_keys_in_tensorboards_hparams_tab(petri_cli, mlp, tmp_path):
+    from tracking._helpers import hparams_sessions
+
+    assert petri_cli("run", mlp, "--save-dir", tmp_path).exit_code == 0
+    experiment, (group,) = hparams_sessions(tmp_path)
+    names = {info.name for info in experiment.hparam_infos}
+    assert "model_config/optimizer_config/learning_rate" in names and "train_steps" in names
+    assert not any("beta1" in name for name in names) and "version" not in names
+    assert group.hparams["model_config/optimizer_config/learning_rate"].number_value == 0.01
+    metrics = {value.name.tag: value.value for value in group.metric_values}
+    assert 0 < metrics["eval/streaming_accuracy"] <= 1

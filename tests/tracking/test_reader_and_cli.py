@@ -155,3 +155,36 @@ def test_ls_over_a_thousand_runs(petri_cli, tmp_path):
     assert rows[0][:2] == ["exp19", "49"] and rows[-1][:2] == ["exp0", "0"]
     result = petri_cli("ls", tmp_path, "--filter", "eval/acc>0.5")
     assert result.exit_code == 0 and "499 runs" in result.stdout, result.stderr
+
+
+def test_ls_takes_tags_as_columns_and_never_cuts_a_differing_tag(tmp_path):
+    values = [f"a-long-value-that-differs-between-runs-number-{i}" for i in range(2)]
+    for index, value in enumerate(values):
+        with Experiment(save_dir=tmp_path, name="wide", autosave=True) as exp:
+            exp.tag({"lr": 0.1 * (index + 1), "note": value, "other": f"x{index}" * 20})
+            exp.log({"eval/acc": 0.5 + index / 10}, global_step=1)
+    text = ls_text(str(tmp_path), metrics=["lr", "eval/acc"], width=80)
+    header = text.splitlines()[0].split()
+    assert header[5:8] == ["lr", "eval/acc", "tags"]
+    assert "0.2" in text and "0.6" in text
+    flat = "".join(text.split())  # folded lines joined: every value is whole
+    for index, value in enumerate(values):
+        assert f"note={value}" in flat and f"other={f'x{index}' * 20}" in flat
+    assert "..." not in text and "lr=" not in text  # a tag shown as a column is not repeated
+
+
+def test_ls_key_metric_of_an_rl_run_is_its_return(tmp_path):
+    with Experiment(save_dir=tmp_path, name="dqn", autosave=True) as exp:
+        exp.log({"episode/return": 12.0, "episode/length": 12, "losses/td_loss": 0.1}, 12)
+        exp.log(
+            {
+                "eval/return_mean": 9.2,
+                "eval/return_min": 8.0,
+                "eval/return_max": 10.0,
+                "eval/length_mean": 9.2,
+                "eval/episodes": 20,
+            },
+            global_step=600,
+        )
+    header = ls_text(str(tmp_path)).splitlines()[0].split()
+    assert header[5] == "eval/return_mean" and "eval/episodes" not in header

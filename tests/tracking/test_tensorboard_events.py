@@ -8,11 +8,12 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from tensorboard.plugins.hparams import api_pb2
 
 from petri._tfrecord import masked_crc32c, masked_crc32c_rows
 from petri.tracking import Experiment
 
-from ._helpers import accumulator
+from ._helpers import accumulator, hparams_sessions
 
 
 def records(path: Path) -> list[bytes]:
@@ -132,3 +133,78 @@ def test_images_and_resumed_runs(tmp_path):
     direct = reader.Images("direct")[0]
     assert (direct.step, direct.height, direct.width) == (3, 7, 4)
     assert [e.step for e in reader.Scalars("loss")] == [2, 3]
+
+
+# ------------------------------------------------------------------ the HParams tab
+def _session_starts(tf_dir: Path) -> list[bytes]:
+    """The HParams session start of each event file, in file order, as TensorBoard reads it."""
+    from tensorboard.backend.event_processing import event_file_loader
+
+    starts = []
+    for path in sorted(tf_dir.iterdir()):
+        for event in event_file_loader.EventFileLoader(str(path)).Load():
+            for value in event.summary.value:
+                if value.tag == "_hparams_/session_start_info":
+                    starts.append(value.metadata.plugin_data.content)
+    return starts
+
+
+def test_hparams_tab_shows_each_run_with_its_tags_final_metrics_and_status(tmp_path):
+    for index, status in enumerate(["finished", "crashed"]):
+        exp = Experiment(save_dir=tmp_path, name="hp", autosave=True)
+        exp.tag({"lr": 0.1 * (index + 1), "opt": "adam", "deep": True, "none": None})
+        exp.tag({"beta1": 0.9, "layers": [1, 2]}, defaults=["beta1"])  # beta1: a default
+        exp.log({"loss": 1.0 - index / 10}, global_step=1)
+        exp.log({"eval/acc": 0.5 + index / 10}, global_step=2)
+        exp.close(status)
+    experiment, groups = hparams_sessions(tmp_path)
+    infos = {info.name: api_pb2.DataType.Name(info.type) for info in experiment.hparam_infos}
+    assert infos == {
+        "lr": "DATA_TYPE_FLOAT64",
+        "opt": "DATA_TYPE_STRING",
+        "deep": "DATA_TYPE_BOOL",
+        "none": "DATA_TYPE_STRING",
+        "layers": "DATA_TYPE_STRING",
+    }
+    assert {info.name.tag for info in experiment.metric_infos} == {"loss", "eval/acc"}
+    by_name = {group.name: group for group in groups}
+    assert set(by_name) == {"hp/version_0", "hp/version_1"}
+    first, second = by_name["hp/version_0"], by_name["hp/version_1"]
+    assert first.hparams["lr"].number_value == pytest.approx(0.1)
+    assert first.hparams["layers"].string_value == "[1, 2]"
+    assert second.hparams["lr"].number_value == pytest.approx(0.2)
+    assert {m.name.tag: m.value for m in second.metric_values} == pytest.approx(
+        {"loss": 0.9, "eval/acc": 0.6}
+    )
+    assert api_pb2.Status.Name(first.sessions[0].status) == "STATUS_SUCCESS"
+    # a crashed run may be resumed and finish, and TensorBoard keeps a run's first end
+    assert api_pb2.Status.Name(second.sessions[0].status) == "STATUS_UNKNOWN"
+
+
+def test_a_resumed_run_is_one_session_with_its_last_values(tmp_path):
+    exp = Experiment(save_dir=tmp_path, name="hp", autosave=True)
+    exp.tag({"lr": 0.1, "opt": "adam"})
+    for step in (1, 2, 3):
+        exp.log({"loss": 1.0 / step}, global_step=step)
+    exp.close("crashed")  # killed: the resume starts from the checkpoint at step 2
+    again = Experiment(save_dir=tmp_path, name="hp", version=0, autosave=True)
+    again.tag({"lr": 0.1, "opt": "adam"})
+    again.rewind(2)
+    for step in (3, 4):
+        again.log({"loss": 10.0 * step}, global_step=step)
+    again.close("finished")
+    starts = _session_starts(Path(again.get_tensorboard_path()))
+    assert len(starts) == 2 and starts[0] == starts[1]  # the same start: nothing conflicts
+    experiment, groups = hparams_sessions(tmp_path)
+    assert [info.name for info in experiment.hparam_infos] == ["lr", "opt"]
+    (group,) = groups
+    (session,) = group.sessions
+    assert api_pb2.Status.Name(session.status) == "STATUS_SUCCESS"
+    (loss,) = session.metric_values
+    assert (loss.value, loss.training_step) == (40.0, 4)
+
+
+def test_a_run_without_tags_writes_no_hparams(tmp_path):
+    with Experiment(save_dir=tmp_path, name="plain", autosave=True) as exp:
+        exp.log({"loss": 1.0}, global_step=1)
+    assert _session_starts(Path(exp.get_tensorboard_path())) == []

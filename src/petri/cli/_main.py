@@ -212,7 +212,12 @@ _SAVE_DIR_HELP = "Root of the runs (default ./petri_logs)."
     help="Keep runs where KEY OP VALUE holds (OP: > >= < <= = != ~); repeatable, all must hold. "
     "Example: --filter 'eval/acc>0.9' --filter status=finished",
 )
-@click.option("--metrics", help="Comma-separated metric columns (default: up to 3 key metrics).")
+@click.option(
+    "--metrics",
+    help="Comma-separated columns: final metrics or tags, e.g. "
+    "--metrics eval/streaming_accuracy,model_config/optimizer_config/learning_rate "
+    "(default: up to 3 key metrics).",
+)
 @click.option("--name", help="Only runs of this experiment name.")
 @click.option("-r", "--reverse", is_flag=True, help="Reverse the order.")
 def ls_command(
@@ -249,8 +254,12 @@ def ls_command(
 @main.command("show")
 @click.argument("run_spec", metavar="RUN")
 @click.option("--save-dir", default="petri_logs", show_default=True, help=_SAVE_DIR_HELP)
-def show_command(run_spec: str, save_dir: str) -> None:
+@click.option("--all", "show_all", is_flag=True, help="Show every tag, the config's defaults too.")
+def show_command(run_spec: str, save_dir: str, show_all: bool) -> None:
     """Show one run: status, git commit, tags, final metrics and files.
+
+    The tags shown are those set (`tag`, a search's parameters) and the config keys that differ
+    from their defaults; --all adds the defaults. Long values fold to the terminal's width.
 
     RUN is a run folder, NAME (its latest version), NAME:VERSION or NAME/version_N;
     study:NAME shows a search made by `petri tune` (its trials, best first).
@@ -264,7 +273,7 @@ def show_command(run_spec: str, save_dir: str) -> None:
         if run_spec.startswith("study:"):
             click.echo(study_text(find_study(run_spec, save_dir)))
         else:
-            click.echo(show_text(resolve_run(run_spec, save_dir)))
+            click.echo(show_text(resolve_run(run_spec, save_dir), show_all=show_all))
     except (FileNotFoundError, PetriError) as error:
         _fail(error)
 

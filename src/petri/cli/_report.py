@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 import os
+import shutil
 import time
 from collections.abc import Sequence
 from typing import Any
@@ -20,7 +21,10 @@ __all__ = ["compare_text", "ls_text", "show_text"]
 
 _SKIP_METRICS = {"global_step", "step", "created_at", "epoch"}
 _MAX_METRICS = 3
-_TAG_WIDTH = 60
+# Words of the metrics that say how good a run is, best first (an RL run's is its return).
+_KEY_WORDS = ("acc", "return_mean", "reward", "loss", "error")
+_COUNTS = ("episodes", "episode", "steps", "length_mean")
+_MIN_FOLD = 20  # a folded column keeps at least this many characters on a narrow terminal
 
 
 # ------------------------------------------------------------------------ helpers
@@ -64,6 +68,13 @@ def _label(run: Run) -> str:
 def _key_metrics(runs: Sequence[Run], wanted: Sequence[str] | None) -> list[str]:
     if wanted:
         return list(wanted)
+    return _ranked_metrics(runs)[:_MAX_METRICS]
+
+
+def _ranked_metrics(runs: Sequence[Run]) -> list[str]:
+    """The runs' numeric final metrics, the ones that say how good a run is first: evaluation
+    before training, then accuracy, an RL agent's return, loss, error, by how many runs have
+    them; counts (``eval/episodes``) and timings last."""
     counts: dict[str, int] = {}
     for run in runs:
         for key, value in run.final.items():
@@ -74,10 +85,19 @@ def _key_metrics(runs: Sequence[Run], wanted: Sequence[str] | None) -> list[str]
 
     def rank(key: str) -> tuple[int, int, int, str]:
         evaluation = 0 if key.startswith("eval") else 1
-        usual = 0 if any(word in key for word in ("acc", "loss", "error", "reward")) else 1
+        usual = next(
+            (i for i, word in enumerate(_KEY_WORDS) if word in key),
+            len(_KEY_WORDS) + (1 if key.endswith(_COUNTS) or key.startswith("time/") else 0),
+        )
         return (evaluation, usual, -counts[key], key)
 
-    return sorted(counts, key=rank)[:_MAX_METRICS]
+    return sorted(counts, key=rank)
+
+
+def _column_value(run: Run, key: str) -> Any:
+    """A column of ``petri ls``: the run's final value of metric ``key``, else its tag."""
+    final = run.final
+    return final[key] if key in final else run.tags.get(key)
 
 
 def _varying_tags(runs: Sequence[Run], by_name: bool = False) -> list[str]:
@@ -112,8 +132,14 @@ def ls_text(
     metrics: Sequence[str] | None = None,
     name: str | None = None,
     reverse: bool = False,
+    width: int | None = None,
 ) -> str:
-    """The ``petri ls`` table for the runs under ``save_dir``."""
+    """The ``petri ls`` table for the runs under ``save_dir``.
+
+    ``metrics`` names the value columns: final metrics or tags. The tags column (the tags that
+    differ between runs of one name) is never cut: it wraps onto more lines to fit ``width``
+    (None: the terminal's width).
+    """
     predicates = [parse_filter(f) for f in filters]
     runs = list_runs(save_dir, name=name)
     runs = [run for run in runs if all(p(run) for p in predicates)]
@@ -126,14 +152,11 @@ def ls_text(
     if reverse:
         runs.reverse()
     metric_keys = _key_metrics(runs, metrics)
-    tag_keys = _varying_tags(runs, by_name=True)
+    tag_keys = [key for key in _varying_tags(runs, by_name=True) if key not in metric_keys]
     header = ["name", "version", "created", "status", "step", *metric_keys, "tags"]
     rows = []
     for run in runs:
-        final = run.final
         tags = " ".join(f"{k}={_fmt(run.tags[k])}" for k in tag_keys if k in run.tags)
-        if len(tags) > _TAG_WIDTH:
-            tags = tags[: _TAG_WIDTH - 3] + "..."
         rows.append(
             [
                 run.name,
@@ -141,11 +164,14 @@ def ls_text(
                 _when(run.created),
                 run.status,
                 _fmt(run.last_step),
-                *(_fmt(final.get(k)) for k in metric_keys),
+                *(_fmt(_column_value(run, k)) for k in metric_keys),
                 tags,
             ]
         )
-    return _table(header, rows) + f"\n\n{len(runs)} run{'s' if len(runs) != 1 else ''}"
+    if width is None:
+        width = shutil.get_terminal_size().columns
+    count = f"{len(runs)} run{'s' if len(runs) != 1 else ''}"
+    return f"{_folded_table(header, rows, width)}\n\n{count}"
 
 
 def _size(bytes_: int) -> str:
@@ -157,8 +183,17 @@ def _size(bytes_: int) -> str:
     return f"{size:.1f} GB"
 
 
-def show_text(run: Run) -> str:
-    """The ``petri show`` report: identity, status, git, tags, final metrics and files."""
+def show_text(run: Run, show_all: bool = False, width: int | None = None) -> str:
+    """The ``petri show`` report: identity, status, git, tags, final metrics and files.
+
+    Args:
+        run: the run.
+        show_all: list every tag, the config's defaults too (otherwise the tags the user set
+            and the config keys that differ from their defaults).
+        width: fold values to this many columns (None: the terminal's width).
+    """
+    if width is None:
+        width = shutil.get_terminal_size().columns
     meta = run.meta
     lines = [
         f"run          {run.path}",
@@ -180,13 +215,7 @@ def show_text(run: Run) -> str:
         tag = f", tag {meta['git_tag']}" if meta.get("git_tag") else ""
         lines.append(f"git          {commit} ({git.get('branch')}{dirty}{tag})")
     lines.append("")
-    lines.append("tags")
-    if run.tags:
-        lines.append(
-            _indent(_table(["key", "value"], [[k, _fmt(v)] for k, v in run.tags.items()]))
-        )
-    else:
-        lines.append("  (none)")
+    lines.extend(_tag_lines(run, show_all, width))
     lines.append("")
     rows = run.metrics
     final = run.final
@@ -205,6 +234,48 @@ def show_text(run: Run) -> str:
     ]
     lines.append(_indent(_table(["path", "size", ""], files)))
     return "\n".join(lines)
+
+
+def _tag_lines(run: Run, show_all: bool, width: int) -> list[str]:
+    """The tags section of ``petri show``: the config's defaults only with ``--all``."""
+    hidden = 0 if show_all else sum(key in run.default_tags for key in run.tags)
+    shown = [
+        [key, _fmt(value)]
+        for key, value in run.tags.items()
+        if show_all or key not in run.default_tags
+    ]
+    if hidden:
+        title = f"tags (those set; {hidden} config defaults hidden, --all shows them)"
+    else:
+        title = "tags" + (" (all)" if show_all and run.default_tags else "")
+    if not shown:
+        return [title, "  (none)"]
+    return [title, _indent(_folded_table(["key", "value"], shown, width - 2))]
+
+
+def _folded_table(header: Sequence[str], rows: Sequence[Sequence[str]], width: int) -> str:
+    """A table whose last column wraps onto more lines instead of running past ``width``."""
+    first = [max([len(h), *(len(row[i]) for row in rows)]) for i, h in enumerate(header[:-1])]
+    room = max(width - sum(first) - 2 * len(first), _MIN_FOLD)
+    folded: list[list[str]] = []
+    for row in rows:
+        pieces = _fold(row[-1], room)
+        folded.append([*row[:-1], pieces[0]])
+        folded.extend([*("" for _ in first), piece] for piece in pieces[1:])
+    return _table(header, folded)
+
+
+def _fold(text: str, width: int) -> list[str]:
+    """``text`` in pieces of at most ``width`` characters, cut after a space or comma where one
+    is near, so every character is still shown."""
+    pieces = []
+    while len(text) > width:
+        cut = max(text.rfind(" ", 0, width + 1), text.rfind(",", 0, width))
+        cut = cut + 1 if cut >= width // 3 else width
+        pieces.append(text[:cut].rstrip())
+        text = text[cut:].lstrip()
+    pieces.append(text)
+    return pieces
 
 
 def _indent(text: str) -> str:
@@ -229,7 +300,9 @@ def compare_text(runs: Sequence[Run], all_tags: bool = False) -> str:
         lines.append("  (none: every tag is equal)")
     lines.append("")
     finals = [run.final for run in runs]
-    metric_keys = list(dict.fromkeys(k for final in finals for k in final))
+    metric_keys = list(
+        dict.fromkeys([*_ranked_metrics(runs), *(k for final in finals for k in final)])
+    )
     lines.append("final metrics")
     if metric_keys:
         rows = [[key, *(_fmt(final.get(key)) for final in finals)] for key in metric_keys]

@@ -5,7 +5,7 @@ RNGs and sets torch's threads once, before any input or model exists, builds inp
 estimator (or environments, memory, model and agent for an RL config), then opens the run:
 ``<save_dir>/<name>/version_<n>/`` with ``config.yaml`` (arrays given inline are written beside
 it as ``.npy`` files, so the file rebuilds the run) and the run log tagged with the flattened
-config.
+config (the keys left at their defaults marked so, see ``_tags.config_tags``).
 """
 
 from __future__ import annotations
@@ -23,8 +23,9 @@ from petri.errors import ConfigError, PetriError
 from petri.estimators import ESTIMATORS
 from petri.experiments._config_file import CONFIG_FILE, check_unchanged, write_config
 from petri.experiments._dry_run import dry_run_model
+from petri.experiments._tags import config_tags
 from petri.experiments._validate import AnyExperimentConfig, validate_config
-from petri.experiments.experiment import Experiment, flatten_tags
+from petri.experiments.experiment import Experiment
 from petri.experiments.rl_experiment import RLExperiment
 from petri.export import as_export_strategies, build_raw_serving_input_receiver_fn
 from petri.models import MODELS
@@ -99,7 +100,8 @@ def create_experiment(
     except BaseException as error:
         run.close("crashed", error=f"{type(error).__name__}: {error}")
         raise
-    run.tag(flatten_tags(config))
+    tags, defaults = config_tags(config)
+    run.tag(tags, defaults=defaults)
     return Experiment(
         estimator=estimator,
         train_input_fn=train_input_fn,
@@ -364,8 +366,11 @@ def _create_rl(
         if hasattr(run, "close"):
             run.close("crashed", error=f"{type(error).__name__}: {error}")
         raise
-    if hasattr(run, "tag"):
-        run.tag({"kind": "rl", **flatten_tags(config)})
+    tags, defaults = config_tags(config)
+    if isinstance(run, RunLog):
+        run.tag({"kind": "rl", **tags}, defaults=defaults)
+    elif hasattr(run, "tag"):  # a run log of the user's own: tags without defaults
+        run.tag({"kind": "rl", **tags})
     return RLExperiment(agent, env, eval_env, config, directory, run)
 
 

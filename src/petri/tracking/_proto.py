@@ -10,12 +10,16 @@ parse every kind back with TensorBoard's own ``EventAccumulator``.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import json
+from collections.abc import Mapping, Sequence
 from functools import cache
 from typing import Any
 
 __all__ = [
+    "END_STATUS",
     "event",
+    "hparams_session_end",
+    "hparams_session_start",
     "histogram_value",
     "image_value",
     "scalar_event",
@@ -138,3 +142,50 @@ def text_value(tag: str, text: str) -> bytes:
     )
     value = summary_pb2.Summary.Value(tag=tag, tensor=tensor, metadata=metadata)
     return summary_pb2.Summary(value=[value]).SerializeToString()
+
+
+# ------------------------------------------------------------------ the HParams tab
+END_STATUS = {"finished": 1, "pruned": 2, "stopped": 2}
+"""How a run's end reads in TensorBoard's HParams tab (``api_pb2.Status``: 1 success, 2
+failure). A ``crashed`` run gets no session end: TensorBoard keeps the first end it reads in a
+run, and a crashed run is usually resumed, then finishes."""
+
+
+def hparams_session_start(hparams: Mapping[str, Any], group: str, start_time: float) -> bytes:
+    """A serialized ``Summary`` with the HParams plugin's session start: ``hparams`` as numbers,
+    strings or booleans (None and lists as their text), ``group`` the session group's name.
+
+    TensorBoard keeps the first session start of a run; a resumed run writes the same one again
+    (same values, group and start time), in case the first never reached disk.
+    """
+    from tensorboard.plugins.hparams import summary_v2  # no TensorFlow needed for the protos
+
+    values = {str(key): _hparam_value(value) for key, value in hparams.items()}
+    summary = summary_v2.hparams_pb(values, trial_id=group, start_time_secs=start_time)
+    return summary.SerializeToString()
+
+
+def hparams_session_end(status: int, end_time: float) -> bytes:
+    """A serialized ``Summary`` with the HParams plugin's session end (``api_pb2.Status``)."""
+    from tensorboard.plugins.hparams import metadata, plugin_data_pb2
+
+    _, summary_pb2, _ = _protos()
+    info = plugin_data_pb2.SessionEndInfo(status=status, end_time_secs=end_time)
+    value = summary_pb2.Summary.Value(
+        tag=metadata.SESSION_END_INFO_TAG,
+        metadata=metadata.create_summary_metadata(
+            plugin_data_pb2.HParamsPluginData(session_end_info=info)
+        ),
+        tensor=metadata.NULL_TENSOR,
+    )
+    return summary_pb2.Summary(value=[value]).SerializeToString()
+
+
+def _hparam_value(value: Any) -> bool | float | str:
+    if isinstance(value, bool | str):
+        return value
+    if isinstance(value, int | float):
+        return float(value)
+    if value is None:
+        return "None"  # as the text tab's table shows it
+    return json.dumps(value, default=str)

@@ -3,7 +3,9 @@
 test_tube wrote ``key,value`` and read every value back as pandas guessed it, so ``8`` and
 ``"8"`` became the same and ``True`` became a string. The file keeps ``key,value`` first (what
 test_tube and pandas readers use) and adds a ``type`` column (``int``, ``float``, ``bool``,
-``str``, ``none``, ``json``) from which :func:`read_tags` restores each value exactly.
+``str``, ``none``, ``json``) from which :func:`read_tags` restores each value exactly, and a
+``default`` column (``True`` for a tag whose value is the default of the config it was flattened
+from), so ``petri show`` and TensorBoard's HParams tab can leave those out.
 """
 
 from __future__ import annotations
@@ -13,12 +15,13 @@ import io
 import json
 import math
 import os
+from collections.abc import Collection
 from typing import Any
 
 from petri._fsync import replace_atomically
 from petri.errors import PetriError
 
-__all__ = ["read_tags", "tag_value", "write_tags"]
+__all__ = ["read_tag_file", "read_tags", "tag_value", "write_tags"]
 
 
 def tag_value(value: Any) -> Any:
@@ -89,14 +92,15 @@ def _guess(text: str) -> Any:
     return text
 
 
-def write_tags(path: str, tags: dict[str, Any]) -> None:
-    """Write all tags atomically (temporary file, then ``os.replace``)."""
+def write_tags(path: str, tags: dict[str, Any], defaults: Collection[str] = frozenset()) -> None:
+    """Write all tags atomically (temporary file, then ``os.replace``); ``defaults`` are the keys
+    whose value is a config's default."""
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow(["key", "value", "type"])
+    writer.writerow(["key", "value", "type", "default"])
     for key, value in tags.items():
         text, kind = _encode(value)
-        writer.writerow([key, text, kind])
+        writer.writerow([key, text, kind, "True" if key in defaults else ""])
     replace_atomically(path, lambda file: file.write(buffer.getvalue()))
 
 
@@ -106,11 +110,17 @@ class RunFileError(PetriError, ValueError):
 
 def read_tags(path: str) -> dict[str, Any]:
     """Tags with their types; files without a type column (test_tube's) are guessed."""
+    return read_tag_file(path)[0]
+
+
+def read_tag_file(path: str) -> tuple[dict[str, Any], set[str]]:
+    """Tags with their types, and the keys whose value is a config's default (none in files
+    written before the ``default`` column)."""
     try:
         with open(path, newline="", encoding="utf-8") as file:
             records = list(csv.reader(file))
     except FileNotFoundError:
-        return {}
+        return {}, set()
     except UnicodeDecodeError as error:
         raise RunFileError(
             f"{path} is damaged: not UTF-8 text at byte {error.start} ({error.reason}). Restore "
@@ -119,15 +129,19 @@ def read_tags(path: str) -> dict[str, Any]:
     except csv.Error as error:
         raise RunFileError(f"{path} is damaged: {error}.") from None
     if not records:
-        return {}
+        return {}, set()
     header = records[0]
     key_at = header.index("key") if "key" in header else 0
     value_at = header.index("value") if "value" in header else 1
     type_at = header.index("type") if "type" in header else None
+    default_at = header.index("default") if "default" in header else None
     tags: dict[str, Any] = {}
+    defaults: set[str] = set()
     for record in records[1:]:
         if len(record) <= max(key_at, value_at):
             continue
         kind = record[type_at] if type_at is not None and type_at < len(record) else ""
         tags[record[key_at]] = _decode(record[value_at], kind)
-    return tags
+        if default_at is not None and default_at < len(record) and record[default_at] == "True":
+            defaults.add(record[key_at])
+    return tags, defaults & tags.keys()

@@ -21,8 +21,9 @@ from petri.tracking._lock import RunLock
 from petri.tracking._media import ImageData, as_image, media_name
 from petri.tracking._rows import IMAGE, NUMBER, expand
 from petri.tracking._status import HEARTBEAT_SECS, read_meta, this_process, write_meta
-from petri.tracking._tags import read_tags, write_tags
+from petri.tracking._tags import read_tag_file, write_tags
 from petri.tracking._timer import RunTimer
+from petri.tracking._timestamps import parse_utc
 
 __all__ = ["FLUSH_SECS", "LINE_SECS", "MAX_PENDING", "RunWriter"]
 
@@ -45,6 +46,9 @@ class RunWriter:
     exp_hash: str
     description: str | None
     tags: dict[str, Any]
+    default_tags: set[str]
+    created_at: str
+    _hparams_started: bool
     metrics: list[dict[str, Any]]
     status: str
     _lock: RunLock
@@ -75,7 +79,7 @@ class RunWriter:
             self._write_tags()
         if not self._tags_text_written:
             self._write_tags_text()
-        self._events.flush()
+        self._flush_events()
         self._write_meta()
 
     def rewind(self, step: int) -> int:
@@ -137,6 +141,7 @@ class RunWriter:
                 self.status = status
                 self._write_meta()
             return
+        self._end_hparams_session(status)
         failures: list[BaseException] = []
         for step in (self.save, self._stop_timer, self._events.close, self._csv.close):
             try:  # a full disk must not keep the lock held or the timer running
@@ -226,7 +231,36 @@ class RunWriter:
         """Write queued CSV rows and TensorBoard events now."""
         if self._writes:
             self._csv.flush_lines()
-            self._events.flush()
+            self._flush_events()
+
+    def _flush_events(self) -> None:
+        """Write queued TensorBoard events; the first that this process writes come with the
+        HParams tab's session start, so the tags set before the first row are all in it."""
+        hparams = self._hparams() if not self._hparams_started and len(self._events) else {}
+        if hparams:
+            self._hparams_started = True
+            start = self._start_time()
+            group = f"{self.name}/version_{self.version}"
+            summary = _proto.hparams_session_start(hparams, group, start)
+            self._events.add_values(start, 0, summary)  # step 0: never purged (see rewind)
+        self._events.flush()
+
+    def _hparams(self) -> dict[str, Any]:
+        """The tags for TensorBoard's HParams tab: all but a config's defaults (copied first:
+        the timer thread calls this while the logging thread may tag)."""
+        tags, defaults = dict(self.tags), set(self.default_tags)
+        return {k: v for k, v in tags.items() if k not in defaults}
+
+    def _start_time(self) -> float:
+        """The run's creation time: the same in every session start a resumed run writes."""
+        return parse_utc(self.created_at) or time.time()
+
+    def _end_hparams_session(self, status: str) -> None:
+        """Queue the HParams tab's session end for a run that ends ``status``, if it has one."""
+        code = _proto.END_STATUS.get(status)
+        if code is not None and self._hparams():
+            now = time.time()
+            self._events.add_values(now, 0, _proto.hparams_session_end(code, now))
 
     @property
     def _tags_path(self) -> str:
@@ -293,7 +327,7 @@ class RunWriter:
                 file.write(image.encode(fmt))
 
     def _write_tags(self) -> None:
-        write_tags(self._tags_path, self.tags)
+        write_tags(self._tags_path, self.tags, self.default_tags)
         self._tags_dirty = False
         self._tags_text_written = False
 
@@ -338,7 +372,7 @@ class RunWriter:
         if self.description is None:
             self.description = meta.get("description")
         self.git_tag = meta.get("git_tag")
-        self.tags = read_tags(self._tags_path)
+        self.tags, self.default_tags = read_tag_file(self._tags_path)
         _, rows = read_csv(self._csv.path)
         self.metrics.extend(rows)  # the event writer holds this list
         self._events.cursor = self._saved_rows = len(self.metrics)
@@ -377,7 +411,7 @@ class RunWriter:
             self._csv.flush_lines()
             if now >= self._events_due:
                 self._events_due = now + FLUSH_SECS
-                self._events.flush()
+                self._flush_events()
         if now - self._last_beat >= HEARTBEAT_SECS:
             self._write_meta()
 

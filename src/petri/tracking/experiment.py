@@ -17,7 +17,7 @@ import os
 import re
 import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from typing import Any
 
 from petri.tracking._csv_log import CsvLog
@@ -108,6 +108,8 @@ class Experiment(RunWriter):
             os.fspath(save_dir) if save_dir is not None else DEFAULT_SAVE_DIR
         )
         self.tags: dict[str, Any] = {}
+        self.default_tags: set[str] = set()
+        """Keys of ``tags`` whose value is a config's default (see :meth:`tag`)."""
         self.metrics: list[dict[str, Any]] = []
         self.created_at = utc_string(time.time())
         self.status = "running"
@@ -118,6 +120,7 @@ class Experiment(RunWriter):
         self._saved_rows = 0
         self._tags_dirty = False
         self._tags_text_written = False
+        self._hparams_started = False  # this process wrote the HParams session start
         self._media: list[tuple[str, str, ImageData]] = []
         self._meta_lock = threading.Lock()
         self._error: str | None = None
@@ -167,8 +170,15 @@ class Experiment(RunWriter):
             self.git_tag = create_tag(self.name, self.version, self.description) or None
         self._open()
 
-    def tag(self, tag_dict: Mapping[str, Any]) -> None:
+    def tag(self, tag_dict: Mapping[str, Any], *, defaults: Collection[str] = ()) -> None:
         """Add tags (hyperparameters, dataset names...); nested dicts flatten to ``a/b``.
+
+        Args:
+            tag_dict: name -> value.
+            defaults: the (flattened) keys of ``tag_dict`` whose value is the default of the
+                config they come from: kept in ``meta_tags.csv``, but ``petri show`` and
+                TensorBoard's HParams tab show only the others. A key tagged again without
+                being listed here is no longer a default.
 
         Raises:
             TypeError: ``tag_dict`` is not a mapping.
@@ -178,7 +188,10 @@ class Experiment(RunWriter):
                 f"Experiment.tag expected a dict of name -> value; received "
                 f"{type(tag_dict).__name__}. Example: exp.tag({{'learning_rate': 0.002}})."
             )
-        self.tags.update(_flatten_tags(tag_dict))
+        flat = _flatten_tags(tag_dict)
+        self.tags.update(flat)
+        self.default_tags.difference_update(flat)
+        self.default_tags.update(key for key in defaults if key in flat)
         if not self._writes:
             return
         self._tags_dirty = True

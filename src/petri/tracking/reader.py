@@ -16,7 +16,7 @@ from typing import Any
 
 from petri.tracking._csv_log import last_values, read_csv, read_csv_tail
 from petri.tracking._status import META_FILE, effective_status, read_meta
-from petri.tracking._tags import RunFileError, read_tags
+from petri.tracking._tags import RunFileError, read_tag_file
 from petri.tracking._timestamps import parse_utc
 from petri.tracking._versions import DEFAULT_SAVE_DIR, existing_versions
 
@@ -36,6 +36,8 @@ class Run:
         status: ``running``, ``finished``, ``crashed`` or ``unknown`` (test_tube's files).
         meta: the whole ``meta.experiment``.
         tags: typed tags.
+        default_tags: keys of ``tags`` whose value is the default of the config they were
+            flattened from (``petri show`` hides them unless ``--all``).
     """
 
     path: str
@@ -44,6 +46,7 @@ class Run:
     status: str
     meta: dict[str, Any]
     tags: dict[str, Any]
+    default_tags: set[str] = field(default_factory=set)
     _metrics: list[dict[str, Any]] | None = field(default=None, repr=False)
     _columns: list[str] | None = field(default=None, repr=False)
     _final: dict[str, Any] | None = field(default=None, repr=False)
@@ -185,13 +188,15 @@ def load(path: str | os.PathLike[str]) -> Run:
     if not isinstance(name, str):
         parent = os.path.basename(os.path.dirname(directory))
         name = parent if base.startswith("version_") else base
+    tags, defaults = read_tag_file(os.path.join(directory, "meta_tags.csv"))
     return Run(
         path=directory,
         name=name,
         version=version,
         status=effective_status(meta),
         meta=meta,
-        tags=read_tags(os.path.join(directory, "meta_tags.csv")),
+        tags=tags,
+        default_tags=defaults,
     )
 
 
