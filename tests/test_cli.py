@@ -137,6 +137,21 @@ def test_run_dispatches_rl_configs_to_an_agent(petri_cli, tmp_path):
     assert (tmp_path / "rl" / "checkpoints").is_dir()
     bad = petri_cli("run", RL_EXAMPLE, "--set", "environment_config.env_id=CartPol-v1")
     assert bad.exit_code == 2 and "Did you mean 'CartPole-v1'" in bad.stderr
+    # issue #14: `petri export` of an RL run writes its greedy policy
+    from petri.estimators import Agent
+    from petri.experiments import create_experiment
+    from petri.export import load_exported
+
+    exported = petri_cli("export", tmp_path / "rl")
+    assert exported.exit_code == 0, exported.stderr
+    folder = Path(exported.stdout.strip().splitlines()[-1])
+    assert folder.parent == tmp_path / "rl" / "exports" / "cli"
+    served = load_exported(folder)
+    assert served.inputs == {"state": {"dtype": "float32", "shape": [-1, 4]}}
+    states = np.random.default_rng(0).uniform(-0.2, 0.2, (50, 4)).astype(np.float32)
+    agent = create_experiment(tmp_path / "rl" / "config.yaml", output_dir=tmp_path / "rl").agent
+    assert isinstance(agent, Agent)
+    np.testing.assert_array_equal(served(states)["actions"], agent.predict(states)["actions"])
 
 
 def test_export_a_finished_run(petri_cli, mlp, tmp_path):

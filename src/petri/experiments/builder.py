@@ -166,7 +166,8 @@ def export_run(
     Raises:
         FileNotFoundError: ``run_dir`` has no ``config.yaml``.
         ValueError: the config cannot rebuild the inputs (a run written before inline arrays
-            were kept), it is an RL run, or there is no checkpoint.
+            were kept), or there is no checkpoint. An RL run exports its greedy policy
+            (``Agent.export_savedmodel``).
     """
     directory = Path(run_dir)
     path = directory / CONFIG_FILE
@@ -181,9 +182,7 @@ def export_run(
         )
     config = validate_config(path)
     if isinstance(config, RLExperimentConfig):
-        raise ValueError(
-            f"{str(directory)!r} is a reinforcement-learning run; only Estimator runs export."
-        )
+        return _export_policy(config, directory, checkpoint_path, export_dir_base, as_text)
     _start_process(config)
     train_input_fn, eval_input_fn, model = _inputs_and_model(config)
     input_fn = eval_input_fn or train_input_fn
@@ -194,6 +193,36 @@ def export_run(
     return estimator.export_savedmodel(
         export_dir_base or directory / "exports" / "cli",
         build_raw_serving_input_receiver_fn(features),
+        as_text=as_text,
+        checkpoint_path=checkpoint_path,
+    )
+
+
+def _export_policy(
+    config: RLExperimentConfig,
+    directory: Path,
+    checkpoint_path: str | None,
+    export_dir_base: str | os.PathLike[str] | None,
+    as_text: bool,
+) -> str:
+    """An RL run's greedy policy (state -> action and the model's values), rebuilt from its
+    config, its environment giving the state's shape; nothing is written to the run log."""
+    _start_process(config)
+    env = _environment(config.environment_config, config.run_config.seed, "environment_config")
+    try:
+        model, memory, agent_class = _rl_parts(config, env)
+    finally:
+        close = getattr(env, "close", None)
+        if close is not None:
+            close()
+    agent = agent_class(
+        model_fn=model,
+        memory=memory,
+        model_dir=config.agent_config.output_dir or str(directory / "checkpoints"),
+        config=config.run_config,
+    )
+    return agent.export_savedmodel(
+        export_dir_base or directory / "exports" / "cli",
         as_text=as_text,
         checkpoint_path=checkpoint_path,
     )
@@ -307,6 +336,39 @@ def _create_rl(
         }
     )
     eval_env = _environment(eval_config, None, "eval_environment_config")
+    model, memory, agent_class = _rl_parts(config, env)
+    if run is None:
+        run = _open_run(config, output_dir)  # only now: a bad config leaves no folder behind
+    directory = Path(getattr(run, "log_dir", None) or output_dir or default_output_dir(config))
+    model_dir = config.agent_config.output_dir or str(directory / "checkpoints")
+    try:
+        agent = _built(
+            "agent_config",
+            config.agent_config.module,
+            lambda: agent_class(
+                model_fn=model,
+                memory=memory,
+                model_dir=model_dir,
+                config=config.run_config,
+                run_log=run,
+            ),
+        )
+        write_config(directory, config)
+    except BaseException as error:
+        if hasattr(run, "close"):
+            run.close("crashed", error=f"{type(error).__name__}: {error}")
+        raise
+    tags, defaults = config_tags(config)
+    if isinstance(run, RunLog):
+        run.tag({"kind": "rl", **tags}, defaults=defaults)
+    elif hasattr(run, "tag"):  # a run log of the user's own: tags without defaults
+        run.tag({"kind": "rl", **tags})
+    return RLExperiment(agent, env, eval_env, config, directory, run)
+
+
+def _rl_parts(config: RLExperimentConfig, env: Any) -> tuple[Any, Any, Any]:
+    """The model (sized by ``env``), the replay memory (None: the agent's default) and the
+    agent class of an RL config, each checked against the others."""
     model_config = config.model
     model_class = RL_MODELS.get(model_config.module)
     problem = action_space_problem(model_class, env)
@@ -345,33 +407,7 @@ def _create_rl(
             memory_config.module,
             lambda: memory_class(**memory_config.memory_kwargs()),
         )
-    if run is None:
-        run = _open_run(config, output_dir)  # only now: a bad config leaves no folder behind
-    directory = Path(getattr(run, "log_dir", None) or output_dir or default_output_dir(config))
-    model_dir = config.agent_config.output_dir or str(directory / "checkpoints")
-    try:
-        agent = _built(
-            "agent_config",
-            config.agent_config.module,
-            lambda: agent_class(
-                model_fn=model,
-                memory=memory,
-                model_dir=model_dir,
-                config=config.run_config,
-                run_log=run,
-            ),
-        )
-        write_config(directory, config)
-    except BaseException as error:
-        if hasattr(run, "close"):
-            run.close("crashed", error=f"{type(error).__name__}: {error}")
-        raise
-    tags, defaults = config_tags(config)
-    if isinstance(run, RunLog):
-        run.tag({"kind": "rl", **tags}, defaults=defaults)
-    elif hasattr(run, "tag"):  # a run log of the user's own: tags without defaults
-        run.tag({"kind": "rl", **tags})
-    return RLExperiment(agent, env, eval_env, config, directory, run)
+    return model, memory, agent_class
 
 
 def _environment(environment: Any, seed: int | None, path: str) -> Any:

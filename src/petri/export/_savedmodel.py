@@ -213,15 +213,22 @@ def _quietly(make: Callable[[], Any]) -> Any:
     """torch's ONNX exporter prints its progress; an export says what it did in its files."""
     import contextlib
     import io
+    import logging
     import warnings
 
-    with (
-        contextlib.redirect_stdout(io.StringIO()),
-        contextlib.redirect_stderr(io.StringIO()),
-        warnings.catch_warnings(),
-    ):
-        warnings.simplefilter("ignore")  # the exporter's own deprecations, not the user's
-        return make()
+    chatty = logging.getLogger("torch.onnx")  # "torchvision is not installed. Skipping ..."
+    level = chatty.level
+    chatty.setLevel(logging.ERROR)
+    try:
+        with (
+            contextlib.redirect_stdout(io.StringIO()),
+            contextlib.redirect_stderr(io.StringIO()),
+            warnings.catch_warnings(),
+        ):
+            warnings.simplefilter("ignore")  # the exporter's own deprecations, not the user's
+            return make()
+    finally:
+        chatty.setLevel(level)
 
 
 class _Serving(nn.Module):

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import copy
 import logging
 import tempfile
 from collections import deque
 from collections.abc import Callable
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any, Protocol
 
 import numpy as np
@@ -294,6 +296,69 @@ class Agent:
         result = {key: value.numpy() for key, value in outputs.items()}
         return {key: value[0] for key, value in result.items()} if single else result
 
+    @property
+    def device(self) -> torch.device:
+        """Where the model runs (what an exporter puts its example inputs on)."""
+        return torch.device("cpu")
+
+    def serving_module(
+        self, features: Any, checkpoint_path: str | None
+    ) -> tuple[torch.nn.Module, int, str | None]:
+        """The greedy policy for ``features`` (a batch of states), the weights of
+        ``checkpoint_path`` (else the newest): ``(module, global step, checkpoint)``, what
+        ``petri.export.export_savedmodel`` exports."""
+        states = features["state"] if isinstance(features, dict) else features
+        if self.model is None:
+            self._build(StateShape(tuple(states.shape[1:])))
+        if checkpoint_path is None:
+            self._require_trained()
+            latest = ckpt.latest_checkpoint(self.model_dir)
+            model, step = self.model, self.global_step
+            used = None if latest is None else str(latest)
+        else:
+            model = copy.deepcopy(self.model)
+            path, state = restore_training_state(Path(checkpoint_path), model, rng=False)
+            step, used = int(state["global_step"]), str(path)
+        return _GreedyPolicy(model).train(False), step, used
+
+    def export_savedmodel(
+        self,
+        export_dir_base: str | Path,
+        serving_input_receiver_fn: Callable[[], Any] | None = None,
+        assets_extra: dict[str, Any] | None = None,
+        as_text: bool = False,
+        checkpoint_path: str | Path | None = None,
+    ) -> str:
+        """Export the greedy policy (state -> ``actions`` and the model's values:
+        ``q_values``, ``probabilities``, ``values``, ``mean``) in the folder format of
+        ``Estimator.export_savedmodel`` (``model.pt2``, ``model.onnx``,
+        ``saved_model.json``); returns the new folder. Clients send states, one row each, as the
+        input ``state``; by default its shape is the environment's.
+
+        Raises:
+            NotTrainedError: nothing trained and no checkpoint in ``model_dir``.
+        """
+        from petri.export import ServingInputReceiver, export_savedmodel
+
+        if serving_input_receiver_fn is None:
+            built = self.model if self.model is not None else self._model_fn
+            if not isinstance(built, RLModel):  # a model_fn builds it from an environment
+                self._require_trained_checkpoint()
+            shape = tuple(built.state_shape)
+
+            def serving_input_receiver_fn() -> Any:
+                example = torch.zeros((2, *shape), dtype=torch.float32)
+                return ServingInputReceiver(lambda t: t["state"], {"state": example})
+
+        return export_savedmodel(
+            self,
+            export_dir_base,
+            serving_input_receiver_fn,
+            assets_extra=assets_extra,
+            as_text=as_text,
+            checkpoint_path=checkpoint_path,
+        )
+
     def resume_episode(self, env: Any, learner: Any) -> Any:
         """The restored checkpoint's episode in flight, continued in ``env`` (once; None: the
         loop starts new episodes). Called by the loop."""
@@ -482,12 +547,34 @@ class Agent:
         self.trained = True
         logger.info("Restored %s (global step %d).", path, self.timestep)
 
+    def _require_trained_checkpoint(self) -> None:
+        """Before the model is built, its state's shape comes from an environment: without
+        one, an export needs the caller's receiver."""
+        if ckpt.latest_checkpoint(self.model_dir) is None:
+            self._require_trained()
+        raise ValueError(
+            f"{type(self).__name__}.export_savedmodel needs the state's shape: call it after "
+            "train(env) or evaluate(env), or pass a serving_input_receiver_fn."
+        )
+
     def _require_trained(self) -> None:
         if not self.trained:
             raise NotTrainedError(
                 f"Could not find trained model in model_dir: {self.model_dir}. Train first "
                 "(agent.train(env)) or point model_dir at a directory with checkpoints."
             )
+
+
+class _GreedyPolicy(torch.nn.Module):
+    """states -> the model's greedy predictions, as the spec an exporter reads."""
+
+    def __init__(self, model: Any) -> None:
+        super().__init__()
+        self.model = model
+
+    def forward(self, features: Any, labels: Any = None, mode: Any = None) -> Any:
+        states = features["state"] if isinstance(features, dict) else features
+        return SimpleNamespace(export_outputs=None, predictions=self.model.predictions(states))
 
 
 class PGAgent(Agent):
