@@ -329,6 +329,84 @@ def export_command(
     click.echo(folder)
 
 
+@main.command("serve")
+@click.argument("export")
+@click.option("--name", default=None, help="The model's name in URLs (default: the run's name).")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8501, show_default=True, type=int)
+@click.option("--workers", default=1, show_default=True, type=int, help="Server processes.")
+@click.option(
+    "--runtime", default="torch", show_default=True, type=click.Choice(["torch", "onnxruntime"])
+)
+@click.option(
+    "--max-batch-size",
+    default=64,
+    show_default=True,
+    type=int,
+    help="Rows one model call gathers from concurrent requests (1: no batching).",
+)
+@click.option(
+    "--batch-timeout-ms",
+    default=2.0,
+    show_default=True,
+    type=float,
+    help="How long a batch waits for more requests.",
+)
+@click.option("--max-body-mb", default=16.0, show_default=True, type=float)
+@click.option("--max-rows", default=4096, show_default=True, type=int, help="Rows per request.")
+@click.option(
+    "--threads",
+    default=None,
+    type=int,
+    help="torch threads of a model call (default: half the cores per server process).",
+)
+@click.option("--save-dir", default="petri_logs", show_default=True, help=_SAVE_DIR_HELP)
+def serve_command(
+    export: str,
+    name: str | None,
+    host: str,
+    port: int,
+    workers: int,
+    runtime: str,
+    max_batch_size: int,
+    batch_timeout_ms: float,
+    max_body_mb: float,
+    max_rows: int,
+    threads: int | None,
+    save_dir: str,
+) -> None:
+    """Serve an export over HTTP in TensorFlow Serving's REST shape.
+
+    EXPORT is an export folder, a folder of exports (the newest is served, and a newer one
+    is switched to when it appears), or a run (a run folder, NAME, NAME:VERSION or
+    NAME/version_N: its newest export). POST /v1/models/NAME:predict with {"instances": [...]}
+    or {"inputs": ...}; GET /v1/models/NAME, /v1/models/NAME/metadata, /healthz, /metrics.
+    """
+    from petri.serving import serve
+
+    def ready(url: str, model: str) -> None:
+        click.echo(f"Serving {model!r} at {url}/v1/models/{model} (Ctrl-C stops)", err=True)
+
+    try:
+        serve(
+            export,
+            name=name,
+            host=host,
+            port=port,
+            workers=workers,
+            runtime=runtime,
+            max_batch_size=max_batch_size,
+            batch_timeout_ms=batch_timeout_ms,
+            max_body_mb=max_body_mb,
+            max_rows=max_rows,
+            save_dir=save_dir,
+            on_ready=ready,
+            threads=threads,
+        )
+    except (FileNotFoundError, ValueError, PetriError) as error:
+        _fail(error)
+
+
 @main.command("tensorboard")
 @click.argument("paths", nargs=-1, type=click.Path(exists=True, file_okay=False))
 @click.option("--port", default=6006, show_default=True, type=int)
