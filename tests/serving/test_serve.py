@@ -152,6 +152,37 @@ def test_served_predictions_equal_the_estimators(
         )
 
 
+def test_onnx_runtime_alone_answers_the_estimators_predictions(
+    lenet_run, eval_split, estimator_predictions, tmp_path
+):
+    """The run's export in ONNX Runtime, in a process that imports neither petri nor torch."""
+    pytest.importorskip("onnxruntime")
+    export = max((lenet_run / "exports" / "latest").iterdir())
+    np.save(tmp_path / "x.npy", eval_split[0])
+    script = textwrap.dedent(
+        f"""
+        import sys, numpy as np, onnxruntime
+        session = onnxruntime.InferenceSession({str(export / "model.onnx")!r})
+        names = [o.name.split("/", 1)[1] for o in session.get_outputs()]
+        x = np.load({str(tmp_path / "x.npy")!r})
+        outputs = session.run(None, {{"input": x}})
+        np.savez({str(tmp_path / "out.npz")!r}, **dict(zip(names, outputs)))
+        assert not any(m.split(".")[0] in ("petri", "torch") for m in sys.modules)
+        """
+    )
+    subprocess.run([sys.executable, "-c", script], check=True, capture_output=True, text=True)
+    out = np.load(tmp_path / "out.npz")
+    for key, expected in estimator_predictions.items():
+        np.testing.assert_allclose(out[key], expected, rtol=0, atol=1e-5)
+
+
+def test_two_server_processes_share_the_port(lenet_run, eval_split, tmp_path):
+    with server(lenet_run, "--workers", "2", log=tmp_path / "serve.log") as url:
+        client = Client(url, "lenet_digits")
+        answers = [client(eval_split[0][:5])["classes"] for _ in range(20)]
+    assert all((a == answers[0]).all() for a in answers)
+
+
 def test_status_metadata_health_and_metrics(lenet_url):
     client = Client(lenet_url, "lenet_digits")
     meta = client.metadata()
