@@ -71,6 +71,11 @@ def test_two_workers_claim_their_own_trials_and_run_each_once(tmp_path: Path) ->
     )
     assert set(drawn.values()) == set(told.values()) == {1}
     assert len(drawn) == len(told) == 40
+    # the workers ended well: their slot files went with them
+    from petri.tune._study import owner_folder
+
+    folder = owner_folder(str(tmp_path / "s.journal"), "square")
+    assert folder.is_dir() and not list(folder.glob("*.slot"))
 
 
 @pytest.mark.slow

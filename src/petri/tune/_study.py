@@ -13,12 +13,14 @@ sampled when a worker starts them, so TPE learns from every trial finished by th
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import copy
 import fcntl
 import hashlib
 import itertools
 import json
+import multiprocessing.util
 import os
 import random
 import tempfile
@@ -478,12 +480,23 @@ class WorkerSlot:
         os.rename(temporary, self.path)
         self._handle = handle
         self.pid = pid
+        # A process that ends well takes its slot with it (multiprocessing's children leave
+        # through os._exit, which skips atexit but runs multiprocessing's finalizers); one that
+        # dies leaves it for the next requeue pass.
+        atexit.register(_remove_slot, self.path, pid)
+        multiprocessing.util.Finalize(None, _remove_slot, args=(self.path, pid), exitpriority=0)
 
     def hold(self, trial_id: int | None) -> None:
         """Name the trial this process runs now (None: none)."""
         text = b"" if trial_id is None else str(trial_id).encode()
         os.pwrite(self._handle, text, 0)
         os.ftruncate(self._handle, len(text))
+
+
+def _remove_slot(path: Path, pid: int) -> None:
+    if os.getpid() == pid:  # (not from a forked child's exit)
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(path)
 
 
 _SLOTS: dict[tuple[str, str], WorkerSlot] = {}
