@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import shlex
 import sys
 import time
@@ -404,6 +405,28 @@ def serve_command(
             threads=threads,
         )
     except (FileNotFoundError, ValueError, PetriError) as error:
+        _fail(error)
+
+
+@main.command("ui")
+@click.argument("save_dir", default="petri_logs", required=False)
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=6007, show_default=True, type=int)
+def ui_command(save_dir: str, host: str, port: int) -> None:
+    """A web dashboard over SAVE_DIR's runs (read-only): browse, filter, compare, watch."""
+    from petri.ui import serve_ui
+
+    if not os.path.isdir(save_dir):
+        _fail(FileNotFoundError(f"No folder {save_dir!r} to show: give a save_dir."))
+
+    def ready(url: str) -> None:
+        click.echo(
+            f"Petri dashboard of {os.path.abspath(save_dir)} at {url} (Ctrl-C stops)", err=True
+        )
+
+    try:
+        serve_ui(save_dir, host=host, port=port, on_ready=ready)
+    except PetriError as error:
         _fail(error)
 
 

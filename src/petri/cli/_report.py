@@ -14,16 +14,12 @@ import time
 from collections.abc import Sequence
 from typing import Any
 
-from petri.tracking.query import parse_filter, sort_runs
+from petri.tracking.query import parse_filter, ranked_metrics, sort_runs, varying_tags
 from petri.tracking.reader import Run, list_runs
 
 __all__ = ["compare_text", "ls_text", "show_text"]
 
-_SKIP_METRICS = {"global_step", "step", "created_at", "epoch"}
 _MAX_METRICS = 3
-# Words of the metrics that say how good a run is, best first (an RL run's is its return).
-_KEY_WORDS = ("acc", "return_mean", "reward", "loss", "error")
-_COUNTS = ("episodes", "episode", "steps", "length_mean")
 _MIN_FOLD = 20  # a folded column keeps at least this many characters on a narrow terminal
 
 
@@ -68,60 +64,13 @@ def _label(run: Run) -> str:
 def _key_metrics(runs: Sequence[Run], wanted: Sequence[str] | None) -> list[str]:
     if wanted:
         return list(wanted)
-    return _ranked_metrics(runs)[:_MAX_METRICS]
-
-
-def _ranked_metrics(runs: Sequence[Run]) -> list[str]:
-    """The runs' numeric final metrics, the ones that say how good a run is first: evaluation
-    before training, then accuracy, an RL agent's return, loss, error, by how many runs have
-    them; counts (``eval/episodes``) and timings last."""
-    counts: dict[str, int] = {}
-    for run in runs:
-        for key, value in run.final.items():
-            if key in _SKIP_METRICS or isinstance(value, bool):
-                continue
-            if isinstance(value, int | float):
-                counts[key] = counts.get(key, 0) + 1
-
-    def rank(key: str) -> tuple[int, int, int, str]:
-        evaluation = 0 if key.startswith("eval") else 1
-        usual = next(
-            (i for i, word in enumerate(_KEY_WORDS) if word in key),
-            len(_KEY_WORDS) + (1 if key.endswith(_COUNTS) or key.startswith("time/") else 0),
-        )
-        return (evaluation, usual, -counts[key], key)
-
-    return sorted(counts, key=rank)
+    return ranked_metrics(runs)[:_MAX_METRICS]
 
 
 def _column_value(run: Run, key: str) -> Any:
     """A column of ``petri ls``: the run's final value of metric ``key``, else its tag."""
     final = run.final
     return final[key] if key in final else run.tags.get(key)
-
-
-def _varying_tags(runs: Sequence[Run], by_name: bool = False) -> list[str]:
-    """Tags whose value differs between the runs (or is missing in some); with ``by_name``,
-    between runs of the same experiment name (so ``ls`` shows what was varied in each)."""
-    if by_name:
-        groups: dict[str, list[Run]] = {}
-        for run in runs:
-            groups.setdefault(run.name, []).append(run)
-        keys: dict[str, None] = {}
-        for group in groups.values():
-            if len(group) > 1:
-                keys.update(dict.fromkeys(_varying_tags(group)))
-        return list(keys)
-    values: dict[str, set[str]] = {}
-    order: dict[str, int] = {}
-    for run in runs:
-        for key, value in run.tags.items():
-            values.setdefault(key, set()).add(_fmt(value))
-            order.setdefault(key, len(order))
-    keys = sorted(values, key=order.__getitem__)
-    if len(runs) <= 1:
-        return keys
-    return [k for k in keys if len(values[k]) > 1 or sum(k in r.tags for r in runs) < len(runs)]
 
 
 # ----------------------------------------------------------------------- commands
@@ -152,7 +101,7 @@ def ls_text(
     if reverse:
         runs.reverse()
     metric_keys = _key_metrics(runs, metrics)
-    tag_keys = [key for key in _varying_tags(runs, by_name=True) if key not in metric_keys]
+    tag_keys = [key for key in varying_tags(runs, by_name=True) if key not in metric_keys]
     header = ["name", "version", "created", "status", "step", *metric_keys, "tags"]
     rows = []
     for run in runs:
@@ -288,7 +237,7 @@ def compare_text(runs: Sequence[Run], all_tags: bool = False) -> str:
     if len(set(labels)) < len(labels):
         labels = [run.path for run in runs]
     tag_keys = (
-        _varying_tags(runs)
+        varying_tags(runs)
         if not all_tags
         else list(dict.fromkeys(k for run in runs for k in run.tags))
     )
@@ -301,7 +250,7 @@ def compare_text(runs: Sequence[Run], all_tags: bool = False) -> str:
     lines.append("")
     finals = [run.final for run in runs]
     metric_keys = list(
-        dict.fromkeys([*_ranked_metrics(runs), *(k for final in finals for k in final)])
+        dict.fromkeys([*ranked_metrics(runs), *(k for final in finals for k in final)])
     )
     lines.append("final metrics")
     if metric_keys:

@@ -4,15 +4,25 @@ Rendering lives with the command line; the dashboard will reuse these."""
 
 from __future__ import annotations
 
+import json
+import math
 import operator
 import os
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from petri.tracking.reader import Run, list_runs, load
 
-__all__ = ["builtin_keys", "parse_filter", "resolve_run", "sort_runs", "value_of"]
+__all__ = [
+    "builtin_keys",
+    "parse_filter",
+    "ranked_metrics",
+    "resolve_run",
+    "sort_runs",
+    "value_of",
+    "varying_tags",
+]
 
 _OPERATORS: dict[str, Callable[[Any, Any], bool]] = {
     ">=": operator.ge,
@@ -135,3 +145,65 @@ def resolve_run(spec: str, save_dir: str) -> Run:
 def builtin_keys() -> tuple[str, ...]:
     """Keys ``--sort``/``--filter`` understand besides metric and tag names."""
     return _BUILTIN_KEYS
+
+
+_SKIP_METRICS = {"global_step", "step", "created_at", "epoch"}
+# Words of the metrics that say how good a run is, best first (an RL run's is its return).
+_KEY_WORDS = ("acc", "return_mean", "reward", "loss", "error")
+_COUNTS = ("episodes", "episode", "steps", "length_mean")
+
+
+def ranked_metrics(runs: Sequence[Run]) -> list[str]:
+    """The runs' numeric final metrics, the ones that say how good a run is first: evaluation
+    before training, then accuracy, an RL agent's return, loss, error, by how many runs have
+    them; counts (``eval/episodes``) and timings last."""
+    counts: dict[str, int] = {}
+    for run in runs:
+        for key, value in run.final.items():
+            if key in _SKIP_METRICS or isinstance(value, bool):
+                continue
+            if isinstance(value, int | float):
+                counts[key] = counts.get(key, 0) + 1
+
+    def rank(key: str) -> tuple[int, int, int, str]:
+        evaluation = 0 if key.startswith("eval") else 1
+        usual = next(
+            (i for i, word in enumerate(_KEY_WORDS) if word in key),
+            len(_KEY_WORDS) + (1 if key.endswith(_COUNTS) or key.startswith("time/") else 0),
+        )
+        return (evaluation, usual, -counts[key], key)
+
+    return sorted(counts, key=rank)
+
+
+def varying_tags(runs: Sequence[Run], by_name: bool = False) -> list[str]:
+    """Tags whose value differs between the runs (or is missing in some); with ``by_name``,
+    between runs of the same experiment name (so ``ls`` shows what was varied in each)."""
+    if by_name:
+        groups: dict[str, list[Run]] = {}
+        for run in runs:
+            groups.setdefault(run.name, []).append(run)
+        keys: dict[str, None] = {}
+        for group in groups.values():
+            if len(group) > 1:
+                keys.update(dict.fromkeys(varying_tags(group)))
+        return list(keys)
+    values: dict[str, set[str]] = {}
+    order: dict[str, int] = {}
+    for run in runs:
+        for key, value in run.tags.items():
+            values.setdefault(key, set()).add(_same(value))
+            order.setdefault(key, len(order))
+    keys = sorted(values, key=order.__getitem__)
+    if len(runs) <= 1:
+        return keys
+    return [k for k in keys if len(values[k]) > 1 or sum(k in r.tags for r in runs) < len(runs)]
+
+
+def _same(value: Any) -> str:
+    """A tag's value as compared between runs (4 significant digits for floats, as shown)."""
+    if isinstance(value, float) and math.isfinite(value):
+        return f"{value:.4g}"
+    if isinstance(value, list | dict):
+        return json.dumps(value, sort_keys=True)
+    return str(value)

@@ -1,0 +1,247 @@
+"""The ``petri ui`` ASGI app: pages, a JSON API under ``/api/``, and static files.
+
+Read-only: no endpoint writes. Runs are found by name and version in the index, never by a path
+from the URL; the one route that serves a run's file (``/files/NAME/VERSION/media/...``)
+resolves it and refuses anything outside that run's folder. Pages render user text with
+``textContent`` (see ``static/app.js``), never as HTML.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+from typing import Any
+
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import FileResponse, JSONResponse, Response
+from starlette.routing import Route
+
+from petri.errors import PetriError
+from petri.tracking._csv_log import read_csv
+from petri.tracking.query import parse_filter, ranked_metrics, sort_runs, varying_tags
+from petri.ui._index import RunIndex
+
+__all__ = ["create_app"]
+
+STATIC = Path(__file__).parent / "static"
+PAGES = {"runs": "runs.html", "run": "run.html", "compare": "compare.html"}
+MAX_PAGE = 500
+IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".gif")
+
+
+def _plotly_js() -> Path:
+    """plotly.js as the ``plotly`` package installs it (no CDN)."""
+    import plotly
+
+    return Path(plotly.__file__).parent / "package_data" / "plotly.min.js"
+
+
+def create_app(save_dir: str) -> Starlette:
+    index = RunIndex(save_dir)
+    root = Path(index.root)
+    plotly_js = _plotly_js()
+
+    def page(name: str) -> Any:
+        async def handler(request: Request) -> Response:
+            return FileResponse(STATIC / PAGES[name], media_type="text/html")
+
+        return handler
+
+    async def static(request: Request) -> Response:
+        name = request.path_params["name"]
+        if name == "plotly.min.js":
+            return FileResponse(plotly_js, media_type="text/javascript")
+        if name not in ("app.js", "app.css"):
+            return _not_found()
+        kind = "text/javascript" if name.endswith(".js") else "text/css"
+        return FileResponse(STATIC / name, media_type=kind)
+
+    async def api_runs(request: Request) -> Response:
+        query = request.query_params
+        indexed = index.runs()
+        runs = [i.run for i in indexed]
+        expression = query.get("filter", "").strip()
+        try:
+            if expression:
+                keep = parse_filter(expression)
+                runs = [run for run in runs if _safely(keep, run)]
+            sort = query.get("sort") or "created"
+            runs = sort_runs(runs, sort, query.get("desc", "1") == "1")
+            offset = max(0, int(query.get("offset", "0")))
+            limit = min(MAX_PAGE, max(1, int(query.get("limit", "50"))))
+        except (PetriError, ValueError) as error:
+            return JSONResponse({"error": str(error)}, status_code=400)
+        by_path = {i.run.path: i for i in indexed}
+        chosen = runs[offset : offset + limit]
+        wanted = [m for m in query.get("metrics", "").split(",") if m]
+        metrics = wanted or ranked_metrics([_readable(r) for r in chosen])[:3]
+        return JSONResponse(
+            _clean(
+                {
+                    "total": len(runs),
+                    "offset": offset,
+                    "metrics": metrics,
+                    "varying_tags": varying_tags(chosen, by_name=True),
+                    "runs": [by_path[run.path].summary(metrics) for run in chosen],
+                }
+            )
+        )
+
+    async def api_run(request: Request) -> Response:
+        indexed = _find(index, request)
+        if indexed is None:
+            return _not_found()
+        run = indexed.run
+        config = Path(run.path) / "config.yaml"
+        summary = indexed.summary(ranked_metrics([_readable(run)]))
+        summary.update(
+            meta=run.meta,
+            config=_text(config),
+            default_tags=sorted(run.default_tags),
+            files=[
+                {"path": path, "bytes": size, "files": count} for path, size, count in run.files()
+            ],
+            checkpoints=_listing(Path(run.path), "*.pt"),
+            exports=_exports(Path(run.path)),
+        )
+        return JSONResponse(_clean(summary))
+
+    async def api_metrics(request: Request) -> Response:
+        indexed = _find(index, request)
+        if indexed is None:
+            return _not_found()
+        try:
+            since = max(0, int(request.query_params.get("since", "0")))
+        except ValueError:
+            return JSONResponse({"error": "since must be a row number."}, status_code=400)
+        try:
+            columns, rows = read_csv(indexed.run.metrics_path)
+        except (PetriError, OSError, ValueError) as error:
+            return JSONResponse(
+                _clean({"columns": [], "rows": [], "next": since, "error": str(error)})
+            )
+        return JSONResponse(_clean({"columns": columns, "rows": rows[since:], "next": len(rows)}))
+
+    async def api_media(request: Request) -> Response:
+        indexed = _find(index, request)
+        if indexed is None:
+            return _not_found()
+        media = Path(indexed.run.path) / "media"
+        items = []
+        if media.is_dir():
+            for path in sorted(media.iterdir()):
+                if path.suffix.lower() in IMAGE_SUFFIXES:
+                    key, _, step = path.stem.rpartition("_")
+                    items.append(
+                        {
+                            "file": path.name,
+                            "key": key,
+                            "step": int(step) if step.isdigit() else None,
+                        }
+                    )
+        return JSONResponse(items)
+
+    async def media_file(request: Request) -> Response:
+        indexed = _find(index, request)
+        if indexed is None:
+            return _not_found()
+        folder = (Path(indexed.run.path) / "media").resolve()
+        target = (folder / request.path_params["file"]).resolve()
+        if not target.is_relative_to(folder) or not target.is_file():
+            return _not_found()
+        return FileResponse(target)
+
+    async def api_studies(request: Request) -> Response:
+        studies = []
+        for path in sorted(root.glob("*/study-*.json")):
+            try:
+                studies.append(json.loads(path.read_text()))
+            except (OSError, ValueError):
+                studies.append({"study": path.stem[len("study-") :], "error": "unreadable"})
+        return JSONResponse(_clean(studies))
+
+    return Starlette(
+        routes=[
+            Route("/", page("runs")),
+            Route("/run/{name}/{version:int}", page("run")),
+            Route("/compare", page("compare")),
+            Route("/static/{name}", static),
+            Route("/api/runs", api_runs),
+            Route("/api/runs/{name}/{version:int}", api_run),
+            Route("/api/runs/{name}/{version:int}/metrics", api_metrics),
+            Route("/api/runs/{name}/{version:int}/media", api_media),
+            Route("/files/{name}/{version:int}/media/{file}", media_file),
+            Route("/api/studies", api_studies),
+        ],
+        exception_handlers={404: lambda request, exc: _not_found()},
+    )
+
+
+def _find(index: RunIndex, request: Request) -> Any:
+    return index.find(request.path_params["name"], request.path_params["version"])
+
+
+def _not_found() -> Response:
+    return JSONResponse({"error": "Not found."}, status_code=404)
+
+
+def _safely(keep: Any, run: Any) -> bool:
+    try:
+        return bool(keep(run))
+    except (PetriError, OSError, ValueError, TypeError):
+        return False
+
+
+def _readable(run: Any) -> Any:
+    """``run`` when its final metrics can be read, else a stand-in without metrics."""
+    try:
+        run.final  # noqa: B018
+    except (PetriError, OSError, ValueError):
+        return _NoMetrics(run)
+    return run
+
+
+class _NoMetrics:
+    def __init__(self, run: Any) -> None:
+        self.run = run
+        self.final: dict[str, Any] = {}
+        self.tags = run.tags
+
+
+def _text(path: Path) -> str | None:
+    try:
+        return path.read_text(errors="replace")
+    except OSError:
+        return None
+
+
+def _listing(folder: Path, pattern: str) -> list[dict[str, Any]]:
+    items = []
+    for path in sorted(folder.rglob(pattern)):
+        if path.is_file() and not path.name.endswith(".tmp"):
+            items.append({"path": str(path.relative_to(folder)), "bytes": path.stat().st_size})
+    return items
+
+
+def _exports(folder: Path) -> list[dict[str, Any]]:
+    exports = []
+    base = folder / "exports"
+    if base.is_dir():
+        for path in sorted(base.glob("*/*/saved_model.json")):
+            export = path.parent
+            size = sum(f.stat().st_size for f in export.rglob("*") if f.is_file())
+            exports.append({"path": str(export.relative_to(folder)), "bytes": size})
+    return exports
+
+
+def _clean(value: Any) -> Any:
+    """JSON-safe: NaN and infinity (which JSON lacks) as None."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, dict):
+        return {str(k): _clean(v) for k, v in value.items()}
+    if isinstance(value, list | tuple | set):
+        return [_clean(v) for v in value]
+    return value

@@ -1,0 +1,273 @@
+"""Issue #13: `petri ui` in a real headless Chromium (Debian's `chromium`, driven by Playwright).
+
+The save_dir is written by Petri's own run log (`petri.tracking.Experiment`): finished runs, a
+run whose writer keeps logging while the page is open, a tag holding a script, a run with a
+torn metrics.csv and one with garbage in meta.experiment. Screenshots of each page go to the
+test's folder (and to docs/img/ with PETRI_UI_SCREENSHOTS=docs/img).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import textwrap
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+pytest.importorskip("starlette")
+pytest.importorskip("plotly")
+
+from petri.tracking import Experiment
+
+pytestmark = pytest.mark.slow
+CHROMIUM = "/usr/bin/chromium"
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[object]:
+    missing = None
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        missing = "playwright is not installed (pip install playwright)"
+    if missing is None and not os.path.exists(CHROMIUM):
+        missing = "Debian's chromium is not installed (apt-get install chromium, as .ci/run does)"
+    if missing:
+        if os.environ.get("CI", "").lower() == "true":
+            pytest.fail(f"{missing}; CI must run the browser tests.")
+        pytest.skip(missing)
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(
+            executable_path=CHROMIUM, args=["--no-sandbox"], headless=True
+        )
+        yield chromium
+        chromium.close()
+
+
+def _run(save_dir: Path, name: str, rows: int, **tags: object) -> Experiment:
+    run = Experiment(save_dir=save_dir, name=name)
+    run.tag({"learning_rate": tags.pop("learning_rate", 0.01), **tags})
+    for step in range(rows):
+        run.log({"loss": 1.0 / (step + 1), "accuracy": step / rows}, global_step=step * 10)
+    return run
+
+
+@pytest.fixture(scope="module")
+def save_dir(tmp_path_factory) -> Path:
+    root = tmp_path_factory.mktemp("ui") / "logs"
+    for name, rows, rate in (("alpha", 12, 0.01), ("alpha", 9, 0.1), ("beta", 7, 0.05)):
+        _run(root, name, rows, learning_rate=rate).close()
+    _run(root, "evil", 3, note="<script>alert(1)</script>").close()
+    torn = _run(root, "torn", 5)
+    torn.close()
+    metrics = Path(torn.log_dir) / "metrics.csv"
+    metrics.write_bytes(metrics.read_bytes() + b"40,0.2,0.")  # a row cut short
+    garbled = _run(root, "garbled", 4)
+    garbled.close()
+    (Path(garbled.log_dir) / "meta.experiment").write_text("{not json at all")
+    return root
+
+
+@contextlib.contextmanager
+def dashboard(save_dir: Path, log: Path) -> Iterator[str]:
+    port = _free_port()
+    with log.open("w") as out:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "petri", "ui", str(save_dir), "--port", str(port)],
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            assert process.poll() is None, log.read_text()
+            try:
+                with urllib.request.urlopen(url + "/api/runs", timeout=2):
+                    break
+            except OSError:
+                assert time.monotonic() < deadline, log.read_text()
+                time.sleep(0.2)
+        yield url
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+@pytest.fixture(scope="module")
+def url(save_dir, tmp_path_factory) -> Iterator[str]:
+    with dashboard(save_dir, tmp_path_factory.mktemp("log") / "ui.log") as address:
+        yield address
+
+
+def _screenshot(page, name: str, tmp_path: Path) -> None:
+    page.screenshot(path=str(tmp_path / f"ui-{name}.png"), full_page=True)
+    target = os.environ.get("PETRI_UI_SCREENSHOTS")
+    if target:
+        Path(target).mkdir(parents=True, exist_ok=True)
+        shutil.copy(tmp_path / f"ui-{name}.png", Path(target) / f"ui-{name}.png")
+
+
+def _rows(page) -> int:
+    return page.locator("#runs tbody tr.run").count()
+
+
+def test_runs_page_lists_every_run_and_a_filter_narrows_them(browser, url, tmp_path):
+    page = browser.new_page(viewport={"width": 1400, "height": 900})
+    dialogs: list[str] = []
+    page.on("dialog", lambda dialog: (dialogs.append(dialog.message), dialog.dismiss()))
+    page.goto(url + "/")
+    page.wait_for_selector("#runs tbody tr.run")
+    assert _rows(page) == 6
+    assert page.locator("text=6 runs").count() == 1
+    _screenshot(page, "runs", tmp_path)
+    page.fill("#filter", "name~alpha")
+    page.wait_for_function("document.querySelectorAll('#runs tbody tr.run').length === 2")
+    page.fill("#filter", "learning_rate<0.05")
+    page.wait_for_function("document.querySelectorAll('#runs tbody tr.run').length === 3")
+    page.fill("#filter", "no operator here")
+    page.wait_for_selector("#message:not([hidden])")
+    assert dialogs == []  # the tag holding a script stayed text
+
+
+def test_a_run_page_plots_every_row_of_metrics_csv(browser, url, save_dir, tmp_path):
+    page = browser.new_page(viewport={"width": 1400, "height": 1000})
+    page.goto(url + "/run/alpha/0")
+    page.wait_for_selector(".chart[data-metric='loss'] .main-svg")
+    points = page.evaluate(
+        "document.querySelector(\".chart[data-metric='loss']\").data[0].x.length"
+    )
+    csv = (save_dir / "alpha" / "version_0" / "metrics.csv").read_text().strip().splitlines()
+    assert points == len(csv) - 1 == 12
+    assert page.text_content("#status") == "finished"
+    _screenshot(page, "run", tmp_path)
+
+
+def test_the_compare_page_overlays_two_runs(browser, url, tmp_path):
+    page = browser.new_page(viewport={"width": 1400, "height": 900})
+    page.goto(url + "/")
+    page.wait_for_selector("#runs tbody tr.run")
+    for run in ("alpha/0", "beta/0"):
+        page.check(f"tr[data-run='{run}'] input[type=checkbox]")
+    page.click("#compare")
+    page.wait_for_selector(".chart[data-metric='loss'] .main-svg")
+    traces = page.evaluate(
+        "document.querySelector(\".chart[data-metric='loss']\").data.map(t => t.name)"
+    )
+    assert traces == ["alpha/0", "beta/0"]
+    assert page.locator("#differs th", has_text="learning_rate").count() == 1
+    _screenshot(page, "compare", tmp_path)
+
+
+WRITER = textwrap.dedent(
+    """
+    import sys
+    from petri.tracking import Experiment
+    run = Experiment(save_dir=sys.argv[1], name="live")
+    for step in range(5):
+        run.log({"loss": 1.0 / (step + 1)}, global_step=step)
+    run.save()
+    print("ready", flush=True)
+    sys.stdin.readline()
+    run.log({"loss": 0.01}, global_step=5)
+    run.save()
+    print("logged", flush=True)
+    sys.stdin.readline()
+    run.close()
+    """
+)
+
+
+def test_a_new_row_appears_without_a_reload_within_three_seconds(browser, save_dir, tmp_path):
+    live_dir = tmp_path / "live"
+    writer = subprocess.Popen(
+        [sys.executable, "-c", WRITER, str(live_dir)],
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    try:
+        assert writer.stdout.readline().strip() == "ready"
+        with dashboard(live_dir, tmp_path / "ui.log") as address:
+            page = browser.new_page()
+            page.goto(address + "/run/live/0")
+            page.wait_for_selector(".chart[data-metric='loss'] .main-svg")
+            count = "document.querySelector(\".chart[data-metric='loss']\").data[0].x.length"
+            assert page.evaluate(count) == 5
+            assert page.text_content("#live") == "live"
+            writer.stdin.write("\n")
+            writer.stdin.flush()
+            assert writer.stdout.readline().strip() == "logged"
+            logged = time.monotonic()
+            page.wait_for_function(f"{count} === 6", timeout=3000)
+            assert time.monotonic() - logged < 3.0
+    finally:
+        with contextlib.suppress(OSError):
+            writer.stdin.write("\n\n")
+            writer.stdin.flush()
+        writer.wait(timeout=30)
+
+
+def test_user_text_is_text_and_damaged_runs_are_shown_with_a_warning(browser, url):
+    page = browser.new_page()
+    dialogs: list[str] = []
+    page.on("dialog", lambda dialog: (dialogs.append(dialog.message), dialog.dismiss()))
+    page.goto(url + "/run/evil/0")
+    page.wait_for_selector("#tags tr")
+    assert page.locator("#tags td", has_text="<script>alert(1)</script>").count() == 1
+    page.goto(url + "/")
+    page.wait_for_selector("#runs tbody tr.run")
+    time.sleep(0.3)
+    assert dialogs == []
+    page.goto(url + "/run/torn/0")
+    page.wait_for_selector("#warning:not([hidden])")
+    assert "half-written line" in page.text_content("#warning")
+    page.goto(url + "/run/garbled/0")
+    page.wait_for_selector("#warning:not([hidden])")
+    assert "damaged" in page.text_content("#warning")
+    assert page.text_content("#status") == "damaged"
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/files/alpha/0/media/..%2f..%2fmetrics.csv",
+        "/files/alpha/0/media/%2e%2e%2fmeta.experiment",
+        "/files/alpha/0/media/%2fetc%2fpasswd",
+        "/static/..%2f_app.py",
+        "/run/..%2f..%2fetc/0",
+        "/api/runs/..%2falpha/0",
+        "/etc/passwd",
+    ],
+)
+def test_paths_that_leave_the_save_dir_are_not_found(url, path):
+    with pytest.raises(urllib.error.HTTPError) as raised:
+        urllib.request.urlopen(url + path, timeout=10)
+    assert raised.value.code == 404
+
+
+def test_a_missing_save_dir_is_a_petri_error(tmp_path):
+    done = subprocess.run(
+        [sys.executable, "-m", "petri", "ui", str(tmp_path / "nowhere")],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert done.returncode == 2 and "petri: error: No folder" in done.stderr
