@@ -8,8 +8,11 @@ resolves it and refuses anything outside that run's folder. Pages render user te
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import json
 import math
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -26,7 +29,7 @@ from petri.ui._index import RunIndex
 __all__ = ["create_app"]
 
 STATIC = Path(__file__).parent / "static"
-PAGES = {"runs": "runs.html", "run": "run.html", "compare": "compare.html"}
+PAGES = {"runs": "runs.html", "run": "run.html", "compare": "compare.html", "study": "study.html"}
 MAX_PAGE = 500
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".gif")
 
@@ -154,13 +157,17 @@ def create_app(save_dir: str) -> Starlette:
         return FileResponse(target)
 
     async def api_studies(request: Request) -> Response:
-        studies = []
-        for path in sorted(root.glob("*/study-*.json")):
-            try:
-                studies.append(json.loads(path.read_text()))
-            except (OSError, ValueError):
-                studies.append({"study": path.stem[len("study-") :], "error": "unreadable"})
-        return JSONResponse(_clean(studies))
+        """Every study summary ``petri tune`` wrote, without its trials."""
+        return JSONResponse(
+            _clean([{k: v for k, v in s.items() if k != "trials"} for s in _studies(root)])
+        )
+
+    async def api_study(request: Request) -> Response:
+        folder, name = request.path_params["folder"], request.path_params["study"]
+        for study in _studies(root):
+            if study["folder"] == folder and study.get("study") == name:
+                return JSONResponse(_clean(study))
+        return _not_found()
 
     return Starlette(
         routes=[
@@ -174,9 +181,39 @@ def create_app(save_dir: str) -> Starlette:
             Route("/api/runs/{name}/{version:int}/media", api_media),
             Route("/files/{name}/{version:int}/media/{file}", media_file),
             Route("/api/studies", api_studies),
+            Route("/api/studies/{folder}/{study}", api_study),
+            Route("/study/{folder}/{study}", page("study")),
         ],
         exception_handlers={404: lambda request, exc: _not_found()},
+        lifespan=_indexed_first(index),
     )
+
+
+def _indexed_first(index: RunIndex) -> Any:
+    """Read every run before the first request, so the first page answers from memory."""
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        await asyncio.to_thread(index.refresh, True)
+        yield
+
+    return lifespan
+
+
+def _studies(root: Path) -> list[dict[str, Any]]:
+    """The study summaries under ``root`` (``<name>/study-<study>.json``), each with its
+    ``folder``; an unreadable one is listed with an error."""
+    studies = []
+    for path in sorted(root.glob("*/study-*.json")):
+        try:
+            study = json.loads(path.read_text())
+            if not isinstance(study, dict):
+                raise ValueError("not an object")
+        except (OSError, ValueError) as error:
+            study = {"study": path.stem[len("study-") :], "error": f"unreadable: {error}"}
+        study["folder"] = path.parent.name
+        studies.append(study)
+    return studies
 
 
 def _find(index: RunIndex, request: Request) -> Any:

@@ -156,6 +156,7 @@ function runsPage() {
     location.href = "/compare?runs=" + encodeURIComponent([...runsState.selected].join(","));
   });
   loadRuns();
+  listStudies().catch(() => {});
 }
 
 // ------------------------------------------------------------------------------- run page
@@ -319,9 +320,67 @@ async function comparePage() {
   }
 }
 
+// ----------------------------------------------------------------------------- searches
+async function listStudies() {
+  const studies = await getJSON("/api/studies");
+  const list = document.getElementById("studies");
+  for (const study of studies) {
+    const item = el("li"); const link = el("a", study.study);
+    link.href = `/study/${encodeURIComponent(study.folder)}/${encodeURIComponent(study.study)}`;
+    item.appendChild(link);
+    const counts = study.counts ? Object.entries(study.counts).map(([k, v]) => `${v} ${k}`).join(", ") : "";
+    item.append(` (${study.folder}): ${counts}` + (study.best ? `; best ${fmt(study.best.value)}` : ""));
+    list.appendChild(item);
+  }
+  document.getElementById("searches").hidden = studies.length === 0;
+}
+
+async function studyPage() {
+  const [, , folder, name] = location.pathname.split("/");
+  let study;
+  try {
+    study = await getJSON(`/api/studies/${folder}/${name}`);
+  } catch (error) {
+    showWarning("warning", "No such search: " + error.message);
+    return;
+  }
+  document.getElementById("title").textContent = `search ${study.study} (${study.metric}, ${study.direction})`;
+  if (study.error) showWarning("warning", study.error);
+  const trials = study.trials || [];
+  const best = study.best ? study.best.number : null;
+  document.getElementById("best").textContent = study.best
+    ? `best: trial ${best}, ${study.metric} = ${fmt(study.best.value)}` : "no finished trial yet";
+  const params = [...new Set(trials.flatMap((t) => Object.keys(t.params || {})))];
+  const done = trials.filter((t) => typeof t.value === "number");
+  const dimension = (label, values) => {
+    if (values.every((v) => typeof v === "number")) return { label, values };
+    const names = [...new Set(values.map(String))];
+    return { label, values: values.map((v) => names.indexOf(String(v))),
+             tickvals: names.map((_, i) => i), ticktext: names };
+  };
+  const dimensions = params.map((p) => dimension(p.split(".").pop(), done.map((t) => t.params[p])));
+  dimensions.push({ label: study.metric, values: done.map((t) => t.value) });
+  const chart = document.getElementById("parallel");
+  Plotly.newPlot(chart, [{ type: "parcoords", dimensions,
+    line: { color: done.map((t) => (t.number === best ? 1 : 0)), colorscale: [[0, "#9ecae1"], [1, "#d62728"]] } }],
+    { margin: { l: 60, r: 60, t: 40, b: 20 } }, { displaylogo: false });
+  const table = document.getElementById("trials");
+  const head = el("tr");
+  for (const label of ["trial", "state", study.metric, ...params.map((p) => p.split(".").pop()), "run"]) head.appendChild(el("th", label));
+  table.appendChild(head);
+  for (const trial of trials) {
+    const tr = el("tr", null, trial.number === best ? "best" : "");
+    tr.dataset.trial = trial.number;
+    for (const value of [trial.number, trial.state, fmt(trial.value), ...params.map((p) => fmt(trial.params[p]))]) tr.appendChild(el("td", value));
+    tr.appendChild(el("td", trial.run || "-"));
+    table.appendChild(tr);
+  }
+}
+
 document.addEventListener("DOMContentLoaded", () => {
   const page = document.body.dataset.page;
   if (page === "runs") runsPage();
   else if (page === "run") runPage();
   else if (page === "compare") comparePage();
+  else if (page === "study") studyPage();
 });
