@@ -71,7 +71,14 @@ def _run(save_dir: Path, name: str, rows: int, **tags: object) -> Experiment:
 def save_dir(tmp_path_factory) -> Path:
     root = tmp_path_factory.mktemp("ui") / "logs"
     for name, rows, rate in (("alpha", 12, 0.01), ("alpha", 9, 0.1), ("beta", 7, 0.05)):
-        _run(root, name, rows, learning_rate=rate).close()
+        run = _run(root, name, rows, learning_rate=rate)
+        if name == "beta":  # what summaries write: weights at a few steps
+            import numpy as np
+
+            for step in (0, 30, 60):
+                values = np.random.default_rng(step).normal(step / 30, 1.0, 500)
+                run.add_histogram("variables/dense/weight", values, global_step=step)
+        run.close()
     _run(root, "evil", 3, note="<script>alert(1)</script>").close()
     torn = _run(root, "torn", 5)
     torn.close()
@@ -224,7 +231,7 @@ def test_a_new_row_appears_without_a_reload_within_three_seconds(browser, save_d
             page.wait_for_selector(".chart[data-metric='loss'] .main-svg")
             count = "document.querySelector(\".chart[data-metric='loss']\").data[0].x.length"
             assert page.evaluate(count) == 5
-            assert page.text_content("#live") == "live"
+            page.wait_for_function("document.getElementById('live').textContent === 'live'")
             writer.stdin.write("\n")
             writer.stdin.flush()
             assert writer.stdout.readline().strip() == "logged"
@@ -332,3 +339,17 @@ def test_a_search_shows_its_trials_and_parallel_coordinates(browser, url, save_d
     assert dimensions == 3  # x, units, the objective
     assert f"best: trial {best}" in page.text_content("#best")
     _screenshot(page, "study", tmp_path)
+
+
+def test_a_run_with_histograms_shows_them(browser, url, tmp_path):
+    page = browser.new_page(viewport={"width": 1400, "height": 1000})
+    page.goto(url + "/run/beta/0")
+    page.wait_for_selector(".chart[data-histogram='variables/dense/weight'] .main-svg")
+    steps = page.evaluate(
+        "document.querySelector(\".chart[data-histogram='variables/dense/weight']\")"
+        ".data.map(t => t.name)"
+    )
+    assert steps == ["step 0", "step 30", "step 60"]
+    page.goto(url + "/run/alpha/0")
+    page.wait_for_selector(".chart[data-metric='loss'] .main-svg")
+    assert page.locator("#histogram-section").is_hidden()

@@ -146,6 +146,12 @@ def create_app(save_dir: str) -> Starlette:
                     )
         return JSONResponse(items)
 
+    async def api_histograms(request: Request) -> Response:
+        indexed = _find(index, request)
+        if indexed is None:
+            return _not_found()
+        return JSONResponse(_clean(await asyncio.to_thread(_histograms, Path(indexed.run.path))))
+
     async def media_file(request: Request) -> Response:
         indexed = _find(index, request)
         if indexed is None:
@@ -179,6 +185,7 @@ def create_app(save_dir: str) -> Starlette:
             Route("/api/runs/{name}/{version:int}", api_run),
             Route("/api/runs/{name}/{version:int}/metrics", api_metrics),
             Route("/api/runs/{name}/{version:int}/media", api_media),
+            Route("/api/runs/{name}/{version:int}/histograms", api_histograms),
             Route("/files/{name}/{version:int}/media/{file}", media_file),
             Route("/api/studies", api_studies),
             Route("/api/studies/{folder}/{study}", api_study),
@@ -198,6 +205,44 @@ def _indexed_first(index: RunIndex) -> Any:
         yield
 
     return lifespan
+
+
+HISTOGRAM_STEPS = 10
+
+
+def _histograms(run_dir: Path) -> dict[str, list[dict[str, Any]]]:
+    """The histograms the run's summaries wrote to its TensorBoard events (read by
+    TensorBoard's own reader): per tag, up to 10 steps spread over the run, each with its
+    bucket edges and counts."""
+    folder = run_dir / "tf"
+    if not folder.is_dir():
+        return {}
+    from tensorboard.backend.event_processing import event_accumulator
+
+    events = event_accumulator.EventAccumulator(
+        str(folder), size_guidance={event_accumulator.HISTOGRAMS: 0}
+    )
+    try:
+        events.Reload()
+        tags = events.Tags().get(event_accumulator.HISTOGRAMS, [])
+    except Exception:  # a torn event file: no histograms rather than no page
+        return {}
+    found: dict[str, list[dict[str, Any]]] = {}
+    for tag in tags:
+        series = events.Histograms(tag)
+        stride = max(1, math.ceil(len(series) / HISTOGRAM_STEPS))
+        chosen = series[::stride][-HISTOGRAM_STEPS:]
+        found[tag] = [
+            {
+                "step": item.step,
+                "limits": list(item.histogram_value.bucket_limit),
+                "counts": list(item.histogram_value.bucket),
+                "min": item.histogram_value.min,
+                "max": item.histogram_value.max,
+            }
+            for item in chosen
+        ]
+    return found
 
 
 def _studies(root: Path) -> list[dict[str, Any]]:

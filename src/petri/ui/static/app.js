@@ -264,6 +264,10 @@ async function runPage() {
     }
   }
   await poll();
+  if (run.status === "running") {  // live: only the new rows are fetched
+    document.getElementById("live").textContent = "live";
+    setInterval(() => poll().catch(() => {}), 1000);
+  }
   for (const id of ["x-axis", "log-scale", "smoothing"]) {
     document.getElementById(id).addEventListener("input", () => charts.draw());
   }
@@ -275,10 +279,20 @@ async function runPage() {
     figure.appendChild(img); figure.appendChild(el("figcaption", `${item.key} @ ${fmt(item.step)}`));
     box.appendChild(figure);
   }
-  if (run.status === "running") {  // live: only the new rows are fetched
-    document.getElementById("live").textContent = "live";
-    setInterval(() => poll().catch(() => {}), 1000);
+  const histograms = await getJSON(`${api}/histograms`);
+  const holder = document.getElementById("histograms");
+  for (const [tag, steps] of Object.entries(histograms)) {
+    const div = el("div", null, "chart"); div.dataset.histogram = tag; holder.appendChild(div);
+    const traces = steps.map((h, i) => {
+      const lefts = [h.min, ...h.limits.slice(0, -1)];
+      return { name: `step ${h.step}`, mode: "lines", line: { shape: "hvh",
+        color: `rgba(31, 119, 180, ${0.25 + 0.75 * (i + 1) / steps.length})` },
+        x: h.limits.map((right, j) => (lefts[j] + Math.min(right, h.max)) / 2), y: h.counts };
+    });
+    Plotly.newPlot(div, traces, { title: { text: tag, font: { size: 13 } },
+      margin: { l: 50, r: 10, t: 30, b: 35 }, showlegend: false }, { displaylogo: false });
   }
+  document.getElementById("histogram-section").hidden = Object.keys(histograms).length === 0;
 }
 
 // --------------------------------------------------------------------------- compare page
