@@ -48,6 +48,8 @@ from typing import Any
 
 from _run_facts import command_line, cpu_model, loadavg, write_section
 
+from _servers import free_port, stop
+
 ROOT = Path(__file__).resolve().parent.parent
 ROWS = ("petri-batched", "petri-unbatched", "minimal", "in-process")
 BEGIN, END = "<!-- serve_latency:begin -->", "<!-- serve_latency:end -->"
@@ -228,12 +230,6 @@ def _in_process(export: str, seconds: float) -> dict[str, Any]:
 
 
 # -------------------------------------------------------------------------------- servers
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
 def _start(row: str, export: str, port: int, args: argparse.Namespace) -> subprocess.Popen:
     env = {**os.environ, "PYTHONPATH": str(ROOT / "src")}
     if row == "minimal":
@@ -265,15 +261,6 @@ def _start(row: str, export: str, port: int, args: argparse.Namespace) -> subpro
             time.sleep(0.2)
     process.kill()
     raise RuntimeError(f"{row} did not answer in 90 s")
-
-
-def _stop(process: subprocess.Popen) -> None:
-    process.terminate()
-    try:
-        process.wait(timeout=20)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait()
 
 
 def _export(folder: Path, python: str) -> str:
@@ -363,7 +350,7 @@ def main() -> None:
                     print(json.dumps(result), flush=True)
                     results.append(result)
                     continue
-                port = _free_port()
+                port = free_port()
                 process = _start(row, export, port, args)
                 try:
                     for count in clients:
@@ -375,7 +362,7 @@ def main() -> None:
                         print(json.dumps(result), flush=True)
                         results.append(result)
                 finally:
-                    _stop(process)
+                    stop(process)
     meta.update(loadavg_end=loadavg(), minutes=(time.perf_counter() - started) / 60)
     table = _table(results, clients)
     verdict = _verdict(results, max(clients))

@@ -32,7 +32,6 @@ import datetime
 import json
 import os
 import shutil
-import socket
 import statistics
 import subprocess
 import sys
@@ -46,15 +45,11 @@ from typing import Any
 from _fake_runs import make_runs
 from _run_facts import command_line, cpu_model, loadavg, write_section
 
+from _servers import free_port, stop
+
 ROOT = Path(__file__).resolve().parent.parent
 BEGIN, END = "<!-- ui_scale:begin -->", "<!-- ui_scale:end -->"
 CHROMIUM = "/usr/bin/chromium"
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 def _get(url: str, body: dict | None = None) -> Any:
@@ -76,15 +71,6 @@ def _until(check: Any, deadline_s: float = 600) -> float:
             pass
         time.sleep(0.05)
     raise TimeoutError("the server never listed every run")
-
-
-def _stop(process: subprocess.Popen) -> None:
-    process.terminate()
-    try:
-        process.wait(timeout=20)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait()
 
 
 # -------------------------------------------------------------------------------- writers
@@ -125,7 +111,7 @@ MLFLOW_WRITER = textwrap.dedent(
 def _petri(save_dir: Path, runs: int, args: argparse.Namespace) -> dict[str, float]:
     from playwright.sync_api import sync_playwright
 
-    port = _free_port()
+    port = free_port()
     process = subprocess.Popen(
         [args.python, "-m", "petri", "ui", str(save_dir), "--port", str(port)],
         env={**os.environ, "PYTHONPATH": str(ROOT / "src")},
@@ -152,7 +138,7 @@ def _petri(save_dir: Path, runs: int, args: argparse.Namespace) -> dict[str, flo
             answered = page.evaluate("performance.now() - window.t0") - 200
             browser.close()
     finally:
-        _stop(process)
+        stop(process)
     return {"ready": ready, "load": load, "filled": filled, "filter": answered}
 
 
@@ -171,7 +157,7 @@ def _browser_load(url: str) -> float:
 
 
 def _tensorboard(logdir: Path, runs: int, args: argparse.Namespace) -> dict[str, float]:
-    port = _free_port()
+    port = free_port()
     process = subprocess.Popen(
         [args.python, "-m", "tensorboard.main", "--logdir", str(logdir), "--port", str(port),
          "--host", "127.0.0.1"],
@@ -182,12 +168,12 @@ def _tensorboard(logdir: Path, runs: int, args: argparse.Namespace) -> dict[str,
         ready = _until(lambda: len(_get(url + "/data/runs")) >= runs)
         load = _browser_load(url + "/")
     finally:
-        _stop(process)
+        stop(process)
     return {"ready": ready, "load": load}
 
 
 def _mlflow(store: Path, runs: int, args: argparse.Namespace) -> dict[str, float]:
-    port = _free_port()
+    port = free_port()
     process = subprocess.Popen(
         [args.mlflow_python, "-m", "mlflow", "server",
          "--backend-store-uri", f"sqlite:///{store}/mlflow.db",
@@ -214,7 +200,7 @@ def _mlflow(store: Path, runs: int, args: argparse.Namespace) -> dict[str, float
         ready = _until(listed)
         load = _browser_load(url + "/")
     finally:
-        _stop(process)
+        stop(process)
     return {"ready": ready, "load": load}
 
 

@@ -12,7 +12,6 @@ import contextlib
 import json
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import textwrap
@@ -29,6 +28,7 @@ import pytest
 pytest.importorskip("starlette")
 pytest.importorskip("uvicorn")
 
+from _servers import petri_server
 from petri.datasets import digits
 from petri.serving import Client, ServingError
 
@@ -42,42 +42,9 @@ def petri(*args: object) -> list[str]:
     return [sys.executable, "-m", "petri", *(str(arg) for arg in args)]
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-@contextlib.contextmanager
-def server(*args: object, log: Path) -> Iterator[str]:
+def server(*args: object, log: Path) -> contextlib.AbstractContextManager[str]:
     """`petri serve ARGS` on a free port; its URL once /healthz answers. Always stopped."""
-    port = _free_port()
-    with log.open("w") as out:
-        process = subprocess.Popen(
-            petri("serve", *args, "--port", port), stdout=out, stderr=subprocess.STDOUT
-        )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 90
-        while True:
-            if process.poll() is not None:
-                raise AssertionError(f"petri serve exited: {log.read_text()[-2000:]}")
-            try:
-                with urllib.request.urlopen(url + "/healthz", timeout=2) as response:
-                    if response.status == 200:
-                        break
-            except OSError:
-                pass
-            assert time.monotonic() < deadline, log.read_text()[-2000:]
-            time.sleep(0.2)
-        yield url
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+    return petri_server(["serve", *args], "/healthz", log)
 
 
 def post(url: str, body: bytes | dict, path: str = "/v1/models/lenet_digits:predict"):

@@ -15,13 +15,14 @@ import os
 import pwd
 import re
 import shutil
-import socket
 import subprocess
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+
+from _servers import free_port
 
 
 def postgres_bin() -> Path | None:
@@ -42,12 +43,6 @@ def postgres_bin() -> Path | None:
         if (folder / "pg_ctl").is_file():
             return folder
     return None
-
-
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 @pytest.fixture(scope="session")
@@ -88,7 +83,7 @@ def postgres_url() -> Iterator[str]:
             str(folder / "initdb"), "-D", str(data), "--auth=trust", "-U", "postgres", "-E", "UTF8"
         )
         for attempt in range(3):  # another process may take the free port before the server
-            port = _free_port()
+            port = free_port()
             options = f"-p {port} -k {root} -c listen_addresses=127.0.0.1 -c fsync=off"
             try:
                 run(str(folder / "pg_ctl"), "-D", str(data), "-l", str(log), "-o", options,

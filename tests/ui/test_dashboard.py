@@ -11,7 +11,6 @@ from __future__ import annotations
 import contextlib
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import textwrap
@@ -26,16 +25,11 @@ import pytest
 pytest.importorskip("starlette")
 pytest.importorskip("plotly")
 
+from _servers import petri_server
 from petri.tracking import Experiment
 
 pytestmark = pytest.mark.slow
 CHROMIUM = "/usr/bin/chromium"
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 @pytest.fixture(scope="module")
@@ -102,34 +96,9 @@ def square(params: dict) -> float:
     return (params["x"] - 2) ** 2 + params["units"] / 100
 
 
-@contextlib.contextmanager
-def dashboard(save_dir: Path, log: Path) -> Iterator[str]:
-    port = _free_port()
-    with log.open("w") as out:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "petri", "ui", str(save_dir), "--port", str(port)],
-            stdout=out,
-            stderr=subprocess.STDOUT,
-        )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            assert process.poll() is None, log.read_text()
-            try:
-                with urllib.request.urlopen(url + "/api/runs", timeout=2):
-                    break
-            except OSError:
-                assert time.monotonic() < deadline, log.read_text()
-                time.sleep(0.2)
-        yield url
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+def dashboard(save_dir: Path, log: Path) -> contextlib.AbstractContextManager[str]:
+    """`petri ui SAVE_DIR` on a free port; its URL once /api/runs answers. Always stopped."""
+    return petri_server(["ui", save_dir], "/api/runs", log, wait_s=60)
 
 
 @pytest.fixture(scope="module")
