@@ -268,6 +268,7 @@ def test_bad_requests_get_a_4xx_that_names_the_problem_while_others_are_served(
         ({"rows": [row]}, 400, "Unknown keys ['rows']"),
         ([1, 2], 400, "must be a JSON object"),
         ({"inputs": []}, 400, "expected shape"),
+        (b'{"inputs": ' + b"[" * 100_000 + b"]" * 100_000 + b"}", 400, "nested too deeply"),
     ]
     try:
         for body, status, message in bad:
@@ -276,6 +277,10 @@ def test_bad_requests_get_a_4xx_that_names_the_problem_while_others_are_served(
             assert message in answer["error"], (message, answer)
         got, answer = post(lenet_url, good, path="/v1/models/lenet_digits:classify")
         assert got == 404 and "Unknown method 'classify'" in answer["error"]
+        got, answer = post(lenet_url, good, path="/v2/models/lenet_digits:predict")
+        assert got == 404 and "this server answers POST /v1/models/" in answer["error"]
+        got, answer = post(lenet_url, good, path="/healthz")  # GET only
+        assert got == 405 and "Method Not Allowed: POST /healthz" in answer["error"]
         time.sleep(0.5)
     finally:
         stop.set()

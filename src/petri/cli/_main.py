@@ -344,7 +344,7 @@ def export_command(
     default=64,
     show_default=True,
     type=int,
-    help="Rows one model call gathers from concurrent requests (1: no batching).",
+    help="Rows one model call gathers from concurrent requests (0 or 1: no batching).",
 )
 @click.option(
     "--batch-timeout-ms",

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
@@ -155,7 +156,23 @@ def create_app(settings: ServeSettings) -> Starlette:
     async def metrics(request: Request) -> Response:
         return PlainTextResponse(state.metrics.text(), media_type="text/plain; version=0.0.4")
 
+    async def http_error(request: Request, error: Exception) -> Response:
+        # Starlette's own 404 (unknown path) and 405 (wrong method) answer plain text; every
+        # error of this server is JSON {"error": ...} so that clients read one shape
+        assert isinstance(error, HTTPException)
+        known = (
+            f"POST /v1/models/{source.name}:predict, GET /v1/models/{source.name}, "
+            f"GET /v1/models/{source.name}/metadata, GET /healthz, GET /metrics"
+        )
+        message = (
+            f"{error.detail}: {request.method} {request.url.path}; this server answers {known}."
+        )
+        response = JSONResponse({"error": message}, status_code=error.status_code)
+        state.metrics.request("other", response.status_code, 0.0)
+        return response
+
     return Starlette(
+        exception_handlers={HTTPException: http_error},
         routes=[
             Route("/healthz", healthz),
             Route("/metrics", metrics),
@@ -174,6 +191,11 @@ async def _predict(request: Request, state: _State) -> Response:
         parsed = json.loads(body)
     except (ValueError, UnicodeDecodeError) as error:
         raise BadRequest(f"The body is not valid JSON: {error}.") from None
+    except RecursionError:  # json gives up on deep nesting this way, not with a ValueError
+        raise BadRequest(
+            "The body's JSON is nested too deeply; an input has at most "
+            f"{max(len(spec['shape']) for spec in served.model.inputs.values())} levels."
+        ) from None
     model = served.model
     checked = read_request(
         parsed,

@@ -16,10 +16,12 @@ from typing import Any
 
 import numpy as np
 
+from petri.errors import PetriError
+
 __all__ = ["BadRequest", "PredictRequest", "answer", "read_request"]
 
 
-class BadRequest(ValueError):
+class BadRequest(PetriError, ValueError):
     """A client's mistake: answered with ``status`` and ``{"error": message}``."""
 
     def __init__(self, message: str, status: int = 400) -> None:
