@@ -82,11 +82,16 @@ def create_app(save_dir: str) -> Starlette:
 
 
 def _indexed_first(index: RunIndex) -> Any:
-    """Read every run before the first request, so the first page answers from memory."""
+    """Read every run, and order them as the runs page first asks, before the first request,
+    so the first page answers from memory."""
+
+    def warm() -> None:
+        index.refresh(force=True)
+        index.view("", "created", True)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        await asyncio.to_thread(index.refresh, True)
+        await asyncio.to_thread(warm)
         yield
 
     return lifespan
