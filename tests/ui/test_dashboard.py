@@ -322,3 +322,24 @@ def test_a_run_with_histograms_shows_them(browser, url, tmp_path):
     page.goto(url + "/run/alpha/0")
     page.wait_for_selector(".chart[data-metric='loss'] .main-svg")
     assert page.locator("#histogram-section").is_hidden()
+
+
+def test_damage_inside_metrics_csv_is_named_on_the_run_page(browser, tmp_path):
+    """The index reads only a metrics file's tail (as `petri ls` does), so damage further up is
+    found by the run page, which reads the whole file: the page names it, the list still
+    shows the run."""
+    root = tmp_path / "logs"
+    _run(root, "binary", 40).close()
+    metrics = root / "binary" / "version_0" / "metrics.csv"
+    lines = metrics.read_bytes().split(b"\n")
+    lines[3] = b"\xff\xfe not text"
+    metrics.write_bytes(b"\n".join(lines))
+    with dashboard(root, tmp_path / "ui.log") as address:
+        page = browser.new_page()
+        page.goto(address + "/")
+        page.wait_for_selector("#runs tbody tr.run")
+        assert _rows(page) == 1
+        page.goto(address + "/run/binary/0")
+        page.wait_for_selector("#warning:not([hidden])")
+        assert "metrics.csv is damaged" in page.text_content("#warning")
+        assert "not UTF-8" in page.text_content("#warning")

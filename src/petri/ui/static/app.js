@@ -259,6 +259,7 @@ async function runPage() {
   let next = 0;
   async function poll() {
     const data = await getJSON(`${api}/metrics?since=${next}`);
+    if (data.error && !run.warning) showWarning("warning", "metrics.csv is damaged: " + data.error);
     if (data.rows.length || next === 0) {
       charts.add(0, data.columns, data.rows); next = data.next; charts.draw();
     }
