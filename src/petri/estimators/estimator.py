@@ -17,7 +17,7 @@ from torch import nn
 from petri import distributed
 from petri.configs.run import RunConfig
 from petri.data.iteration import iterate_input, move_to_device, to_channels_last
-from petri.errors import NotTrainedError, did_you_mean
+from petri.errors import ConfigError, NotTrainedError, did_you_mean
 from petri.estimators._evaluation import run_evaluation
 from petri.estimators._outputs import split_predictions
 from petri.export import export_savedmodel
@@ -640,9 +640,24 @@ def _resolve_device(name: str) -> torch.device:
     process's ``LOCAL_RANK`` device."""
     if name == "auto":
         name = "cuda" if torch.cuda.is_available() else "cpu"
-    if name == "cuda" and distributed.launched():
+    device = torch.device(name)
+    if device.type == "cuda" and not torch.cuda.is_available():
+        raise ConfigError(
+            f"run_config.device is {name!r}, but torch sees no CUDA device here (CUDA build: "
+            f"{torch.version.cuda or 'no'}). Use 'auto' or 'cpu'.",
+            "run_config.device",
+            name,
+        )
+    if device.type == "mps" and not torch.backends.mps.is_available():
+        raise ConfigError(
+            "run_config.device is 'mps', but this machine has no MPS device. Use 'auto' or "
+            "'cpu'.",
+            "run_config.device",
+            name,
+        )
+    if device.type == "cuda" and device.index is None and distributed.launched():
         return torch.device("cuda", distributed.local_rank())
-    return torch.device(name)
+    return device
 
 
 def _reporting_steps(config: RunConfig) -> tuple[int, set[int]]:

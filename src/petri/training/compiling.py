@@ -10,6 +10,7 @@ from typing import Any
 import torch
 from torch import nn
 
+from petri import distributed
 from petri.configs.run import CompileConfig
 from petri.errors import ConfigError, did_you_mean
 
@@ -49,7 +50,7 @@ class CompiledCall:
     ) -> None:
         self.module = module
         self.options = options
-        if device.type == "cpu" and note:
+        if device.type == "cpu" and note and distributed.is_main():  # once per job
             logger.warning("run_config.compile: %s", CPU_NOTE)
         self._compiled: Callable[..., Any] | None = _compile(module, options)
         self._failures = compile_failures()
