@@ -650,8 +650,7 @@ def _resolve_device(name: str) -> torch.device:
         )
     if device.type == "mps" and not torch.backends.mps.is_available():
         raise ConfigError(
-            "run_config.device is 'mps', but this machine has no MPS device. Use 'auto' or "
-            "'cpu'.",
+            "run_config.device is 'mps', but this machine has no MPS device. Use 'auto' or 'cpu'.",
             "run_config.device",
             name,
         )
