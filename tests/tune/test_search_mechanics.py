@@ -99,3 +99,33 @@ def test_only_losable_writes_skip_waiting_for_the_disk(postgres_url: str) -> Non
 
     assert setting(open_storage(postgres_url, Path("unused"))) == "on"
     assert setting(open_storage(postgres_url, Path("unused"), durable=False)) == "off"
+
+
+def test_a_trial_that_never_beat_is_retried_after_the_grace(postgres_url: str) -> None:
+    """Heartbeats start FIRST_BEAT_SECS into a trial (short trials write none); a RUNNING
+    trial older than that plus the grace, with no heartbeat row, lost its worker before the
+    first beat: it is failed and queued again. A younger one, or one that beats, is left."""
+    import datetime
+
+    import optuna
+    import sqlalchemy
+
+    from petri.tune._study import FIRST_BEAT_SECS, GRACE_SECS, requeue_abandoned
+
+    storage = open_storage(postgres_url, Path("unused"))
+    study = optuna.create_study(storage=storage, study_name="silent")
+    dead, young, beating = (study.ask() for _ in range(3))
+    storage.record_heartbeat(beating._trial_id)
+    old = datetime.datetime.now() - datetime.timedelta(seconds=FIRST_BEAT_SECS + GRACE_SECS + 5)
+    with storage.engine.begin() as connection:
+        for trial in (dead, beating):
+            connection.execute(
+                sqlalchemy.text("UPDATE trials SET datetime_start = :t WHERE trial_id = :id"),
+                {"t": old, "id": trial._trial_id},
+            )
+    requeue_abandoned(study, postgres_url)
+    states = {t.number: t.state.name for t in study.get_trials(deepcopy=False)}
+    assert states[dead.number] == "FAIL"
+    assert states[young.number] == "RUNNING" and states[beating.number] == "RUNNING"
+    retries = [t for t in study.get_trials(deepcopy=False) if t.number > beating.number]
+    assert [t.state.name for t in retries] == ["WAITING"]  # dead's retry, same parameters

@@ -16,6 +16,7 @@ from __future__ import annotations
 import atexit
 import contextlib
 import copy
+import datetime
 import fcntl
 import hashlib
 import itertools
@@ -48,6 +49,7 @@ __all__ = [
     "open_study",
     "owner_folder",
     "requeue_abandoned",
+    "FIRST_BEAT_SECS",
     "slots_used",
     "trial_of_dead_process",
     "trial_ownership",
@@ -60,6 +62,9 @@ PRUNERS = ("median", "halving", "none")
 SETTINGS_ATTR = "petri_search"
 OWNER_ATTRS = ("petri:host", "petri:pid", "petri:pid_start")  # written by Petri before 12/2026
 HEARTBEAT_SECS = 10
+FIRST_BEAT_SECS = HEARTBEAT_SECS
+"""A trial's first heartbeat waits this long: shorter trials never write one."""
+GRACE_SECS = 3 * HEARTBEAT_SECS
 MAX_RETRY = 3
 
 
@@ -133,7 +138,7 @@ def open_storage(url: str | None, journal: Path, durable: bool = True) -> Any:
                 url,
                 engine_kwargs=_engine_options(url, durable),
                 heartbeat_interval=HEARTBEAT_SECS,
-                grace_period=3 * HEARTBEAT_SECS,
+                grace_period=GRACE_SECS,
                 **{callback_arg: _retry_callback()},
             )
     except (optuna.exceptions.StorageInternalError, ImportError, ValueError) as error:
@@ -535,7 +540,8 @@ def requeue_abandoned(
     """Fail the RUNNING trials whose worker on this host is gone and queue each again.
 
     Databases with heartbeats also fail the stale trials of other hosts (optuna's
-    ``fail_stale_trials``) and queue them again through their retry callback. Trials of the
+    ``fail_stale_trials``, and trials that never beat: :func:`_silent_trial_ids`) and queue
+    them again through their retry callback. Trials of the
     processes in ``exclude`` (the caller's own workers, whose deaths it handles itself) are
     left alone. Returns the numbers requeued.
     """
@@ -545,6 +551,8 @@ def requeue_abandoned(
     with warnings.catch_warnings():  # "experimental" since optuna 2.9, still so named
         warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
         optuna.storages.fail_stale_trials(study)
+    for trial_id in _silent_trial_ids(study):  # died before its first heartbeat
+        _fail_and_retry(study, trial_id)
     folder = owner_folder(spec, study.study_name)
     if not folder.is_dir():
         return []
@@ -554,21 +562,55 @@ def requeue_abandoned(
     running = {
         t._trial_id: t for t in study.get_trials(deepcopy=False, states=(TrialState.RUNNING,))
     }
-    retry = _retry_callback()
     requeued = []
     for path, _, trial_id in abandoned:
         trial = running.get(trial_id) if trial_id is not None else None
-        if trial is not None:
-            try:
-                failed = study._storage.set_trial_state_values(trial_id, state=TrialState.FAIL)
-            except optuna.exceptions.UpdateFinishedTrialError:
-                failed = False  # another process failed it (and queued its retry) first
-            if failed:
-                retry(study, study._storage.get_trial(trial_id))
-                requeued.append(trial.number)
+        if trial is not None and _fail_and_retry(study, trial._trial_id):
+            requeued.append(trial.number)
         with contextlib.suppress(FileNotFoundError):
             os.unlink(path)
     return requeued
+
+
+def _fail_and_retry(study: Any, trial_id: int) -> bool:
+    """Fail a RUNNING trial and queue its retry; False when another process did first."""
+    optuna = _optuna()
+    from optuna.trial import TrialState
+
+    try:
+        failed = study._storage.set_trial_state_values(trial_id, state=TrialState.FAIL)
+    except optuna.exceptions.UpdateFinishedTrialError:
+        return False
+    if failed:
+        _retry_callback()(study, study._storage.get_trial(trial_id))
+    return bool(failed)
+
+
+def _silent_trial_ids(study: Any) -> list[int]:
+    """RUNNING trials of a database study that never beat although they started longer ago
+    than the first beat plus the grace period: their worker died before its first beat.
+
+    A trial's first heartbeat waits :data:`FIRST_BEAT_SECS` (most trials end before it, so
+    they cost the server no heartbeat at all), and optuna's ``fail_stale_trials`` skips trials
+    without one; this finds them. Reads optuna's tables (``trials``, ``trial_heartbeats``)
+    with plain SQL."""
+    from optuna.storages import RDBStorage
+
+    storage = getattr(study._storage, "_backend", study._storage)
+    if not isinstance(storage, RDBStorage):
+        return []
+    import sqlalchemy
+
+    cutoff = datetime.datetime.now() - datetime.timedelta(seconds=FIRST_BEAT_SECS + GRACE_SECS)
+    query = sqlalchemy.text(
+        "SELECT t.trial_id FROM trials t LEFT JOIN trial_heartbeats h "
+        "ON h.trial_id = t.trial_id WHERE t.study_id = :study AND t.state = 'RUNNING' "
+        "AND h.trial_id IS NULL AND t.datetime_start < :cutoff"
+    )
+    study_id = storage.get_study_id_from_name(study.study_name)
+    with storage.engine.connect() as connection:
+        rows = connection.execute(query, {"study": study_id, "cutoff": cutoff})
+        return [int(row[0]) for row in rows]
 
 
 def _free_slots(

@@ -23,6 +23,7 @@ from typing import Any
 from petri.errors import RunStopped
 from petri.tune._space import apply_params, suggest
 from petri.tune._study import (
+    FIRST_BEAT_SECS,
     SearchSettings,
     claim_trial,
     claim_waiting_trial,
@@ -261,9 +262,10 @@ def _heartbeat(storage: Any, trial_id: int) -> Iterator[None]:
     stop = threading.Event()
 
     def beat() -> None:
-        while not stop.is_set():
+        wait = FIRST_BEAT_SECS  # most trials end before it: no heartbeat row for them at all
+        while not stop.wait(wait):
             storage.record_heartbeat(trial_id)
-            stop.wait(interval)
+            wait = interval
 
     thread = threading.Thread(target=beat, name="petri-trial-heartbeat", daemon=True)
     thread.start()
