@@ -48,6 +48,11 @@ KEY_EFFECTS: dict[str, str] = {
     "AgentConfig.memory_config": f"{_RL}::test_memory_config_keys_build_the_replay_memory",
     "AgentConfig.module": f"{_RL}::test_module_keys_select_environment_agent_memory_model_and_exploration",
     "AgentConfig.output_dir": f"{_RL}::test_agent_config_output_dir_holds_the_checkpoints",
+    # CompileConfig
+    "CompileConfig.mode": "tests/estimators/test_precision_and_compile.py::test_compile_options_reach_torch_compile",
+    "CompileConfig.fullgraph": "tests/estimators/test_precision_and_compile.py::test_fullgraph_refuses_a_graph_break_and_falls_back",
+    "CompileConfig.dynamic": "tests/estimators/test_precision_and_compile.py::test_compile_options_reach_torch_compile",
+    "CompileConfig.backend": "tests/estimators/test_precision_and_compile.py::test_a_failing_compile_falls_back_to_eager_with_one_message",
     # EnvironmentConfig
     "EnvironmentConfig.env_id": f"{_RL}::test_module_keys_select_environment_agent_memory_model_and_exploration",
     "EnvironmentConfig.module": f"{_RL}::test_module_keys_select_environment_agent_memory_model_and_exploration",
@@ -225,6 +230,9 @@ KEY_EFFECTS: dict[str, str] = {
     "RLModelConfig.value_optimizer_config": f"rejected: {_RL}::test_value_optimizer_config_is_rejected_by_every_model",
     # RunConfig
     "RunConfig.compile": f"{_RUN}::test_compile_runs_the_model_through_torch_compile",
+    "RunConfig.precision": "tests/estimators/test_precision_and_compile.py::test_bf16_runs_the_forward_pass_in_bfloat16",
+    "RunConfig.accumulate_grad_batches": "tests/estimators/test_precision_and_compile.py::test_accumulated_update_equals_the_update_of_the_mean_loss",
+    "RunConfig.memory_format": "tests/estimators/test_precision_and_compile.py::test_channels_last_keeps_conv_weights_nhwc_and_the_results",
     "RunConfig.device": f"{_RUN}::test_device_places_the_model",
     "RunConfig.keep_checkpoint_every_n_hours": "tests/estimators/test_estimator.py::test_keep_checkpoint_every_n_hours_preserves_milestones",
     "RunConfig.keep_checkpoint_max": "tests/estimators/test_estimator.py::test_checkpoints_every_n_steps_and_keep_max",
@@ -260,6 +268,9 @@ CONDITIONS: dict[str, str] = {
     "RLExperimentConfig.update_frequency [PGAgent]": f"rejected: {_REJ}::test_rl_settings_that_would_do_nothing_are_refused",
     "RunConfig.compile [Agent]": f"rejected: {_REJ}::test_rl_config_and_agent_reject_compile_and_other_devices",
     "RunConfig.device [Agent]": f"rejected: {_REJ}::test_rl_config_and_agent_reject_compile_and_other_devices",
+    "RunConfig.precision [Agent]": f"rejected: {_REJ}::test_rl_config_and_agent_reject_compile_and_other_devices",
+    "RunConfig.accumulate_grad_batches [Agent]": f"rejected: {_REJ}::test_rl_config_and_agent_reject_compile_and_other_devices",
+    "RunConfig.memory_format [Agent]": f"rejected: {_REJ}::test_rl_config_and_agent_reject_compile_and_other_devices",
     "RunConfig.keep_checkpoint_every_n_hours [Agent]": f"{_AGENT}::test_agent_keeps_hourly_checkpoints_as_configured",
     "RunConfig.num_threads [Agent]": f"{_AGENT}::test_agent_sets_the_thread_count_when_it_trains",
     "RunConfig.verbose [Agent]": f"{_AGENT}::test_agent_shows_progress_unless_verbose_is_false",

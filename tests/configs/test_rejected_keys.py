@@ -49,11 +49,21 @@ def test_rl_model_config_rejects_supervised_keys(key: str, value: object) -> Non
 def test_rl_config_and_agent_reject_compile_and_other_devices(tmp_path) -> None:
     with pytest.raises(ConfigError, match=r"`run_config`.*compile applies to the Estimator"):
         RLExperimentConfig.from_dict({**RL, "run_config": {"compile": True}})
-    with pytest.raises(ValueError, match="does not compile its model"):
+    with pytest.raises(ValueError, match="compile applies to the Estimator"):
         Agent(q_model(), model_dir=str(tmp_path), config={"compile": True})
-    with pytest.raises(ValueError, match=r"runs on the CPU \(RunConfig.device='cuda'\)"):
+    with pytest.raises(ValueError, match=r"run on the CPU \(run_config.device='cuda'\)"):
         Agent(q_model(), model_dir=str(tmp_path), config={"device": "cuda"})
     Agent(q_model(), model_dir=str(tmp_path), config={"device": "cpu"})
+    estimator_only = {
+        "precision": "bf16-mixed",
+        "accumulate_grad_batches": 4,
+        "memory_format": "channels_last",
+    }
+    for key, value in estimator_only.items():
+        with pytest.raises(ConfigError, match=rf"run_config.{key}=.*applies to the Estimator"):
+            RLExperimentConfig.from_dict({**RL, "run_config": {key: value}})
+        with pytest.raises(ValueError, match=rf"run_config.{key}=.*applies to the Estimator"):
+            Agent(q_model(), model_dir=str(tmp_path), config={key: value})
 
 
 def test_device_must_name_a_device() -> None:

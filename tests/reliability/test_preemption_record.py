@@ -184,9 +184,10 @@ def test_sigkilled_and_resumed_runs_have_the_uninterrupted_record(
         if process.is_alive() and kills < wanted:
             os.kill(process.pid, signal.SIGKILL)
             process.join()
-            assert process.exitcode == -signal.SIGKILL
-            kills += 1
-            continue
+            if process.exitcode == -signal.SIGKILL:
+                kills += 1
+                continue
+            # else it finished in the instant between is_alive() and the signal: a normal end
         process.join(timeout=600)
         assert process.exitcode == 0
         finished.append(run_dir)

@@ -24,17 +24,18 @@ from petri.configs.rl import (
     RLModelConfig,
     is_rl_config,
 )
-from petri.configs.run import RunConfig
+from petri.configs.run import CompileConfig, RunConfig
 
 __all__ = [
     "AgentConfig",
     "BaseConfig",
+    "CompileConfig",
     "EnvironmentConfig",
     "EstimatorConfig",
     "ExperimentConfig",
     "ExplorationConfig",
-    "GraphConfig",
     "ExportStrategyConfig",
+    "GraphConfig",
     "HookConfig",
     "InputDataConfig",
     "LossConfig",
@@ -46,10 +47,10 @@ __all__ = [
     "RLExperimentConfig",
     "RLModelConfig",
     "RunConfig",
-    "is_rl_config",
     "apply_overrides",
     "as_config",
     "deep_merge",
+    "is_rl_config",
     "json_schema",
     "load_config_source",
     "parse_path",

@@ -314,11 +314,9 @@ class RLExperimentConfig(BaseConfig):
     @field_validator("run_config")
     @classmethod
     def _agent_takes_the_run_config(cls, value: RunConfig) -> RunConfig:
-        if value.compile:
-            raise ValueError(
-                "run_config.compile applies to the Estimator; the Agent acts one state at a "
-                "time, where torch.compile's recompiles cost more than they save. Remove it."
-            )
+        problem = value.unsupported_by_agents()
+        if problem:
+            raise ValueError(problem)
         return value
 
     def to_dict(self) -> dict[str, Any]:

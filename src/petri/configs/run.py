@@ -1,14 +1,41 @@
-"""``RunConfig``: how a run executes (seeding, checkpoints, summaries, logging cadence)."""
+"""``RunConfig``: how a run executes (seeding, checkpoints, summaries, logging cadence, device,
+precision, compilation, distribution)."""
 
 from __future__ import annotations
 
 import re
+from typing import Any, Literal
 
 from pydantic import AliasChoices, Field, PositiveInt, field_validator
 
 from petri.configs._base import BaseConfig
 
-__all__ = ["RunConfig"]
+__all__ = ["CompileConfig", "RunConfig"]
+
+_PRECISION_ALIASES = {
+    "32": "32",
+    "32-true": "32",
+    "fp32": "32",
+    "bf16": "bf16-mixed",
+    "bf16-mixed": "bf16-mixed",
+    "16": "16-mixed",
+    "16-mixed": "16-mixed",
+    "fp16": "16-mixed",
+}
+
+
+class CompileConfig(BaseConfig):
+    """``torch.compile`` options (``run_config.compile: {mode: max-autotune}``)."""
+
+    mode: Literal["default", "reduce-overhead", "max-autotune", "max-autotune-no-cudagraphs"] = (
+        "default"
+    )
+    fullgraph: bool = False
+    """Refuse graph breaks (an error, then the eager fallback) instead of splitting the graph."""
+    dynamic: bool | None = None
+    """Shape-polymorphic kernels: None lets torch decide after a recompile."""
+    backend: str = "inductor"
+    """Any backend ``torch._dynamo.list_backends()`` names (``eager`` and ``aot_eager`` debug)."""
 
 
 class RunConfig(BaseConfig):
@@ -29,9 +56,21 @@ class RunConfig(BaseConfig):
     log_step_count_steps: PositiveInt = 100
     """Log loss and steps/s every this many steps."""
     device: str = "auto"
-    """``auto`` (CUDA when available, else CPU), ``cpu``, ``cuda``, ``cuda:<index>`` or ``mps``."""
-    compile: bool = False
-    """Opt into ``torch.compile`` for the model."""
+    """``auto`` (CUDA when available, else CPU), ``cpu``, ``cuda``, ``cuda:<index>`` or ``mps``.
+    Under a distributed launch ``cuda`` means the process's ``LOCAL_RANK`` device."""
+    precision: Literal["32", "bf16-mixed", "16-mixed"] = "32"
+    """``32``; ``bf16-mixed`` (autocast to bfloat16, CPU and CUDA); ``16-mixed`` (autocast to
+    float16 with a gradient scaler, whose state is checkpointed). Also read: ``bf16``, ``16``,
+    ``32-true``."""
+    accumulate_grad_batches: PositiveInt = 1
+    """Batches whose gradients add up to one optimizer update; a global step is one update."""
+    compile: CompileConfig | None = None
+    """``torch.compile`` the model's training and evaluation calls: ``true`` or the options
+    (``{mode: max-autotune}``); ``false``/None is eager. A compilation failure falls back to
+    eager with one warning."""
+    memory_format: Literal["contiguous", "channels_last"] = "contiguous"
+    """``channels_last`` keeps the weights and 4-d inputs NHWC in memory (faster conv nets on
+    CPU and on tensor cores); results are the same."""
     num_threads: PositiveInt | None = None
     """``torch.set_num_threads`` for the run; None leaves torch's default."""
     verbose: bool = True
@@ -48,3 +87,54 @@ class RunConfig(BaseConfig):
                 "'mps'."
             )
         return value
+
+    @field_validator("precision", mode="before")
+    @classmethod
+    def _precision_alias(cls, value: Any) -> Any:
+        key = str(value).lower() if isinstance(value, str | int) else value
+        if key in _PRECISION_ALIASES:
+            return _PRECISION_ALIASES[key]
+        raise ValueError(
+            f"Unknown precision {value!r}; expected '32', 'bf16-mixed' or '16-mixed'."
+        )
+
+    @field_validator("compile", mode="before")
+    @classmethod
+    def _compile_switch(cls, value: Any) -> Any:
+        if value is True:
+            return {}
+        if value is False:
+            return None
+        if value is not None and not isinstance(value, dict | CompileConfig):
+            raise ValueError(
+                "expected true, false or the options {mode, fullgraph, dynamic, backend}."
+            )
+        return value
+
+    def unsupported_by_agents(self) -> str | None:
+        """Why an RL Agent cannot honour this config (None when it can): the Agent acts one
+        state at a time on the CPU, where these settings would be accepted and do nothing."""
+        if self.compile is not None:
+            return (
+                "run_config.compile applies to the Estimator; the Agent acts one state at a "
+                "time, where torch.compile's recompiles cost more than they save. Remove it."
+            )
+        refused = {
+            "precision": (self.precision, "32"),
+            "accumulate_grad_batches": (self.accumulate_grad_batches, 1),
+            "memory_format": (self.memory_format, "contiguous"),
+        }
+        for key, (value, default) in refused.items():
+            if value != default:
+                return (
+                    f"run_config.{key}={value!r} applies to the Estimator; RL Agents train "
+                    f"small networks in full precision one update at a time. Remove it (or "
+                    f"set {default!r})."
+                )
+        if self.device not in ("auto", "cpu"):
+            return (
+                f"RL Agents run on the CPU (run_config.device={self.device!r}): they act on one "
+                "state at a time and keep their replay memory in host memory. Use device 'cpu' "
+                "(or 'auto')."
+            )
+        return None

@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 import torch
 
-__all__ = ["Batch", "batch_size_of", "iterate_input", "move_to_device"]
+__all__ = ["Batch", "batch_size_of", "iterate_input", "move_to_device", "to_channels_last"]
 
 Batch = tuple[Any, Any]
 
@@ -80,3 +80,15 @@ def batch_size_of(features: Any) -> int:
     if isinstance(features, dict):
         features = next(iter(features.values()))
     return int(features.shape[0]) if hasattr(features, "shape") and features.dim() else 1
+
+
+def to_channels_last(value: Any) -> Any:
+    """4-d floating-point tensors (and dicts of them) in channels-last memory order; the values
+    and shapes are unchanged, only the strides."""
+    if isinstance(value, torch.Tensor):
+        if value.dim() == 4 and value.is_floating_point():
+            return value.contiguous(memory_format=torch.channels_last)
+        return value
+    if isinstance(value, dict):
+        return {k: to_channels_last(v) for k, v in value.items()}
+    return value

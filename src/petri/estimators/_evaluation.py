@@ -3,15 +3,17 @@ the mean loss weighted by batch size; hooks end on every exit."""
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable
 from typing import Any
 
 import torch
 
-from petri.data.iteration import batch_size_of, iterate_input, move_to_device
+from petri.data.iteration import batch_size_of, iterate_input
 from petri.estimators._outputs import as_python, update_metrics
 from petri.modes import ModeKeys
 from petri.training.hooks import HookList, LoopState
+from petri.training.precision import as_full_precision
 
 __all__ = ["run_evaluation"]
 
@@ -21,10 +23,14 @@ def run_evaluation(
     module: torch.nn.Module,
     input_fn: Callable[[], Any],
     hooks: HookList,
-    device: torch.device,
+    on_device: Callable[[Any], Any],
     global_step: int,
+    autocast: Callable[[], contextlib.AbstractContextManager[Any]] = contextlib.nullcontext,
 ) -> dict[str, Any]:
     """Metrics (Python numbers), the mean ``loss`` and ``global_step`` of one evaluation.
+
+    ``on_device`` puts a batch where the model is; the model runs in ``autocast()`` and its
+    low-precision outputs reach the metrics as float32.
 
     Raises:
         ValueError: ``input_fn`` produced no batches.
@@ -38,14 +44,17 @@ def run_evaluation(
     try:
         with torch.no_grad():
             for features, labels in iterate_input(input_fn, repeat_single=False):
-                features, labels = move_to_device(features, device), move_to_device(labels, device)
+                features, labels = on_device(features), on_device(labels)
                 state.features, state.labels = features, labels
-                spec = call(features, labels, ModeKeys.EVAL)
+                with autocast():
+                    spec = call(features, labels, ModeKeys.EVAL)
                 size = batch_size_of(features)
                 if spec.loss is not None:
                     loss_sum += float(spec.loss) * size
                 examples += size
-                update_metrics(spec.eval_metric_ops, metric_objects, averages, size)
+                update_metrics(
+                    as_full_precision(spec.eval_metric_ops), metric_objects, averages, size
+                )
                 state.step += 1
                 state.loss, state.spec = spec.loss, spec
                 hooks.after_step(state)

@@ -14,7 +14,7 @@ import torch
 from torch import nn
 
 from petri.configs.run import RunConfig
-from petri.data.iteration import iterate_input, move_to_device
+from petri.data.iteration import iterate_input, move_to_device, to_channels_last
 from petri.errors import NotTrainedError, did_you_mean
 from petri.estimators._evaluation import run_evaluation
 from petri.estimators._outputs import split_predictions
@@ -25,6 +25,7 @@ from petri.optimizers import GradientStep, build_optimizer
 from petri.runtime import seed_everything, show_progress, use_threads
 from petri.spec import EstimatorSpec
 from petri.training import checkpoints as ckpt
+from petri.training.compiling import CompiledCall
 from petri.training.hooks import (
     CheckpointSaverHook,
     HookList,
@@ -35,6 +36,7 @@ from petri.training.hooks import (
     StopAfterNEvalsHook,
 )
 from petri.training.model_fn import ModelFnModule
+from petri.training.precision import MixedPrecision, as_full_precision
 from petri.training.state import (
     capture_training_state,
     restore_training_state,
@@ -85,6 +87,8 @@ class Estimator:
         else:
             self._module = ModelFnModule(model_fn, self.params, self.config, self.model_dir)
         self.device = _resolve_device(self.config.device)
+        self._precision = MixedPrecision(self.config.precision, self.device)
+        self._channels_last = self.config.memory_format == "channels_last"
         self._call: Callable[..., EstimatorSpec] = self._module
         self._own_step: Callable[..., EstimatorSpec] | None = getattr(
             self._module, "train_step", None
@@ -189,7 +193,13 @@ class Estimator:
         extra = [StopAfterNEvalsHook(steps)] if steps is not None else []
         hook_list = HookList(extra + list(hooks or []))
         results = run_evaluation(
-            self._call, self._module, input_fn, hook_list, self.device, self._global_step
+            self._call,
+            self._module,
+            input_fn,
+            hook_list,
+            self._batch_on_device,
+            self._global_step,
+            self._precision.autocast,
         )
         if self.config.verbose:
             show_progress()
@@ -224,8 +234,9 @@ class Estimator:
         hook_list.begin(state)
         with torch.no_grad():
             for features, _ in iterate_input(input_fn, repeat_single=False):
-                spec = self._call(move_to_device(features, self.device), None, ModeKeys.PREDICT)
-                yield from split_predictions(spec.predictions, keys)
+                with self._precision.autocast():
+                    spec = self._call(self._batch_on_device(features), None, ModeKeys.PREDICT)
+                yield from split_predictions(as_full_precision(spec.predictions), keys)
                 state.step += 1
                 hook_list.after_step(state)
                 if state.stop:
@@ -290,6 +301,9 @@ class Estimator:
         extra = {}
         if iterator is not None and hasattr(iterator, "state_dict"):
             extra["input"] = iterator.state_dict()
+        scaler = self._precision.state_dict()
+        if scaler is not None:
+            extra["grad_scaler"] = scaler
         state = capture_training_state(
             self._global_step, self._module, self._optimizer, self._scheduler, **extra
         )
@@ -309,31 +323,41 @@ class Estimator:
             optimizer=self._optimizer,
         )
         state.learning_rate = self._learning_rate()
-        module, device = self._module, self.device
+        module = self._module
         module.train(True)
         hooks.begin(state)
         exhausted = False
+        accumulate = self.config.accumulate_grad_batches
+        gradient_step = self._gradient_step
         try:
             while last_step is None or self._global_step < last_step:
-                try:
-                    features, labels = next(iterator)
-                except StopIteration:
-                    exhausted = True
+                losses = []
+                for micro_batch in range(accumulate):
+                    try:
+                        features, labels = next(iterator)
+                    except StopIteration:
+                        exhausted = True
+                        break
+                    features = self._batch_on_device(features)
+                    labels = self._batch_on_device(labels)
+                    if not micro_batch:
+                        state.features, state.labels = features, labels
+                        if hooks.has_before:
+                            hooks.before_step(state)
+                    spec = self.train_step(features, labels)
+                    losses.append(spec.loss)
+                if not losses:
                     break
-                if device.type != "cpu":
-                    features = move_to_device(features, device)
-                    labels = move_to_device(labels, device)
-                state.features, state.labels = features, labels
-                if hooks.has_before:
-                    hooks.before_step(state)
-                spec = self.train_step(features, labels)
+                if exhausted:
+                    gradient_step.flush()  # type: ignore[union-attr]  # a partial accumulation
                 self._global_step += 1
                 state.global_step = self._global_step
                 state.step += 1
-                state.loss, state.spec = spec.loss, spec
+                state.loss = spec.loss if accumulate == 1 else torch.stack(losses).mean()
+                state.spec = spec
                 state.learning_rate = self._optimizer.param_groups[0]["lr"]  # type: ignore[union-attr]
                 hooks.after_step(state)
-                if state.stop:
+                if state.stop or exhausted:
                     break
         except KeyboardInterrupt:
             state.interrupted = True
@@ -362,13 +386,20 @@ class Estimator:
         (a ``petri.models.Model`` subclass, as Keras's ``train_step``) takes over the update;
         ``gradient_step(loss)`` does the backward pass, clipping and optimizer step.
         """
-        if self._own_step is not None:
-            spec = self._own_step(features, labels, self._gradient_step)
-        else:
-            spec = self._call(features, labels, ModeKeys.TRAIN)
+        with self._precision.autocast():
+            if self._own_step is not None:
+                spec = self._own_step(features, labels, self._gradient_step)
+            else:
+                spec = self._call(features, labels, ModeKeys.TRAIN)
+        if self._own_step is None:
             self._gradient_step(spec.loss)  # type: ignore[misc]
-        spec.loss = spec.loss.detach()  # type: ignore[union-attr]
+        spec.loss = spec.loss.detach().float()  # type: ignore[union-attr]
         return spec
+
+    def _batch_on_device(self, value: Any) -> Any:
+        """A batch's tensors on the run's device, 4-d ones channels-last when asked."""
+        value = move_to_device(value, self.device)
+        return to_channels_last(value) if self._channels_last else value
 
     def _default_train_hooks(self, last_step: int | None) -> list[Any]:
         config = self.config
@@ -439,6 +470,8 @@ class Estimator:
                 clip_norm=spec.clip_gradients,
                 separately_clipped=embedding_tables(self._module) if embed_clip else [],
                 separate_norm=embed_clip,
+                accumulate=self.config.accumulate_grad_batches,
+                scaler=self._precision.scaler,
             )
             self._spec_hooks = list(spec.training_hooks or [])
         fallback = not checkpoint_path  # resuming: a damaged newest gives way to the previous
@@ -460,8 +493,10 @@ class Estimator:
             if isinstance(module, nn.modules.batchnorm._BatchNorm):
                 module.reset_running_stats()
         self._module.to(self.device)
-        if self.config.compile:
-            self._call = torch.compile(self._module)  # type: ignore[assignment]
+        if self._channels_last:
+            self._module.to(memory_format=torch.channels_last)  # type: ignore[call-overload]
+        if self.config.compile is not None:
+            self._call = CompiledCall(self._module, self.config.compile, self.device)
         self._built = True
         return spec
 
@@ -472,9 +507,9 @@ class Estimator:
             raise ValueError(f"input_fn {input_fn!r} produced no batches.") from None
         self._module.train(mode == ModeKeys.TRAIN)
         with torch.no_grad():
-            spec = self._call(
-                move_to_device(features, self.device),
-                None if mode == ModeKeys.PREDICT else move_to_device(labels, self.device),
+            spec = self._module(
+                self._batch_on_device(features),
+                None if mode == ModeKeys.PREDICT else self._batch_on_device(labels),
                 mode,
             )
         if not isinstance(spec, EstimatorSpec):
@@ -500,6 +535,7 @@ class Estimator:
         self._state_step = self._global_step
         self._pending_restore_optimizer = not full
         if full:
+            self._precision.load_state_dict(state.get("grad_scaler"))
             self._pending_input_state = state.get("input")
             self._train_input_fn = self._train_iterator = None
         logger.info("Restored %s (global step %d).", path, self._global_step)

@@ -83,6 +83,11 @@ class GradientStep:
         separately_clipped: tensors clipped each on its own to ``separate_norm`` after the
             global clip (``clip_embed_gradients``: one per embedding table).
         separate_norm: that bound.
+        accumulate: calls whose gradients add up to one update (``accumulate_grad_batches``);
+            each loss is divided by it, so the update is that of the mean loss.
+        scaler: a ``torch.amp.GradScaler`` (float16 training): losses are scaled before the
+            backward pass, gradients unscaled before clipping, and a step with infinite
+            gradients is skipped.
 
     Fused ``Adam``/``AdamW`` with one parameter group on CPU (Petri's default optimizer) runs
     torch's fused kernel directly; every other optimizer, or an Adam with hooks, runs
@@ -98,33 +103,80 @@ class GradientStep:
         clip_norm: float | None = None,
         separately_clipped: Sequence[Tensor] = (),
         separate_norm: float | None = None,
+        accumulate: int = 1,
+        scaler: Any = None,
     ) -> None:
+        if accumulate < 1:
+            raise ValueError(f"GradientStep expected accumulate >= 1; received {accumulate}.")
         self.optimizer = optimizer
         self.scheduler = scheduler
         self.clip_parameters = list(clip_parameters)
         self.clip_norm = clip_norm
         self.separately_clipped = list(separately_clipped)
         self.separate_norm = separate_norm
+        self.accumulate = accumulate
+        self.scaler = scaler
+        self.pending = 0
+        """Backward passes since the last update."""
         self._plan: _FusedAdamPlan | None = None
 
+    @property
+    def updates_next(self) -> bool:
+        """Whether the next call ends with an update (DDP syncs gradients only then)."""
+        return self.pending + 1 >= self.accumulate
+
     def __call__(self, loss: Tensor) -> None:
+        if not self.pending:
+            self._zero_gradients()
+        if self.accumulate > 1:
+            loss = loss / self.accumulate
+        if self.scaler is not None:
+            loss = self.scaler.scale(loss)
+        if torch.is_autocast_enabled(loss.device.type):  # a model's own step runs in autocast
+            with torch.autocast(loss.device.type, enabled=False):
+                loss.backward()
+        else:
+            loss.backward()
+        self.pending += 1
+        if self.pending >= self.accumulate:
+            self._update()
+
+    def flush(self) -> bool:
+        """Apply the gradients of an unfinished accumulation (the input ended); False when
+        there were none."""
+        if not self.pending:
+            return False
+        self._update()
+        return True
+
+    def _zero_gradients(self) -> None:
         plan = self._current_plan()
         if plan is None:
             self.optimizer.zero_grad(set_to_none=True)
         else:
             for param in plan.params:
                 param.grad = None
-        loss.backward()
+
+    def _update(self) -> None:
+        self.pending = 0
+        scaler = self.scaler
+        if scaler is not None and (self.clip_norm or self.separately_clipped):
+            scaler.unscale_(self.optimizer)
         if self.clip_norm:
             clip_gradients(self.clip_parameters, self.clip_norm)
         for tensor in self.separately_clipped:
             clip_gradients(tensor, self.separate_norm)
-        if plan is None or not plan.step():
+        if scaler is not None:
+            scaler.step(self.optimizer)
+            scaler.update()
+        elif self._plan is None or not self._plan.step():
             self.optimizer.step()
         if self.scheduler is not None:
             self.scheduler.step()
 
     def _current_plan(self) -> _FusedAdamPlan | None:
+        if self.scaler is not None:
+            return None  # the scaler's step unscales and skips infinite steps itself
         plan = self._plan
         if plan is not None and plan.is_current(self.optimizer):
             return plan

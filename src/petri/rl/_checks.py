@@ -33,17 +33,9 @@ def action_space_problem(model_class: type, env: Any) -> str | None:
 
 def check_run_config(owner: str, config: RunConfig) -> None:
     """What an Agent cannot honour is refused, not dropped."""
-    if config.compile:
-        raise ValueError(
-            f"{owner} does not compile its model (RunConfig.compile=True): it acts one state at "
-            "a time, where torch.compile's recompiles cost more than they save. Remove it."
-        )
-    if config.device not in ("auto", "cpu"):
-        raise ValueError(
-            f"{owner} runs on the CPU (RunConfig.device={config.device!r}): RL models act on one "
-            "state at a time and keep their replay memory in host memory. Use device 'cpu' "
-            "(or 'auto')."
-        )
+    problem = config.unsupported_by_agents()
+    if problem:
+        raise ValueError(f"{owner}: {problem}")
 
 
 class StateShape:
