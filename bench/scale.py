@@ -59,6 +59,7 @@ import dataclasses
 import datetime
 import json
 import os
+import resource
 import statistics
 import subprocess
 import sys
@@ -80,7 +81,7 @@ RUN_TIMEOUT_S = 600
 # setting times about 2-3 s on 2 cores)
 WORKLOADS: dict[str, dict[str, int]] = {
     "lenet": {"batch": 64, "warmup": 50, "steps": 600},
-    "cnn": {"batch": 128, "warmup": 8, "steps": 50},
+    "cnn": {"batch": 128, "warmup": 10, "steps": 50},
 }
 CNN_EXAMPLES = 4096
 
@@ -97,7 +98,11 @@ class Setting:
 
     @property
     def name(self) -> str:
-        parts = [self.workload, f"{self.nproc}p", {"32": "fp32"}.get(self.precision, self.precision)]
+        parts = [
+            self.workload,
+            f"{self.nproc}p",
+            {"32": "fp32"}.get(self.precision, self.precision),
+        ]
         if self.workload == "cnn":
             parts.append("cl" if self.memory_format == "channels_last" else "contig")
         parts.append("compile" if self.compile else "eager")
@@ -192,7 +197,8 @@ class StepTimes:
         )  # the first conv kernel: its memory format as trained
         extra = {
             "channels_last": bool(
-                weight is not None and weight.is_contiguous(memory_format=torch.channels_last)
+                weight is not None
+                and weight.is_contiguous(memory_format=torch.channels_last)
                 and not weight.is_contiguous()
             ),
         }
@@ -399,7 +405,10 @@ def _lightning_worker(spec_path: str) -> None:
             if not lenet:
                 return optimizer
             decay = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda s: 0.5 ** (s / 500))
-            return {"optimizer": optimizer, "lr_scheduler": {"scheduler": decay, "interval": "step"}}
+            return {
+                "optimizer": optimizer,
+                "lr_scheduler": {"scheduler": decay, "interval": "step"},
+            }
 
         def train_dataloader(self) -> DataLoader:
             dataset = TensorDataset(x, y)
@@ -465,6 +474,9 @@ def _lightning_worker(spec_path: str) -> None:
             callbacks=[Times()],
         )
         trainer.fit(module)
+        # Reap the ranks Lightning started, so their CPU time counts as this run's.
+        for process in getattr(trainer.strategy.launcher, "procs", None) or []:
+            process.wait()
 
 
 # -------------------------------------------------------------------------------- driver
@@ -503,8 +515,14 @@ def _run(
         }
         spec_path = run_dir / "spec.json"
         spec_path.write_text(json.dumps(spec))
-        command = [args.python, str(Path(__file__).resolve()), "--lightning-worker", str(spec_path)]
+        command = [
+            args.python,
+            str(Path(__file__).resolve()),
+            "--lightning-worker",
+            str(spec_path),
+        ]
     result: dict[str, Any] = {"framework": framework, "setting": setting.name, "threads": threads}
+    busy, ours = _cpu_seconds()
     launched = time.time()
     try:
         done = subprocess.run(
@@ -514,6 +532,10 @@ def _run(
     except subprocess.TimeoutExpired:
         return {**result, "error": f"timed out after {RUN_TIMEOUT_S} s"}
     result["wall_s"] = time.time() - launched
+    busy_after, ours_after = _cpu_seconds()
+    result["others_cpu"] = max(0.0, (busy_after - busy) - (ours_after - ours)) / (
+        result["wall_s"] * (os.cpu_count() or 1)
+    )
     ranks = [json.loads(p.read_text()) for p in sorted(run_dir.glob("times.*.json"))]
     if done.returncode != 0 or len(ranks) != setting.nproc:
         lines = [line for line in done.stderr.strip().splitlines() if line.strip()]
@@ -524,7 +546,10 @@ def _run(
     window = 0.0
     for rank in ranks:
         if len(rank["times"]) < warmup + steps:
-            return {**result, "error": f"{len(rank['times'])} steps timed, expected {warmup + steps}"}
+            return {
+                **result,
+                "error": f"{len(rank['times'])} steps timed, expected {warmup + steps}",
+            }
         samples += sum(rank["sizes"][warmup : warmup + steps])
         window = max(window, rank["times"][warmup + steps - 1] - rank["times"][warmup - 1])
     first = ranks[0]
@@ -537,6 +562,20 @@ def _run(
         channels_last=first.get("channels_last"),
     )
     return result
+
+
+def _cpu_seconds() -> tuple[float, float]:
+    """CPU seconds the whole machine has been busy (/proc/stat) and those of this script's
+    finished child processes (their own children included): the difference over a run is what
+    other processes took from it."""
+    ours = resource.getrusage(resource.RUSAGE_CHILDREN)
+    try:
+        fields = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    except OSError:
+        return 0.0, 0.0
+    idle = fields[3] + (fields[4] if len(fields) > 4 else 0)  # idle + iowait
+    busy = (sum(fields[:8]) - idle) / os.sysconf("SC_CLK_TCK")
+    return busy, ours.ru_utime + ours.ru_stime
 
 
 def _median(results: list[dict[str, Any]], framework: str, setting: str) -> float | None:
@@ -558,15 +597,17 @@ def _paired_ratio(
             by_round.setdefault(r["round"], {})[(r["framework"], r["setting"])] = r[
                 "samples_per_s"
             ]
-    ratios = [cells[num] / cells[den] for cells in by_round.values() if num in cells and den in cells]
+    ratios = [
+        cells[num] / cells[den] for cells in by_round.values() if num in cells and den in cells
+    ]
     if not ratios:
         return None
     return statistics.median(ratios), min(ratios), max(ratios)
 
 
 def _error(results: list[dict[str, Any]], framework: str, setting: str) -> str | None:
-    errors = [r["error"] for r in results if r["framework"] == framework and r["setting"] == setting
-              and "error" in r]  # fmt: skip
+    mine = [r for r in results if r["framework"] == framework and r["setting"] == setting]
+    errors = [r["error"] for r in mine if "error" in r]
     return errors[0] if errors else None
 
 
@@ -638,10 +679,18 @@ def _targets(results: list[dict[str, Any]], settings: list[Setting]) -> list[str
             continue
         parts = []
         for framework in FRAMEWORKS:
-            ratio = _paired_ratio(results, (framework, setting.name), (framework, "cnn-1p-fp32-contig-eager"))
+            ratio = _paired_ratio(
+                results, (framework, setting.name), (framework, "cnn-1p-fp32-contig-eager")
+            )
             parts.append(f"{framework} {_fmt_ratio(ratio)}")
-        petri = _paired_ratio(results, ("petri", setting.name), ("petri", "cnn-1p-fp32-contig-eager"))
-        verdict = "n/a" if petri is None else ("**holds**" if petri[0] >= factor else "**does not hold**")
+        petri = _paired_ratio(
+            results, ("petri", setting.name), ("petri", "cnn-1p-fp32-contig-eager")
+        )
+        verdict = (
+            "n/a"
+            if petri is None
+            else ("**holds**" if petri[0] >= factor else "**does not hold**")
+        )
         lines.append(f"- {label}: {verdict}: " + ", ".join(parts) + ".")
     compiled = [s for s in settings if s.compile]
     if compiled:
@@ -653,6 +702,14 @@ def _targets(results: list[dict[str, Any]], settings: list[Setting]) -> list[str
                 parts.append(f"{s.name} {framework} {_fmt_ratio(ratio)} of {eager.name}")
         lines.append("- torch.compile (reported as measured): " + "; ".join(parts) + ".")
     return lines
+
+
+def _others(results: list[dict[str, Any]]) -> str:
+    shares = [r["others_cpu"] for r in results if "others_cpu" in r]
+    if not shares:
+        return "n/a"
+    low, mid, high = (100 * v for v in (min(shares), statistics.median(shares), max(shares)))
+    return f"{mid:.0f}% ({low:.0f}-{high:.0f}%)"
 
 
 def _versions(python: str) -> str:
@@ -667,7 +724,9 @@ def _versions(python: str) -> str:
         "print(', '.join(out))\n"
     )
     env = {**os.environ, "PYTHONPATH": str(ROOT / "src")}
-    done = subprocess.run([python, "-c", code], env=env, capture_output=True, text=True, check=False)
+    done = subprocess.run(
+        [python, "-c", code], env=env, capture_output=True, text=True, check=False
+    )
     return done.stdout.strip()
 
 
@@ -683,7 +742,7 @@ DataLoader over in-memory tensors, `torch.compile(module)` for the compile rows)
 the digits LeNet of `examples/configs/lenet_digits.yaml` (1,437 8x8 digits, global batch 64);
 `cnn` conv 3->32->64->128 (3x3, relu, maxpool 2 each) + fc 2048->256->10 on 4,096 random
 3x32x32 images, global batch 128. A hook (Petri) or callback (Lightning) stamps every step;
-samples/s counts the steps after the warm-up (lenet 50, cnn 8 steps) over the slowest rank's
+samples/s counts the steps after the warm-up (lenet 50, cnn 10 steps) over the slowest rank's
 time, so start-up, compilation and the final checkpoint are left out. Each run is its own
 process group; rounds interleave the frameworks and rotate the settings. Cells are medians over
 rounds; ratios are medians of per-round ratios (lowest-highest in brackets); "vs base" is the
@@ -713,6 +772,7 @@ def main() -> None:
     parser.add_argument("--steps-scale", type=float, default=1.0)
     parser.add_argument("--list", action="store_true", help="print the settings and exit")
     parser.add_argument("--json", default="")
+    parser.add_argument("--keep", default="", help="keep the runs' folders here")
     parser.add_argument("--python", default=sys.executable)
     parser.add_argument("--write-docs", action="store_true")
     parser.add_argument("--lightning-worker", default="", help=argparse.SUPPRESS)
@@ -743,7 +803,7 @@ def main() -> None:
     results: list[dict[str, Any]] = []
     started = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="petri-scale-") as tmp:
-        folder = Path(tmp)
+        folder = Path(args.keep or tmp)
         data = _prepare_data(folder)
         for turn in range(args.rounds):
             order = settings[turn % len(settings) :] + settings[: turn % len(settings)]
@@ -761,6 +821,7 @@ def main() -> None:
     table = _table(results, settings)
     targets = _targets(results, settings)
     print("\n" + table + "\n\n" + "\n".join(targets))
+    print(f"other processes' share of the cores during the runs: {_others(results)}")
     if args.write_docs:
         section = "\n\n".join(
             [
@@ -771,7 +832,9 @@ def main() -> None:
                 f"**Run of {meta['date']}**: `{meta['command']}`; {args.rounds} round(s), "
                 f"{meta['minutes']:.1f} minutes. {os.cpu_count()} CPUs ({meta['cpu']}), load "
                 f"average {meta['loadavg_start']} at the start and {meta['loadavg_end']} at the "
-                f"end. {meta['versions']}.",
+                f"end; other processes used {_others(results)} of all cores during the runs "
+                f"(/proc/stat less this script's processes; median and range over runs). "
+                f"{meta['versions']}.",
                 table,
                 "**Targets (issue #15).**\n\n" + "\n".join(targets),
                 DOCS_GPU,
