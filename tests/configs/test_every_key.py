@@ -53,6 +53,9 @@ KEY_EFFECTS: dict[str, str] = {
     "CompileConfig.fullgraph": "tests/estimators/test_precision_and_compile.py::test_fullgraph_refuses_a_graph_break_and_falls_back",
     "CompileConfig.dynamic": "tests/estimators/test_precision_and_compile.py::test_compile_options_reach_torch_compile",
     "CompileConfig.backend": "tests/estimators/test_precision_and_compile.py::test_a_failing_compile_falls_back_to_eager_with_one_message",
+    # DistributedConfig
+    "DistributedConfig.backend": "tests/distributed/test_ddp.py::test_distributed_backend_is_chosen_and_nccl_needs_cuda",
+    "DistributedConfig.timeout_s": "tests/distributed/test_ddp.py::test_distributed_timeout_fails_a_collective_that_waits_for_a_silent_rank",
     # EnvironmentConfig
     "EnvironmentConfig.env_id": f"{_RL}::test_module_keys_select_environment_agent_memory_model_and_exploration",
     "EnvironmentConfig.module": f"{_RL}::test_module_keys_select_environment_agent_memory_model_and_exploration",
@@ -234,6 +237,7 @@ KEY_EFFECTS: dict[str, str] = {
     "RunConfig.accumulate_grad_batches": "tests/estimators/test_precision_and_compile.py::test_accumulated_update_equals_the_update_of_the_mean_loss",
     "RunConfig.memory_format": "tests/estimators/test_precision_and_compile.py::test_channels_last_keeps_conv_weights_nhwc_and_the_results",
     "RunConfig.device": f"{_RUN}::test_device_places_the_model",
+    "RunConfig.distributed": "tests/distributed/test_ddp.py::test_distributed_timeout_fails_a_collective_that_waits_for_a_silent_rank",
     "RunConfig.keep_checkpoint_every_n_hours": "tests/estimators/test_estimator.py::test_keep_checkpoint_every_n_hours_preserves_milestones",
     "RunConfig.keep_checkpoint_max": "tests/estimators/test_estimator.py::test_checkpoints_every_n_steps_and_keep_max",
     "RunConfig.log_step_count_steps": _WIRING,
@@ -268,6 +272,7 @@ CONDITIONS: dict[str, str] = {
     "RLExperimentConfig.update_frequency [PGAgent]": f"rejected: {_REJ}::test_rl_settings_that_would_do_nothing_are_refused",
     "RunConfig.compile [Agent]": f"rejected: {_REJ}::test_rl_config_and_agent_reject_compile_and_other_devices",
     "RunConfig.device [Agent]": f"rejected: {_REJ}::test_rl_config_and_agent_reject_compile_and_other_devices",
+    "RunConfig.distributed [Agent]": f"rejected: {_REJ}::test_rl_config_and_agent_reject_compile_and_other_devices",
     "RunConfig.precision [Agent]": f"rejected: {_REJ}::test_rl_config_and_agent_reject_compile_and_other_devices",
     "RunConfig.accumulate_grad_batches [Agent]": f"rejected: {_REJ}::test_rl_config_and_agent_reject_compile_and_other_devices",
     "RunConfig.memory_format [Agent]": f"rejected: {_REJ}::test_rl_config_and_agent_reject_compile_and_other_devices",

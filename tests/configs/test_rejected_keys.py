@@ -54,6 +54,10 @@ def test_rl_config_and_agent_reject_compile_and_other_devices(tmp_path) -> None:
     with pytest.raises(ValueError, match=r"run on the CPU \(run_config.device='cuda'\)"):
         Agent(q_model(), model_dir=str(tmp_path), config={"device": "cuda"})
     Agent(q_model(), model_dir=str(tmp_path), config={"device": "cpu"})
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("WORLD_SIZE", "2")
+        with pytest.raises(ValueError, match="trains in one process; run it without torchrun"):
+            Agent(q_model(), model_dir=str(tmp_path), config={"device": "cpu"})
     estimator_only = {
         "precision": "bf16-mixed",
         "accumulate_grad_batches": 4,

@@ -66,6 +66,12 @@ def main(quiet: bool) -> None:
     is_flag=True,
     help="Resume a run although the config differs from its config.yaml (the diff is shown).",
 )
+@click.option(
+    "--nproc",
+    type=click.IntRange(min=1),
+    help="Train with N processes on this machine (DistributedDataParallel through "
+    "torch.distributed.run); each reads 1/N of the input, rank 0 writes the run.",
+)
 def run(
     config: tuple[str, ...],
     overrides: tuple[str, ...],
@@ -73,12 +79,16 @@ def run(
     save_dir: str | None,
     schedule: str | None,
     allow_config_change: bool,
+    nproc: int | None,
 ) -> None:
     """Train and evaluate the experiment in CONFIG (YAML/JSON; several merge in order).
 
     The run is recorded in SAVE_DIR/<name>/version_<n>/ (see `petri ls`, `petri show`).
-    Ctrl-C saves a checkpoint and prints the command that resumes the run.
+    Ctrl-C saves a checkpoint and prints the command that resumes the run. Under torchrun
+    (several machines: --nnodes, --rdzv-endpoint) the processes train one run together.
     """
+    if nproc and nproc > 1 and "WORLD_SIZE" not in os.environ:
+        sys.exit(_launch(nproc))
     try:
         experiment, schedule_name = _build(
             config, overrides, output_dir, save_dir, schedule, allow_config_change
@@ -92,7 +102,9 @@ def run(
         _interrupted(experiment, config, overrides, output_dir, save_dir, schedule)
     except PetriError as error:
         _fail(error)
-    _print_result(result, Path(experiment.output_dir), time.perf_counter() - started, experiment)
+    if _is_main_process():
+        elapsed = time.perf_counter() - started
+        _print_result(result, Path(experiment.output_dir), elapsed, experiment)
 
 
 def _build(
@@ -130,10 +142,46 @@ def _build(
     experiment = create_experiment(
         config, output_dir=output_dir, allow_config_change=allow_config_change
     )
-    click.echo(
-        f"petri: running {config.name!r} ({config.schedule}) in {experiment.output_dir}", err=True
-    )
+    if _is_main_process():
+        click.echo(
+            f"petri: running {config.name!r} ({config.schedule}) in {experiment.output_dir}",
+            err=True,
+        )
     return experiment, config.schedule
+
+
+def _is_main_process() -> bool:
+    return os.environ.get("RANK", "0") in ("", "0")
+
+
+def _launch(nproc: int) -> int:
+    """``petri run`` again, in ``nproc`` processes started by torch's own launcher (the
+    ``--standalone`` rendezvous picks a free local port); its exit code."""
+    arguments = _without_option(sys.argv[1:], "--nproc")
+    command = [
+        sys.executable,
+        "-m",
+        "torch.distributed.run",
+        "--standalone",
+        f"--nproc-per-node={nproc}",
+        "-m",
+        "petri",
+        *arguments,
+    ]
+    click.echo(f"petri: training in {nproc} processes (torch.distributed.run)", err=True)
+    return _run_child(command)
+
+
+def _without_option(arguments: list[str], option: str) -> list[str]:
+    kept, skip = [], False
+    for argument in arguments:
+        if skip:
+            skip = False
+        elif argument == option:
+            skip = True
+        elif not argument.startswith(option + "="):
+            kept.append(argument)
+    return kept
 
 
 def _run_schedule(experiment: Any, schedule: str) -> dict[str, Any]:

@@ -24,12 +24,13 @@ from petri.configs.rl import (
     RLModelConfig,
     is_rl_config,
 )
-from petri.configs.run import CompileConfig, RunConfig
+from petri.configs.run import CompileConfig, DistributedConfig, RunConfig
 
 __all__ = [
     "AgentConfig",
     "BaseConfig",
     "CompileConfig",
+    "DistributedConfig",
     "EnvironmentConfig",
     "EstimatorConfig",
     "ExperimentConfig",

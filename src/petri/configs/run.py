@@ -6,11 +6,11 @@ from __future__ import annotations
 import re
 from typing import Any, Literal
 
-from pydantic import AliasChoices, Field, PositiveInt, field_validator
+from pydantic import AliasChoices, Field, PositiveFloat, PositiveInt, field_validator
 
 from petri.configs._base import BaseConfig
 
-__all__ = ["CompileConfig", "RunConfig"]
+__all__ = ["CompileConfig", "DistributedConfig", "RunConfig"]
 
 _PRECISION_ALIASES = {
     "32": "32",
@@ -36,6 +36,16 @@ class CompileConfig(BaseConfig):
     """Shape-polymorphic kernels: None lets torch decide after a recompile."""
     backend: str = "inductor"
     """Any backend ``torch._dynamo.list_backends()`` names (``eager`` and ``aot_eager`` debug)."""
+
+
+class DistributedConfig(BaseConfig):
+    """How the processes of a ``torchrun`` (or ``petri run --nproc``) launch talk."""
+
+    backend: Literal["auto", "gloo", "nccl"] = "auto"
+    """``auto``: nccl when the run's device is CUDA, else gloo."""
+    timeout_s: PositiveFloat = 120.0
+    """A collective waiting longer than this for a rank (one that died or hangs) fails the run
+    instead of hanging it."""
 
 
 class RunConfig(BaseConfig):
@@ -71,6 +81,9 @@ class RunConfig(BaseConfig):
     memory_format: Literal["contiguous", "channels_last"] = "contiguous"
     """``channels_last`` keeps the weights and 4-d inputs NHWC in memory (faster conv nets on
     CPU and on tensor cores); results are the same."""
+    distributed: DistributedConfig = Field(default_factory=DistributedConfig)
+    """How the ranks of a distributed launch (``WORLD_SIZE`` > 1) talk; see
+    docs/distributed.md."""
     num_threads: PositiveInt | None = None
     """``torch.set_num_threads`` for the run; None leaves torch's default."""
     verbose: bool = True

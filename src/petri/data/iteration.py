@@ -65,10 +65,13 @@ def _pairs(iterator: Iterator[Any]) -> Iterator[Batch]:
 
 
 def move_to_device(value: Any, device: torch.device) -> Any:
-    """Tensors (and dicts of them) on ``device``; a no-op on the CPU."""
+    """Tensors (and dicts of them) on ``device``; a no-op on the CPU. Host tensors bound for
+    CUDA go through pinned memory, so the copy is asynchronous."""
     if device.type == "cpu" or value is None:
         return value
     if isinstance(value, torch.Tensor):
+        if device.type == "cuda" and value.device.type == "cpu" and not value.is_pinned():
+            value = value.pin_memory()
         return value.to(device, non_blocking=True)
     if isinstance(value, dict):
         return {k: move_to_device(v, device) for k, v in value.items()}

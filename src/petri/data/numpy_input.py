@@ -8,6 +8,8 @@ from typing import Any
 import numpy as np
 import torch
 
+from petri.distributed import data_shard
+
 __all__ = ["NumpyBatches", "numpy_input_fn", "to_tensor"]
 
 Features = torch.Tensor | dict[str, torch.Tensor]
@@ -26,6 +28,11 @@ class NumpyBatches:
 
     Each epoch draws a fresh permutation from its own generator, so the order depends only on
     the seed and the epoch, never on the global random state.
+
+    ``shard=(index, count)``: this iterator yields every ``count``-th example of each epoch's
+    order, starting at ``index``, so ``count`` iterators with the same seed (the ranks of a
+    distributed run) together yield every example exactly once per epoch, and step by step
+    their batches together are the batch one process with ``count`` times the batch size takes.
     """
 
     def __init__(
@@ -37,12 +44,15 @@ class NumpyBatches:
         shuffle: bool,
         seed: int,
         allow_smaller_final_batch: bool = True,
+        shard: tuple[int, int] = (0, 1),
     ) -> None:
         self._features = features
         self._labels = labels
         self._dict = isinstance(features, dict)
         first = next(iter(features.values())) if isinstance(features, dict) else features
-        self._size = int(first.shape[0])
+        self._total = int(first.shape[0])
+        self._shard = shard
+        self._size = len(range(shard[0], self._total, shard[1]))
         self._batch_size = batch_size
         self._num_epochs = num_epochs
         self._shuffle = shuffle
@@ -60,10 +70,19 @@ class NumpyBatches:
         labels = None if self._labels is None else self._labels[index]
         return features, labels
 
+    @property
+    def finite(self) -> bool:
+        """Whether the input ends (``num_epochs`` set)."""
+        return self._num_epochs is not None
+
     def _start_epoch(self) -> None:
+        index, count = self._shard
         if self._shuffle:
             generator = torch.Generator().manual_seed(self._seed + self._epoch)
-            self._order = torch.randperm(self._size, generator=generator)
+            order = torch.randperm(self._total, generator=generator)
+            self._order = order[index::count] if count > 1 else order
+        elif count > 1:
+            self._order = torch.arange(index, self._total, count)
         else:
             self._order = None
 
@@ -74,7 +93,7 @@ class NumpyBatches:
         while True:
             if self._num_epochs is not None and self._epoch >= self._num_epochs:
                 raise StopIteration
-            if self._position == 0 or (self._shuffle and self._order is None):
+            if self._position == 0 or (self._order is None and self._reorders):
                 self._start_epoch()
             start = self._position
             stop = min(start + self._batch_size, self._size)
@@ -91,16 +110,35 @@ class NumpyBatches:
                 return self._take(slice(start, stop))
             return self._take(order[start:stop])
 
+    @property
+    def _reorders(self) -> bool:
+        return self._shuffle or self._shard[1] > 1
+
     def state_dict(self) -> dict[str, int]:
         """Epoch and position: enough to continue exactly where this iterator stopped."""
-        return {"epoch": self._epoch, "position": self._position, "seed": self._seed}
+        state = {"epoch": self._epoch, "position": self._position, "seed": self._seed}
+        if self._shard[1] > 1:
+            state["shard"], state["shards"] = self._shard
+        return state
 
     def load_state_dict(self, state: Mapping[str, int]) -> None:
+        """Continue from :meth:`state_dict`.
+
+        Raises:
+            ValueError: the state belongs to another share of the input (another rank or
+                number of processes).
+        """
+        saved = (int(state.get("shard", 0)), int(state.get("shards", 1)))
+        if saved != self._shard:
+            raise ValueError(
+                f"The input position was saved by share {saved[0]} of {saved[1]} of the input, "
+                f"but this process reads share {self._shard[0]} of {self._shard[1]}."
+            )
         self._epoch = int(state["epoch"])
         self._position = int(state["position"])
         self._seed = int(state.get("seed", self._seed))
         self._order = None
-        if self._position and self._shuffle:
+        if self._position and self._reorders:
             self._start_epoch()
 
 
@@ -162,7 +200,9 @@ class numpy_input_fn:
         self.seed = int(torch.randint(0, 2**31 - 1, (1,)).item()) if seed is None else int(seed)
         self.allow_smaller_final_batch = allow_smaller_final_batch
 
-    def __call__(self) -> NumpyBatches:
+    def __call__(self, shard: tuple[int, int] | None = None) -> NumpyBatches:
+        """A fresh iterator; ``shard=(index, count)`` reads that share of every epoch (by
+        default this process's share in a distributed run, else all of it)."""
         return NumpyBatches(
             self.features,
             self.labels,
@@ -171,4 +211,5 @@ class numpy_input_fn:
             self.shuffle,
             self.seed,
             self.allow_smaller_final_batch,
+            data_shard() if shard is None else shard,
         )

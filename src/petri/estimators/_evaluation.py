@@ -9,6 +9,7 @@ from typing import Any
 
 import torch
 
+from petri import distributed
 from petri.data.iteration import batch_size_of, iterate_input
 from petri.estimators._outputs import as_python, update_metrics
 from petri.modes import ModeKeys
@@ -60,9 +61,23 @@ def run_evaluation(
                 hooks.after_step(state)
                 if state.stop:
                     break
+        if distributed.is_active():  # every rank read its share: the sums are over all
+            keys = sorted(averages)
+            sums = distributed.all_reduce_sum(
+                [loss_sum, examples, float(examples == 0)]
+                + [v for key in keys for v in averages[key]]
+            )
+            loss_sum, examples, empty_ranks = sums[0], int(sums[1]), int(sums[2])
+            averages = {key: sums[3 + 2 * i : 5 + 2 * i] for i, key in enumerate(keys)}
+            if empty_ranks:
+                raise ValueError(
+                    f"evaluate(): the evaluation input gave {empty_ranks} of "
+                    f"{distributed.world_size()} processes no batch; give it at least one "
+                    "batch per process."
+                )
         if examples == 0:
             raise ValueError(f"evaluate(): input_fn {input_fn!r} produced no batches.")
-        results: dict[str, Any] = {
+        results: dict[str, Any] = {  # torchmetrics (and Petri's own metrics) sync the ranks
             key: as_python(metric.compute()) for key, metric in metric_objects.items()
         }
         for key, (total, count) in averages.items():

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import math
 import os
 import tempfile
 from collections.abc import Callable, Iterator
@@ -13,6 +14,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from petri import distributed
 from petri.configs.run import RunConfig
 from petri.data.iteration import iterate_input, move_to_device, to_channels_last
 from petri.errors import NotTrainedError, did_you_mean
@@ -87,9 +89,14 @@ class Estimator:
         else:
             self._module = ModelFnModule(model_fn, self.params, self.config, self.model_dir)
         self.device = _resolve_device(self.config.device)
+        self._distributed = distributed.init_from_environment(
+            self.config.distributed.backend, self.config.distributed.timeout_s, self.device
+        )
+        self._ddp: nn.Module | None = None  # the model wrapped for training across ranks
         self._precision = MixedPrecision(self.config.precision, self.device)
         self._channels_last = self.config.memory_format == "channels_last"
-        self._call: Callable[..., EstimatorSpec] = self._module
+        self._call: Callable[..., EstimatorSpec] = self._module  # training
+        self._eval_call: Callable[..., EstimatorSpec] = self._module  # evaluate, predict
         self._own_step: Callable[..., EstimatorSpec] | None = getattr(
             self._module, "train_step", None
         )  # looked up once: the loop calls train_step on every batch
@@ -193,7 +200,7 @@ class Estimator:
         extra = [StopAfterNEvalsHook(steps)] if steps is not None else []
         hook_list = HookList(extra + list(hooks or []))
         results = run_evaluation(
-            self._call,
+            self._eval_call,
             self._module,
             input_fn,
             hook_list,
@@ -201,7 +208,7 @@ class Estimator:
             self._global_step,
             self._precision.autocast,
         )
-        if self.config.verbose:
+        if self.config.verbose and distributed.is_main():
             show_progress()
             logger.info(
                 "Evaluation%s at step %d: %s",
@@ -235,7 +242,7 @@ class Estimator:
         with torch.no_grad():
             for features, _ in iterate_input(input_fn, repeat_single=False):
                 with self._precision.autocast():
-                    spec = self._call(self._batch_on_device(features), None, ModeKeys.PREDICT)
+                    spec = self._eval_call(self._batch_on_device(features), None, ModeKeys.PREDICT)
                 yield from split_predictions(as_full_precision(spec.predictions), keys)
                 state.step += 1
                 hook_list.after_step(state)
@@ -298,9 +305,17 @@ class Estimator:
         for barrier in self.checkpoint_barriers:
             barrier()
         iterator = self._train_iterator
-        extra = {}
-        if iterator is not None and hasattr(iterator, "state_dict"):
-            extra["input"] = iterator.state_dict()
+        extra: dict[str, Any] = {}
+        position = iterator.state_dict() if hasattr(iterator, "state_dict") else None
+        if self._distributed:  # every rank's input position, in the one checkpoint rank 0 writes
+            positions = distributed.gather_to_main(position)
+            if not distributed.is_main():
+                self._state_step = self._global_step
+                return str(ckpt.checkpoint_path(self.model_dir, self._global_step))
+            if position is not None:
+                extra["input"] = {"ranks": positions}
+        elif position is not None:
+            extra["input"] = position
         scaler = self._precision.state_dict()
         if scaler is not None:
             extra["grad_scaler"] = scaler
@@ -329,6 +344,10 @@ class Estimator:
         exhausted = False
         accumulate = self.config.accumulate_grad_batches
         gradient_step = self._gradient_step
+        # a finite input may end on one rank a batch before another: all ranks ask each step
+        agree_on_end = self._distributed and getattr(iterator, "finite", True)
+        # the loss the run log records is the mean over ranks (on the steps it records)
+        report_every, reported_steps = _reporting_steps(self.config)
         try:
             while last_step is None or self._global_step < last_step:
                 losses = []
@@ -337,6 +356,9 @@ class Estimator:
                         features, labels = next(iterator)
                     except StopIteration:
                         exhausted = True
+                    if agree_on_end and distributed.any_rank(exhausted):
+                        exhausted = True  # the ranks stop together; a batch left is dropped
+                    if exhausted:
                         break
                     features = self._batch_on_device(features)
                     labels = self._batch_on_device(labels)
@@ -348,12 +370,16 @@ class Estimator:
                     losses.append(spec.loss)
                 if not losses:
                     break
-                if exhausted:
+                if exhausted and gradient_step.pending:  # type: ignore[union-attr]
+                    if self._distributed:  # those batches ran without the gradient all-reduce
+                        distributed.average_gradients(self._module.parameters())
                     gradient_step.flush()  # type: ignore[union-attr]  # a partial accumulation
                 self._global_step += 1
                 state.global_step = self._global_step
                 state.step += 1
                 state.loss = spec.loss if accumulate == 1 else torch.stack(losses).mean()
+                if self._distributed and self._global_step % report_every in reported_steps:
+                    state.loss = torch.tensor(distributed.mean_over_ranks(float(state.loss)))
                 state.spec = spec
                 state.learning_rate = self._optimizer.param_groups[0]["lr"]  # type: ignore[union-attr]
                 hooks.after_step(state)
@@ -374,12 +400,21 @@ class Estimator:
             raise
         finally:
             hooks.end(state)  # on every exit, as Keras's on_train_end / Ignite's handlers
-        if state.step or self.latest_checkpoint() is None:
+        if state.step or distributed.main_decides(lambda: self.latest_checkpoint() is None):
             self.save_checkpoint(wait=False)
         if exhausted:
             self._train_input_fn = self._train_iterator = None
 
     def train_step(self, features: Any, labels: Any) -> EstimatorSpec:
+        """One batch's forward and backward pass, and the update when it completes one (see
+        ``accumulate_grad_batches``); across ranks, gradients are averaged at the update."""
+        ddp = self._ddp
+        if ddp is not None and not self._gradient_step.updates_next:  # type: ignore[union-attr]
+            with ddp.no_sync():  # type: ignore[operator]
+                return self._train_step(features, labels)
+        return self._train_step(features, labels)
+
+    def _train_step(self, features: Any, labels: Any) -> EstimatorSpec:
         """One update: forward, backward, clip, optimizer and schedule step.
 
         A model that defines ``train_step(features, labels, gradient_step) -> EstimatorSpec``
@@ -403,16 +438,18 @@ class Estimator:
 
     def _default_train_hooks(self, last_step: int | None) -> list[Any]:
         config = self.config
-        if config.verbose:
+        verbose = config.verbose and distributed.is_main()  # one progress line per job
+        if verbose:
             show_progress()
-        progress = config.verbose and ProgressBarHook.wanted()
+        progress = verbose and ProgressBarHook.wanted()
         hooks: list[Any] = [
             NanLossHook(),
-            StepLoggingHook(config.log_step_count_steps, log=config.verbose and not progress),
+            StepLoggingHook(config.log_step_count_steps, log=verbose and not progress),
             CheckpointSaverHook(
                 lambda: self.save_checkpoint(wait=False),
                 config.save_checkpoints_steps,
                 config.save_checkpoints_secs,
+                agree=distributed.any_rank if self._distributed else None,
             ),
         ]
         if progress:
@@ -442,8 +479,11 @@ class Estimator:
     ) -> Path | None:
         """Build the model if needed and bring it to the checkpoint this call should use;
         returns that checkpoint (None: the model in memory, not yet saved)."""
+        fallback = not checkpoint_path  # resuming: a damaged newest gives way to the previous
         if checkpoint_path:
             target: Path | None = Path(checkpoint_path)
+        elif self._distributed:
+            target, fallback = self._shared_checkpoint(), False
         else:  # our own write still on its way is the newest: no need to wait for the disk
             target = ckpt.pending_checkpoint(self.model_dir) or ckpt.latest_checkpoint(
                 self.model_dir
@@ -474,7 +514,6 @@ class Estimator:
                 scaler=self._precision.scaler,
             )
             self._spec_hooks = list(spec.training_hooks or [])
-        fallback = not checkpoint_path  # resuming: a damaged newest gives way to the previous
         if target is not None and ckpt.checkpoint_step(target) != self._state_step:
             target = self._restore(target, full=mode == ModeKeys.TRAIN, fallback=fallback)
         elif target is not None and mode == ModeKeys.TRAIN and self._pending_restore_optimizer:
@@ -482,6 +521,28 @@ class Estimator:
         return target
 
     _pending_restore_optimizer = False
+
+    def _release_ddp(self) -> None:
+        """Drop the DDP wrapper (the process group is going; see ``release_at_exit``)."""
+        self._ddp = None
+        self._call = self._eval_call
+
+    def _shared_checkpoint(self) -> Path | None:
+        """Across ranks: the weights in memory once there are any (they are the same on every
+        rank), else the checkpoint rank 0 finds newest and intact, which every rank loads."""
+        if self._state_step is not None:
+            return ckpt.checkpoint_path(self.model_dir, self._state_step)
+        name = distributed.main_decides(lambda: _name_or_none(self.model_dir))
+        if name is None:
+            return None
+        path = Path(self.model_dir) / name
+        if not path.is_file():
+            raise FileNotFoundError(
+                f"Rank {distributed.rank()} cannot read the checkpoint {str(path)!r} that rank 0 "
+                "resumes from: every rank must see the run folder (on several machines, put the "
+                "save_dir on a shared filesystem)."
+            )
+        return path
 
     def _build(self, input_fn: Callable[[], Any], mode: str) -> EstimatorSpec:
         """Run the model once on a first batch so lazily-shaped layers create their weights."""
@@ -495,8 +556,22 @@ class Estimator:
         self._module.to(self.device)
         if self._channels_last:
             self._module.to(memory_format=torch.channels_last)  # type: ignore[call-overload]
-        if self.config.compile is not None:
-            self._call = CompiledCall(self._module, self.config.compile, self.device)
+        trained: nn.Module = self._module
+        if self._distributed:
+            cuda = self.device.type == "cuda"
+            trained = self._ddp = nn.parallel.DistributedDataParallel(
+                self._module, device_ids=[self.device] if cuda else None
+            )
+            distributed.release_at_exit(self._release_ddp)
+        self._call, self._eval_call = trained, self._module
+        options = self.config.compile
+        if options is not None:
+            self._call = CompiledCall(trained, options, self.device)
+            self._eval_call = (
+                CompiledCall(self._module, options, self.device, note=False)
+                if self._distributed
+                else self._call
+            )
         self._built = True
         return spec
 
@@ -536,7 +611,7 @@ class Estimator:
         self._pending_restore_optimizer = not full
         if full:
             self._precision.load_state_dict(state.get("grad_scaler"))
-            self._pending_input_state = state.get("input")
+            self._pending_input_state = _own_input_position(state.get("input"))
             self._train_input_fn = self._train_iterator = None
         logger.info("Restored %s (global step %d).", path, self._global_step)
         return path
@@ -561,9 +636,49 @@ class Estimator:
 
 
 def _resolve_device(name: str) -> torch.device:
+    """``auto`` is CUDA when there is one; under a distributed launch a bare ``cuda`` is the
+    process's ``LOCAL_RANK`` device."""
     if name == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+        name = "cuda" if torch.cuda.is_available() else "cpu"
+    if name == "cuda" and distributed.launched():
+        return torch.device("cuda", distributed.local_rank())
     return torch.device(name)
+
+
+def _reporting_steps(config: RunConfig) -> tuple[int, set[int]]:
+    """``(n, residues)``: the global steps ``s`` with ``s % n in residues`` are those on which
+    a step row or a summary is written (every ``log_step_count_steps``, ``save_summary_steps``)."""
+    every = math.lcm(config.log_step_count_steps, config.save_summary_steps)
+    steps = {
+        s % every
+        for period in (config.log_step_count_steps, config.save_summary_steps)
+        for s in range(0, every, period)
+    }
+    return every, steps
+
+
+def _name_or_none(model_dir: str) -> str | None:
+    path = ckpt.newest_intact_checkpoint(model_dir)
+    return None if path is None else path.name
+
+
+def _own_input_position(saved: Any) -> Any:
+    """This rank's input position from a checkpoint's ``input`` (one per rank across ranks);
+    a position saved by another number of ranks is not this rank's (None: start afresh)."""
+    if isinstance(saved, dict) and "ranks" in saved:
+        positions = list(saved["ranks"])
+        if len(positions) != distributed.world_size():
+            logger.warning(
+                "The input positions were saved by %d processes, not %d; the input starts afresh.",
+                len(positions),
+                distributed.world_size(),
+            )
+            return None
+        return positions[distributed.rank()]
+    if saved is not None and distributed.world_size() > 1:
+        logger.warning("The input position was saved by one process; the input starts afresh.")
+        return None
+    return saved
 
 
 def _has_lazy_weights(module: nn.Module) -> bool:

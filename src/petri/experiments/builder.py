@@ -12,9 +12,11 @@ from __future__ import annotations
 
 import inspect
 import os
+import random
 from pathlib import Path
 from typing import Any
 
+from petri import distributed
 from petri.configs import ExperimentConfig, HookConfig, RLExperimentConfig
 from petri.data import create_input_fn, iterate_input
 from petri.datasets import load_split
@@ -82,26 +84,42 @@ def create_experiment(
             from the config of the run it would resume; nothing is written then.
     """
     config = validate_config(config)
-    if run is None and not allow_config_change:
-        check_unchanged(config, output_dir, default_output_dir(config))
     if isinstance(config, RLExperimentConfig):
+        if distributed.launched():
+            raise ConfigError(
+                "RL experiments train in one process; run them without torchrun or --nproc.",
+                "kind",
+                "rl",
+            )
+        if run is None and not allow_config_change:
+            check_unchanged(config, output_dir, default_output_dir(config))
         return _create_rl(config, output_dir, run)
     _start_process(config)
+    if run is None and not allow_config_change:  # rank 0 reads the run folder for every rank
+        distributed.main_decides(
+            lambda: check_unchanged(config, output_dir, default_output_dir(config))
+        )
     train_input_fn, eval_input_fn, model = _inputs_and_model(config)
     train_hooks = _hooks(config.train_hooks_config, "train_hooks_config")
     eval_hooks = _hooks(config.eval_hooks_config, "eval_hooks_config")
     export_strategies = _export_strategies(config)
-    if run is None:
+    if distributed.is_active():  # one run log, written by rank 0; the others train beside it
+        run, directory = _open_shared_run(config, output_dir, run)
+    elif run is None:
         run = _open_run(config, output_dir)  # only now: a bad config leaves no folder behind
-    directory = Path(run.log_dir)
+    if run:
+        directory = Path(run.log_dir)
     try:
         estimator = _estimator(config, model, directory)
-        write_config(directory, config)
+        if run:
+            write_config(directory, config)
     except BaseException as error:
-        run.close("crashed", error=f"{type(error).__name__}: {error}")
+        if run:
+            run.close("crashed", error=f"{type(error).__name__}: {error}")
         raise
-    tags, defaults = config_tags(config)
-    run.tag(tags, defaults=defaults)
+    if run:
+        tags, defaults = config_tags(config)
+        run.tag(tags, defaults=defaults)
     return Experiment(
         estimator=estimator,
         train_input_fn=train_input_fn,
@@ -116,6 +134,7 @@ def create_experiment(
         train_steps_per_iteration=config.train_steps_per_iteration,
         export_strategies=export_strategies,
         delay_workers_by_global_step=config.delay_workers_by_global_step,
+        output_dir=directory,
         run=run,
     )
 
@@ -230,9 +249,20 @@ def _export_policy(
 
 # ----------------------------------------------------------------------------- helpers
 def _start_process(config: AnyExperimentConfig) -> None:
-    """Seed every RNG and set torch's threads: once, before any input or model exists."""
-    seed_everything(config.run_config.seed)
-    use_threads(config.run_config.num_threads)
+    """Join a distributed launch's process group, seed every RNG and set torch's threads:
+    once, before any input or model exists.
+
+    Across ranks the seed must be one: every rank shuffles its input identically and keeps
+    its share; an unseeded run takes rank 0's random seed."""
+    run_config = config.run_config
+    seed = run_config.seed
+    joined = distributed.init_from_environment(
+        run_config.distributed.backend, run_config.distributed.timeout_s, run_config.device
+    )
+    if joined and seed is None:
+        seed = distributed.broadcast(random.SystemRandom().randrange(2**31))
+    seed_everything(seed)
+    use_threads(run_config.num_threads)
 
 
 def _inputs_and_model(config: ExperimentConfig) -> tuple[Any, Any, Any]:
@@ -273,6 +303,24 @@ def _estimator(config: ExperimentConfig, model: Any, directory: Path) -> Any:
         config=config.run_config,
         params=config.estimator_config.params or None,
     )
+
+
+def _open_shared_run(
+    config: AnyExperimentConfig, output_dir: str | os.PathLike[str] | None, run: RunLog | None
+) -> tuple[Any, Path]:
+    """Rank 0 opens the run log and tells every rank its folder (or its error); the other
+    ranks log nothing (``run=False``)."""
+    outcome: tuple[str, Any] = ("", None)
+    if distributed.is_main():
+        try:
+            run = run or _open_run(config, output_dir)
+            outcome = ("folder", str(run.log_dir))
+        except Exception as error:
+            outcome = ("error", error)
+    kind, value = distributed.broadcast(outcome)
+    if kind == "error":
+        raise value
+    return (run if distributed.is_main() else False), Path(value)
 
 
 def _open_run(config: AnyExperimentConfig, output_dir: str | os.PathLike[str] | None) -> RunLog:

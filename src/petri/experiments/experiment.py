@@ -8,6 +8,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
 
+from petri import distributed
 from petri._plain import to_plain
 from petri.data import iterate_input
 from petri.errors import RunStopped
@@ -154,8 +155,10 @@ class Experiment:
 
     def _export(self, checkpoint_path: str | None) -> list[str]:
         """Each export strategy's export of the model just evaluated, into
-        ``<output_dir>/exports/<strategy name>/``."""
-        folders = []
+        ``<output_dir>/exports/<strategy name>/``; rank 0 alone exports across ranks."""
+        folders: list[str] = []
+        if not distributed.is_main():
+            return folders
         for strategy in self.export_strategies:
             if strategy.serving_input_receiver_fn is None and self._example_features is None:
                 batch = next(iterate_input(self.eval_input_fn, repeat_single=False))  # type: ignore[arg-type]
@@ -194,7 +197,16 @@ class Experiment:
 
         Returns:
             The last evaluation's metrics plus ``global_step``.
+
+        Raises:
+            ValueError: under a distributed launch (an evaluator watches another process's
+                checkpoints; run it as a single process).
         """
+        if distributed.launched():
+            raise ValueError(
+                "continuous_eval watches the checkpoints another process writes; run the "
+                "evaluator as a single process, not under torchrun or --nproc."
+            )
         throttle = (
             self.continuous_eval_throttle_secs
             if throttle_delay_secs is None
@@ -288,7 +300,11 @@ class Experiment:
         return step
 
     def _last_evaluation(self, step: int) -> int:
-        """The step of the last evaluation at or before ``step`` this run logged (0: none)."""
+        """The step of the last evaluation at or before ``step`` this run logged (0: none);
+        across ranks, rank 0's answer (it holds the run log)."""
+        return distributed.main_decides(lambda: self._last_logged_evaluation(step))
+
+    def _last_logged_evaluation(self, step: int) -> int:
         if self.run is None:
             return step
         steps = [
@@ -302,7 +318,10 @@ class Experiment:
 
     def _logged_evaluation(self, step: int) -> dict[str, Any] | None:
         """The results of an evaluation at ``step`` already in the run log (a finished run run
-        again evaluates nothing new), or None."""
+        again evaluates nothing new), or None; across ranks, rank 0's answer."""
+        return distributed.main_decides(lambda: self._find_logged_evaluation(step))
+
+    def _find_logged_evaluation(self, step: int) -> dict[str, Any] | None:
         if self.run is None:
             return None
         for row in reversed(self.run.metrics):

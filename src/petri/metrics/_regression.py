@@ -7,6 +7,7 @@ from typing import Any
 import torch
 from torch import Tensor
 
+from petri.distributed import all_reduce_sum, is_active
 from petri.metrics._base import StreamingMetric, align_labels, as_float, scalar_or_tensor
 
 __all__ = [
@@ -95,7 +96,8 @@ class Mean(StreamingMetric):
         self._count += outputs.numel()
 
     def compute(self) -> float:
-        return self._total / self._count if self._count else float("nan")
+        total, count = all_reduce_sum([self._total, self._count])
+        return total / count if count else float("nan")
 
     def reset(self) -> None:
         self._total = 0.0
@@ -119,7 +121,8 @@ class PercentageLess(StreamingMetric):
         self._count += outputs.numel()
 
     def compute(self) -> float:
-        return self._below / self._count if self._count else float("nan")
+        below, count = all_reduce_sum([self._below, self._count])
+        return below / count if count else float("nan")
 
     def reset(self) -> None:
         self._below = 0
@@ -150,7 +153,8 @@ class MeanRelativeError(StreamingMetric):
         self._count += relative.numel()
 
     def compute(self) -> float:
-        return self._total / self._count if self._count else float("nan")
+        total, count = all_reduce_sum([self._total, self._count])
+        return total / count if count else float("nan")
 
     def reset(self) -> None:
         self._total = 0.0
@@ -183,7 +187,16 @@ class Covariance(StreamingMetric):
         self._n = n
 
     def compute(self) -> float:
-        return self._comoment / (self._n - 1) if self._n > 1 else float("nan")
+        if not is_active():
+            return self._comoment / (self._n - 1) if self._n > 1 else float("nan")
+        # across ranks: C = sum(C_i + n_i mx_i my_i) - N MX MY
+        n, mean_x, mean_y = self._n, self._mean_x, self._mean_y
+        total, sum_x, sum_y, raw = all_reduce_sum(
+            [n, n * mean_x, n * mean_y, self._comoment + n * mean_x * mean_y]
+        )
+        if total <= 1:
+            return float("nan")
+        return (raw - sum_x * sum_y / total) / (total - 1)
 
     def reset(self) -> None:
         self._n = 0

@@ -6,6 +6,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
+from petri import distributed
 from petri.configs.run import RunConfig
 
 __all__ = ["StateShape", "action_space_problem", "check_fit", "check_run_config"]
@@ -36,6 +37,11 @@ def check_run_config(owner: str, config: RunConfig) -> None:
     problem = config.unsupported_by_agents()
     if problem:
         raise ValueError(f"{owner}: {problem}")
+    if distributed.launched():
+        raise ValueError(
+            f"{owner} trains in one process; run it without torchrun or --nproc "
+            "(run_config.distributed applies to the Estimator)."
+        )
 
 
 class StateShape:

@@ -41,6 +41,7 @@ __all__ = [
     "REQUIRED_KEYS",
     "CorruptCheckpointError",
     "capture_rng_state",
+    "checkpoint_path",
     "checkpoint_step",
     "latest_checkpoint",
     "list_checkpoints",
@@ -91,6 +92,11 @@ def latest_checkpoint(model_dir: str | os.PathLike[str]) -> Path | None:
     return checkpoints[-1] if checkpoints else None
 
 
+def checkpoint_path(model_dir: str | os.PathLike[str], step: int) -> Path:
+    """Where the checkpoint of ``step`` is (or will be) in ``model_dir``."""
+    return Path(model_dir) / f"model.ckpt-{int(step)}.pt"
+
+
 def checkpoint_step(path: str | os.PathLike[str]) -> int:
     """The global step encoded in a checkpoint's file name."""
     match = _PATTERN.match(Path(path).name)
@@ -118,7 +124,7 @@ def _write(
     directory: Path, state: dict[str, Any], keep_max: int | None, keep_every_n_hours: float | None
 ) -> Path:
     directory.mkdir(parents=True, exist_ok=True)
-    target = directory / f"model.ckpt-{int(state['global_step'])}.pt"
+    target = checkpoint_path(directory, state["global_step"])
     buffer = io.BytesIO()
     torch.save({"format": FORMAT, **state}, buffer)
     payload = buffer.getbuffer()
@@ -184,7 +190,7 @@ def save_checkpoint_async(
     """
     directory = Path(model_dir).resolve()
     snapshot = _snapshot(state)
-    target = directory / f"model.ckpt-{int(state['global_step'])}.pt"
+    target = checkpoint_path(directory, state["global_step"])
     with _pending_lock:
         previous = _pending.get(directory)
         _pending[directory] = _PendingWrite(

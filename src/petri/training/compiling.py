@@ -44,10 +44,12 @@ class CompiledCall:
     calls ``module`` eagerly from then on (the weights are the module's either way, so
     checkpoints never carry ``_orig_mod`` keys)."""
 
-    def __init__(self, module: nn.Module, options: CompileConfig, device: torch.device) -> None:
+    def __init__(
+        self, module: nn.Module, options: CompileConfig, device: torch.device, note: bool = True
+    ) -> None:
         self.module = module
         self.options = options
-        if device.type == "cpu":
+        if device.type == "cpu" and note:
             logger.warning("run_config.compile: %s", CPU_NOTE)
         self._compiled: Callable[..., Any] | None = _compile(module, options)
         self._failures = compile_failures()

@@ -318,6 +318,10 @@ class CheckpointSaverHook(Hook):
         save: the Estimator's save function (takes no arguments).
         save_steps: step cadence; takes precedence over ``save_secs``.
         save_secs: time cadence, checked every step when ``save_steps`` is None.
+        agree: for processes that must save together (the ranks of a distributed run):
+            ``agree(due_here) -> due anywhere``, asked every ``agree_every`` steps instead of
+            reading the clock every step, since each process's clock is its own.
+        agree_every: that cadence in steps.
     """
 
     def __init__(
@@ -325,10 +329,14 @@ class CheckpointSaverHook(Hook):
         save: Callable[[], Any],
         save_steps: int | None = None,
         save_secs: float | None = None,
+        agree: Callable[[bool], bool] | None = None,
+        agree_every: int = 20,
     ) -> None:
         super().__init__(save_steps)
         self.save = save
         self.save_secs = None if save_steps else save_secs
+        self.agree = agree
+        self.agree_every = agree_every
         self._last_save = time.monotonic()
 
     def begin(self, state: LoopState) -> None:
@@ -336,10 +344,15 @@ class CheckpointSaverHook(Hook):
 
     def after_step(self, state: LoopState) -> None:
         if self.save_secs is not None:
-            now = time.monotonic()
-            if now - self._last_save < self.save_secs:
+            if self.agree is not None:
+                if state.global_step % self.agree_every:
+                    return
+                due = self.agree(time.monotonic() - self._last_save >= self.save_secs)
+            else:
+                due = time.monotonic() - self._last_save >= self.save_secs
+            if not due:
                 return
-            self._last_save = now
+            self._last_save = time.monotonic()
         self.save()
 
 

@@ -21,6 +21,7 @@ from petri.data.pipelines._iterator import PipelineBatches
 from petri.data.pipelines._sources import RecordSource
 from petri.data.pipelines._stream import RecordStream
 from petri.data.processors import PROCESSORS, build_processors
+from petri.distributed import data_shard
 from petri.errors import ConfigError, did_you_mean
 
 __all__ = ["Pipeline"]
@@ -137,8 +138,15 @@ class Pipeline:
         (``petri-reader-train-0``), as ``ps`` and tracebacks show them."""
         return self.config.name
 
-    def __call__(self) -> PipelineBatches:
-        return PipelineBatches(self)
+    def __call__(self, shard: tuple[int, int] | None = None) -> PipelineBatches:
+        """A fresh iterator; ``shard=(index, count)`` reads that share of the records (by
+        default this process's share in a distributed run, else all of them)."""
+        return PipelineBatches(self, data_shard() if shard is None else shard)
+
+    @property
+    def finite(self) -> bool:
+        """Whether the input ends (``num_epochs`` set)."""
+        return self.config.num_epochs is not None
 
     @property
     def num_workers(self) -> int:
@@ -155,8 +163,11 @@ class Pipeline:
     def _default_buffer_size(self) -> int:
         return self.default_buffer_size
 
-    def make_batcher(self, worker: int, num_workers: int) -> Batcher:
-        """The batcher of reader ``worker`` of ``num_workers`` (0 of 1 in-process)."""
+    def make_batcher(
+        self, worker: int, num_workers: int, shard: tuple[int, int] = (0, 1)
+    ) -> Batcher:
+        """The batcher of reader ``worker`` of ``num_workers`` (0 of 1 in-process), reading
+        share ``shard`` of its records."""
         readers = max(num_workers, 1)
         shards = [s for s in range(self.source.num_shards) if s % readers == worker]
         config = self.config
@@ -181,6 +192,7 @@ class Pipeline:
             dynamic_pad=config.dynamic_pad,
             seed=self.seed,
             cache=bool(self.params.get("cache", False)),
+            shard=shard,
         )
 
     def to_batch(self, batch: dict[str, Any]) -> tuple[Any, Any]:

@@ -76,6 +76,9 @@ class Batcher:
             epochs skip decoding (``tf.data``'s ``cache()``); the cached value is taken after
             each feature's leading deterministic processors (a Resize, a dtype conversion), and
             only the processors from the first random one on run again each epoch.
+        shard: ``(index, count)``: keep every ``count``-th record of the stream, starting at
+            ``index`` (one rank's share of a distributed run; the ranks' streams are the same,
+            so together they take every record once). Skipped records are never decoded.
     """
 
     def __init__(
@@ -90,8 +93,11 @@ class Batcher:
         dynamic_pad: bool,
         seed: int,
         cache: bool = False,
+        shard: tuple[int, int] = (0, 1),
     ) -> None:
         self.stream = stream
+        self.shard = shard
+        self._offered = 0  # records of the stream seen, ours or not
         self.decode = decode
         self.processors = processors
         self.where = where
@@ -110,7 +116,13 @@ class Batcher:
         """
         examples = []
         stream, decode, processors, cache = self.stream, self.decode, self._rest, self._cache
+        index, count = self.shard
         for shard, ref, raw in stream:
+            if count > 1:
+                offered = self._offered
+                self._offered = offered + 1
+                if offered % count != index:
+                    continue
             try:
                 if cache is None:
                     example = decode(raw)
@@ -139,8 +151,19 @@ class Batcher:
         return collate(examples, self.dynamic_pad)
 
     def state_dict(self) -> dict[str, Any]:
-        return {"stream": self.stream.state_dict(), "rng": self._rng.bit_generator.state}
+        state = {"stream": self.stream.state_dict(), "rng": self._rng.bit_generator.state}
+        if self.shard[1] > 1:
+            state["shard"] = list(self.shard)
+            state["offered"] = self._offered
+        return state
 
     def load_state_dict(self, state: Mapping[str, Any]) -> None:
+        saved = tuple(int(v) for v in state.get("shard", (0, 1)))
+        if saved != tuple(self.shard):
+            raise ValueError(
+                f"The input position was saved by share {saved[0]} of {saved[1]} of the input, "
+                f"but this process reads share {self.shard[0]} of {self.shard[1]}."
+            )
         self.stream.load_state_dict(state["stream"])
         self._rng.bit_generator.state = state["rng"]
+        self._offered = int(state.get("offered", 0))

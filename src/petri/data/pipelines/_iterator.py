@@ -41,7 +41,9 @@ class Pipeline(Protocol):
     prefetch: int
     label: str | None
 
-    def make_batcher(self, worker: int, num_workers: int) -> Any: ...
+    finite: bool
+
+    def make_batcher(self, worker: int, num_workers: int, shard: tuple[int, int]) -> Any: ...
 
     def to_batch(self, batch: Any) -> Any: ...
 
@@ -88,6 +90,7 @@ def _reader_main(
     pipeline: Pipeline,
     worker: int,
     num_workers: int,
+    shard: tuple[int, int],
     state: Mapping[str, Any] | None,
     out: Any,
     stop: Any,
@@ -97,7 +100,7 @@ def _reader_main(
     when the reading process stops it or dies."""
     torch.set_num_threads(1)
     try:
-        batcher = pipeline.make_batcher(worker, num_workers)
+        batcher = pipeline.make_batcher(worker, num_workers, shard)
         if state:
             batcher.load_state_dict(state)
         while not stop.is_set():
@@ -131,6 +134,7 @@ class _Readers:
         self,
         pipeline: Pipeline,
         num_workers: int,
+        shard: tuple[int, int],
         states: list[Any],
         done: list[bool],
         start_method: str | None,
@@ -142,7 +146,16 @@ class _Readers:
         self.processes = {
             w: context.Process(
                 target=_reader_main,
-                args=(pipeline, w, num_workers, states[w], self.queues[w], self.stop, os.getpid()),
+                args=(
+                    pipeline,
+                    w,
+                    num_workers,
+                    shard,
+                    states[w],
+                    self.queues[w],
+                    self.stop,
+                    os.getpid(),
+                ),
                 name=f"petri-reader-{pipeline.label}-{w}"
                 if pipeline.label
                 else f"petri-reader-{w}",
@@ -183,10 +196,12 @@ class PipelineBatches:
     feature's tensor, or None when the pipeline has no label feature.
     """
 
-    def __init__(self, pipeline: Pipeline) -> None:
+    def __init__(self, pipeline: Pipeline, shard: tuple[int, int] = (0, 1)) -> None:
         self._pipeline = pipeline
+        self.shard = shard
+        self.finite = pipeline.finite
         self.num_workers = pipeline.num_workers
-        self._batcher = pipeline.make_batcher(0, 1) if not self.num_workers else None
+        self._batcher = pipeline.make_batcher(0, 1, shard) if not self.num_workers else None
         self._readers: _Readers | None = None
         self._states: list[Any] = [None] * self.num_workers
         self._done = [False] * self.num_workers
@@ -215,6 +230,7 @@ class PipelineBatches:
             self._readers = _Readers(
                 pipeline,
                 self.num_workers,
+                self.shard,
                 self._states,
                 self._done,
                 pipeline.start_method,
@@ -253,6 +269,8 @@ class PipelineBatches:
             "num_workers": self.num_workers,
             "exhausted": self._exhausted,
         }
+        if self.shard[1] > 1:
+            state["shard"] = list(self.shard)
         if self._batcher is not None:
             state["batcher"] = self._batcher.state_dict()
         else:
@@ -275,6 +293,12 @@ class PipelineBatches:
             raise ValueError(
                 f"The input position was saved by a {state['pipeline']}, not a {kind}; the "
                 "input starts from its beginning."
+            )
+        share = tuple(int(v) for v in state.get("shard", (0, 1)))
+        if share != tuple(self.shard):
+            raise ValueError(
+                f"The input position was saved by share {share[0]} of {share[1]} of the input, "
+                f"but this process reads share {self.shard[0]} of {self.shard[1]}."
             )
         saved = int(state["num_workers"])
         if saved != self.num_workers:
