@@ -48,8 +48,12 @@ two timestamps that bound the window wait for the device. Every setting runs ``-
 (default 3), both frameworks back to back in alternating order, settings in a rotated order; the
 table gives medians and the median of the per-round Petri / Lightning ratios.
 
-Options: --rounds N, --quick (1 round, a quarter of the steps), --settings a,b, --frameworks,
---device cpu|cuda, --threads N, --steps-scale X, --json PATH, --write-docs, --python PATH.
+Shared machines: a pair of runs during which other processes used more than --max-others
+(0.15) of the cores runs again, up to --retries (2) times; the table counts them.
+
+Options: --rounds N, --quick (1 round, a quarter of the steps), --settings a,b, --list,
+--frameworks, --device cpu|cuda, --threads N, --steps-scale X, --max-others F, --retries N,
+--json PATH, --keep DIR, --write-docs, --python PATH.
 """
 
 from __future__ import annotations
@@ -564,6 +568,36 @@ def _run(
     return result
 
 
+def _run_pair(
+    pair: list[str], setting: Setting, data: dict[str, str], args: argparse.Namespace,
+    folder: Path, turn: int,
+) -> list[dict[str, Any]]:  # fmt: skip
+    """Both frameworks' runs of ``setting`` in round ``turn``, back to back. On a shared
+    machine a process with one thread per core stalls whenever another process takes a core
+    (lenet's 2-thread step slowed 10-15x while other jobs held half the cores), so a pair
+    during which other processes used more than ``--max-others`` of the cores runs again, up
+    to ``--retries`` times; the earlier attempts stay in the JSON, marked ``discarded``."""
+    attempts: list[dict[str, Any]] = []
+    for attempt in range(args.retries + 1):
+        runs = []
+        for framework in pair:
+            tag = f"r{turn}-{setting.name}-{framework}-a{attempt}"
+            result = _run(framework, setting, data, args, folder, tag)
+            result.update(round=turn, attempt=attempt)
+            print(json.dumps(result), flush=True)
+            runs.append(result)
+        disturbed = max(r.get("others_cpu", 0.0) for r in runs) > args.max_others
+        for result in runs:
+            result["disturbed"] = disturbed
+        if not disturbed or attempt == args.retries:
+            return attempts + runs
+        for result in runs:
+            result["discarded"] = True
+        attempts += runs
+        time.sleep(args.retry_pause)
+    return attempts
+
+
 def _cpu_seconds() -> tuple[float, float]:
     """CPU seconds the whole machine has been busy (/proc/stat) and those of this script's
     finished child processes (their own children included): the difference over a run is what
@@ -578,10 +612,15 @@ def _cpu_seconds() -> tuple[float, float]:
     return busy, ours.ru_utime + ours.ru_stime
 
 
+def _kept(results: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The runs that count: not the disturbed attempts that were run again."""
+    return [r for r in results if not r.get("discarded")]
+
+
 def _median(results: list[dict[str, Any]], framework: str, setting: str) -> float | None:
     values = [
         r["samples_per_s"]
-        for r in results
+        for r in _kept(results)
         if r["framework"] == framework and r["setting"] == setting and "samples_per_s" in r
     ]
     return statistics.median(values) if values else None
@@ -592,7 +631,7 @@ def _paired_ratio(
 ) -> tuple[float, float, float] | None:
     """Median, lowest and highest over rounds of rate(num) / rate(den) in the same round."""
     by_round: dict[int, dict[tuple[str, str], float]] = {}
-    for r in results:
+    for r in _kept(results):
         if "samples_per_s" in r:
             by_round.setdefault(r["round"], {})[(r["framework"], r["setting"])] = r[
                 "samples_per_s"
@@ -606,7 +645,7 @@ def _paired_ratio(
 
 
 def _error(results: list[dict[str, Any]], framework: str, setting: str) -> str | None:
-    mine = [r for r in results if r["framework"] == framework and r["setting"] == setting]
+    mine = [r for r in _kept(results) if r["framework"] == framework and r["setting"] == setting]
     errors = [r["error"] for r in mine if "error" in r]
     return errors[0] if errors else None
 
@@ -646,7 +685,7 @@ def _table(results: list[dict[str, Any]], settings: list[Setting]) -> str:
             cells.append(f"{base[0]:.2f}x" if base else "n/a")
         starts = []
         for framework in FRAMEWORKS:
-            values = [r["to_first_step_s"] for r in results if r["framework"] == framework
+            values = [r["to_first_step_s"] for r in _kept(results) if r["framework"] == framework
                       and r["setting"] == s.name and "to_first_step_s" in r]  # fmt: skip
             starts.append(f"{statistics.median(values):.1f}" if values else "n/a")
         cells.append(", ".join(starts))
@@ -705,11 +744,26 @@ def _targets(results: list[dict[str, Any]], settings: list[Setting]) -> list[str
 
 
 def _others(results: list[dict[str, Any]]) -> str:
-    shares = [r["others_cpu"] for r in results if "others_cpu" in r]
+    shares = [r["others_cpu"] for r in _kept(results) if "others_cpu" in r]
     if not shares:
         return "n/a"
     low, mid, high = (100 * v for v in (min(shares), statistics.median(shares), max(shares)))
     return f"{mid:.0f}% ({low:.0f}-{high:.0f}%)"
+
+
+def _disturbance(results: list[dict[str, Any]], threshold: float) -> str:
+    """How many pairs other processes disturbed: re-run, and kept although disturbed."""
+    rerun = {(r["round"], r["setting"], r["attempt"]) for r in results if r.get("discarded")}
+    kept = sorted(
+        {f"{r['setting']} (round {r['round']})" for r in _kept(results) if r.get("disturbed")}
+    )
+    text = (
+        f"{len(rerun)} pair(s) re-run because other processes used more than "
+        f"{100 * threshold:.0f}% of the cores during them"
+    )
+    if kept:
+        text += f"; still disturbed after the last retry, and kept: {', '.join(kept)}"
+    return text + "."
 
 
 def _versions(python: str) -> str:
@@ -746,8 +800,11 @@ samples/s counts the steps after the warm-up (lenet 50, cnn 10 steps) over the s
 time, so start-up, compilation and the final checkpoint are left out. Each run is its own
 process group; rounds interleave the frameworks and rotate the settings. Cells are medians over
 rounds; ratios are medians of per-round ratios (lowest-highest in brackets); "vs base" is the
-same framework's 1-process fp32 contiguous eager row of the workload. Written by the script
-(`--write-docs`)."""
+same framework's 1-process fp32 contiguous eager row of the workload. This machine is shared,
+and a process with one torch thread per core stalls whenever another process takes a core
+(the 2-thread lenet step ran 10-15x slower while other jobs held half the cores), so a pair
+of runs during which other processes used more than 15% of the cores (/proc/stat less the
+runs' own CPU time) is run again, up to twice. Written by the script (`--write-docs`)."""
 
 DOCS_GPU = """\
 **On a GPU.** `--device cuda` runs the same matrix on CUDA (adding `16-mixed` rows; DDP uses
@@ -770,6 +827,12 @@ def main() -> None:
     parser.add_argument("--device", choices=("cpu", "cuda"), default="cpu")
     parser.add_argument("--threads", type=int, default=0, help="per process (0: cores // N)")
     parser.add_argument("--steps-scale", type=float, default=1.0)
+    parser.add_argument(
+        "--max-others", type=float, default=0.15,
+        help="re-run a pair when other processes used more than this share of the cores",
+    )  # fmt: skip
+    parser.add_argument("--retries", type=int, default=2, help="re-runs of a disturbed pair")
+    parser.add_argument("--retry-pause", type=float, default=5.0, help="seconds before one")
     parser.add_argument("--list", action="store_true", help="print the settings and exit")
     parser.add_argument("--json", default="")
     parser.add_argument("--keep", default="", help="keep the runs' folders here")
@@ -809,12 +872,7 @@ def main() -> None:
             order = settings[turn % len(settings) :] + settings[: turn % len(settings)]
             for index, setting in enumerate(order):
                 pair = frameworks if (turn + index) % 2 == 0 else frameworks[::-1]
-                for framework in pair:
-                    tag = f"r{turn}-{setting.name}-{framework}"
-                    result = _run(framework, setting, data, args, folder, tag)
-                    result["round"] = turn
-                    results.append(result)
-                    print(json.dumps(result), flush=True)
+                results += _run_pair(pair, setting, data, args, folder, turn)
     meta.update(loadavg_end=loadavg(), minutes=(time.perf_counter() - started) / 60)
     if args.json:
         Path(args.json).write_text(json.dumps({"meta": meta, "results": results}, indent=1))
@@ -822,6 +880,7 @@ def main() -> None:
     targets = _targets(results, settings)
     print("\n" + table + "\n\n" + "\n".join(targets))
     print(f"other processes' share of the cores during the runs: {_others(results)}")
+    print(_disturbance(results, args.max_others))
     if args.write_docs:
         section = "\n\n".join(
             [
@@ -833,8 +892,8 @@ def main() -> None:
                 f"{meta['minutes']:.1f} minutes. {os.cpu_count()} CPUs ({meta['cpu']}), load "
                 f"average {meta['loadavg_start']} at the start and {meta['loadavg_end']} at the "
                 f"end; other processes used {_others(results)} of all cores during the runs "
-                f"(/proc/stat less this script's processes; median and range over runs). "
-                f"{meta['versions']}.",
+                f"(/proc/stat less this script's processes; median and range over the runs "
+                f"kept); {_disturbance(results, args.max_others)} {meta['versions']}.",
                 table,
                 "**Targets (issue #15).**\n\n" + "\n".join(targets),
                 DOCS_GPU,
