@@ -31,44 +31,38 @@ def _ids(batches: Any, key: str) -> list[int]:
     return out
 
 
+def _config(shuffle: bool, threads: int = 1, **params: Any) -> dict[str, Any]:
+    return {
+        "batch_size": 4,
+        "shuffle": shuffle,
+        "seed": 5,
+        "num_epochs": 1,
+        "num_threads": threads,
+        "params": params,
+    }
+
+
 def _numpy(tmp_path: Any, shuffle: bool, threads: int) -> tuple[Any, str]:
     x = np.arange(N, dtype=np.float32).reshape(N, 1)
     return numpy_input_fn(x, np.arange(N), batch_size=4, shuffle=shuffle, seed=5), "label"
 
 
 def _numpy_pipeline(tmp_path: Any, shuffle: bool, threads: int) -> tuple[Any, str]:
-    config = {"batch_size": 4, "shuffle": shuffle, "seed": 5, "num_epochs": 1}
     x = np.arange(N, dtype=np.float32).reshape(N, 1)
-    return NumpyPipeline(config, x=x, y=np.arange(N)), "label"
+    return NumpyPipeline(_config(shuffle), x=x, y=np.arange(N)), "label"
 
 
 def _records(tmp_path: Any, shuffle: bool, threads: int) -> tuple[Any, str]:
     write_records({"x": np.ones((N, 2)), "label": np.arange(N)}, tmp_path, "toy", 4)
-    config = {
-        "batch_size": 4,
-        "shuffle": shuffle,
-        "seed": 5,
-        "num_epochs": 1,
-        "num_threads": threads,
-        "min_after_dequeue": 8,
-        "params": {"data_files": str(tmp_path / "toy-*")},
-    }
-    return TFRecordPipeline(config), "label"
+    config = _config(shuffle, threads, data_files=str(tmp_path / "toy-*"))
+    return TFRecordPipeline({**config, "min_after_dequeue": 8}), "label"
 
 
 def _csv(tmp_path: Any, shuffle: bool, threads: int) -> tuple[Any, str]:
     for part in range(3):
         rows = "".join(f"{i},{i * 0.5}\n" for i in range(part, N, 3))
         (tmp_path / f"part{part}.csv").write_text("label,f\n" + rows)
-    config = {
-        "batch_size": 4,
-        "shuffle": shuffle,
-        "seed": 5,
-        "num_epochs": 1,
-        "num_threads": threads,
-        "params": {"data_files": str(tmp_path / "*.csv")},
-    }
-    return CSVPipeline(config), "label"
+    return CSVPipeline(_config(shuffle, threads, data_files=str(tmp_path / "*.csv"))), "label"
 
 
 def _images(tmp_path: Any, shuffle: bool, threads: int) -> tuple[Any, str]:
@@ -77,15 +71,7 @@ def _images(tmp_path: Any, shuffle: bool, threads: int) -> tuple[Any, str]:
         folder.mkdir(exist_ok=True)
         pixels = np.full((4, 4, 3), index, dtype=np.uint8)  # the pixel value names the image
         (folder / f"{index:02d}.png").write_bytes(encode_image(pixels))
-    config = {
-        "batch_size": 4,
-        "shuffle": shuffle,
-        "seed": 5,
-        "num_epochs": 1,
-        "num_threads": threads,
-        "params": {"data_dir": str(tmp_path)},
-    }
-    return ImageFolderPipeline(config), "image"
+    return ImageFolderPipeline(_config(shuffle, threads, data_dir=str(tmp_path))), "image"
 
 
 def _image_ids(batches: Any) -> list[int]:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import math
 import os
 import tempfile
 from collections.abc import Callable, Iterator
@@ -17,9 +16,10 @@ from torch import nn
 from petri import distributed
 from petri.configs.run import RunConfig
 from petri.data.iteration import iterate_input, move_to_device, to_channels_last
-from petri.errors import ConfigError, NotTrainedError, did_you_mean
+from petri.errors import NotTrainedError, did_you_mean
 from petri.estimators._evaluation import run_evaluation
 from petri.estimators._outputs import split_predictions
+from petri.estimators._ranks import newest_checkpoint_name, own_input_position, resolve_device
 from petri.export import export_savedmodel
 from petri.layers.embedding import embedding_tables
 from petri.modes import ModeKeys
@@ -88,13 +88,14 @@ class Estimator:
             self._module: nn.Module = model_fn
         else:
             self._module = ModelFnModule(model_fn, self.params, self.config, self.model_dir)
-        self.device = _resolve_device(self.config.device)
+        self.device = resolve_device(self.config.device)
         self._distributed = distributed.init_from_environment(
             self.config.distributed.backend, self.config.distributed.timeout_s, self.device
         )
         self._ddp: nn.Module | None = None  # the model wrapped for training across ranks
         self._precision = MixedPrecision(self.config.precision, self.device)
         self._channels_last = self.config.memory_format == "channels_last"
+        self._needs_batch_prep = self.device.type != "cpu" or self._channels_last
         self._call: Callable[..., EstimatorSpec] = self._module  # training
         self._eval_call: Callable[..., EstimatorSpec] = self._module  # evaluate, predict
         self._own_step: Callable[..., EstimatorSpec] | None = getattr(
@@ -347,7 +348,8 @@ class Estimator:
         # a finite input may end on one rank a batch before another: all ranks ask each step
         agree_on_end = self._distributed and getattr(iterator, "finite", True)
         # the loss the run log records is the mean over ranks (on the steps it records)
-        report_every, reported_steps = _reporting_steps(self.config)
+        log_every, summary_every = self.config.log_step_count_steps, self.config.save_summary_steps
+        on_device = self._needs_batch_prep  # CPU without channels-last: batches stay as they are
         try:
             while last_step is None or self._global_step < last_step:
                 losses = []
@@ -360,8 +362,9 @@ class Estimator:
                         exhausted = True  # the ranks stop together; a batch left is dropped
                     if exhausted:
                         break
-                    features = self._batch_on_device(features)
-                    labels = self._batch_on_device(labels)
+                    if on_device:
+                        features = self._batch_on_device(features)
+                        labels = self._batch_on_device(labels)
                     if not micro_batch:
                         state.features, state.labels = features, labels
                         if hooks.has_before:
@@ -378,7 +381,8 @@ class Estimator:
                 state.global_step = self._global_step
                 state.step += 1
                 state.loss = spec.loss if accumulate == 1 else torch.stack(losses).mean()
-                if self._distributed and self._global_step % report_every in reported_steps:
+                step = self._global_step
+                if self._distributed and (not step % log_every or not step % summary_every):
                     state.loss = torch.tensor(distributed.mean_over_ranks(float(state.loss)))
                 state.spec = spec
                 state.learning_rate = self._optimizer.param_groups[0]["lr"]  # type: ignore[union-attr]
@@ -532,7 +536,7 @@ class Estimator:
         rank), else the checkpoint rank 0 finds newest and intact, which every rank loads."""
         if self._state_step is not None:
             return ckpt.checkpoint_path(self.model_dir, self._state_step)
-        name = distributed.main_decides(lambda: _name_or_none(self.model_dir))
+        name = distributed.main_decides(lambda: newest_checkpoint_name(self.model_dir))
         if name is None:
             return None
         path = Path(self.model_dir) / name
@@ -611,7 +615,7 @@ class Estimator:
         self._pending_restore_optimizer = not full
         if full:
             self._precision.load_state_dict(state.get("grad_scaler"))
-            self._pending_input_state = _own_input_position(state.get("input"))
+            self._pending_input_state = own_input_position(state.get("input"))
             self._train_input_fn = self._train_iterator = None
         logger.info("Restored %s (global step %d).", path, self._global_step)
         return path
@@ -633,66 +637,6 @@ class Estimator:
         }
         variables["global_step"] = np.asarray(step, dtype=np.int64)
         return variables
-
-
-def _resolve_device(name: str) -> torch.device:
-    """``auto`` is CUDA when there is one; under a distributed launch a bare ``cuda`` is the
-    process's ``LOCAL_RANK`` device."""
-    if name == "auto":
-        name = "cuda" if torch.cuda.is_available() else "cpu"
-    device = torch.device(name)
-    if device.type == "cuda" and not torch.cuda.is_available():
-        raise ConfigError(
-            f"run_config.device is {name!r}, but torch sees no CUDA device here (CUDA build: "
-            f"{torch.version.cuda or 'no'}). Use 'auto' or 'cpu'.",
-            "run_config.device",
-            name,
-        )
-    if device.type == "mps" and not torch.backends.mps.is_available():
-        raise ConfigError(
-            "run_config.device is 'mps', but this machine has no MPS device. Use 'auto' or 'cpu'.",
-            "run_config.device",
-            name,
-        )
-    if device.type == "cuda" and device.index is None and distributed.launched():
-        return torch.device("cuda", distributed.local_rank())
-    return device
-
-
-def _reporting_steps(config: RunConfig) -> tuple[int, set[int]]:
-    """``(n, residues)``: the global steps ``s`` with ``s % n in residues`` are those on which
-    a step row or a summary is written (every ``log_step_count_steps``, ``save_summary_steps``)."""
-    every = math.lcm(config.log_step_count_steps, config.save_summary_steps)
-    steps = {
-        s % every
-        for period in (config.log_step_count_steps, config.save_summary_steps)
-        for s in range(0, every, period)
-    }
-    return every, steps
-
-
-def _name_or_none(model_dir: str) -> str | None:
-    path = ckpt.newest_intact_checkpoint(model_dir)
-    return None if path is None else path.name
-
-
-def _own_input_position(saved: Any) -> Any:
-    """This rank's input position from a checkpoint's ``input`` (one per rank across ranks);
-    a position saved by another number of ranks is not this rank's (None: start afresh)."""
-    if isinstance(saved, dict) and "ranks" in saved:
-        positions = list(saved["ranks"])
-        if len(positions) != distributed.world_size():
-            logger.warning(
-                "The input positions were saved by %d processes, not %d; the input starts afresh.",
-                len(positions),
-                distributed.world_size(),
-            )
-            return None
-        return positions[distributed.rank()]
-    if saved is not None and distributed.world_size() > 1:
-        logger.warning("The input position was saved by one process; the input starts afresh.")
-        return None
-    return saved
 
 
 def _has_lazy_weights(module: nn.Module) -> bool:

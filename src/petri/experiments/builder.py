@@ -310,17 +310,14 @@ def _open_shared_run(
 ) -> tuple[Any, Path]:
     """Rank 0 opens the run log and tells every rank its folder (or its error); the other
     ranks log nothing (``run=False``)."""
-    outcome: tuple[str, Any] = ("", None)
-    if distributed.is_main():
-        try:
-            run = run or _open_run(config, output_dir)
-            outcome = ("folder", str(run.log_dir))
-        except Exception as error:
-            outcome = ("error", error)
-    kind, value = distributed.broadcast(outcome)
-    if kind == "error":
-        raise value
-    return (run if distributed.is_main() else False), Path(value)
+    opened: list[RunLog] = []
+
+    def open_on_main() -> str:
+        opened.append(run or _open_run(config, output_dir))
+        return str(opened[0].log_dir)
+
+    folder = distributed.main_decides(open_on_main)
+    return (opened[0] if opened else False), Path(folder)
 
 
 def _open_run(config: AnyExperimentConfig, output_dir: str | os.PathLike[str] | None) -> RunLog:
