@@ -117,6 +117,54 @@ def test_accumulated_update_equals_the_update_of_the_mean_loss(tmp_path: Path) -
     np.testing.assert_allclose(weights(8, 4), weights(32, 1), rtol=1e-5, atol=1e-6)
 
 
+def test_ctrl_c_mid_accumulation_replays_those_batches_on_resume(tmp_path: Path) -> None:
+    """Ctrl-C after 2 of 4 accumulated batches: their gradients are dropped and the checkpoint
+    holds the input position before them, so the resumed run equals an uninterrupted one."""
+    import numpy as np
+
+    from petri.data import numpy_input_fn
+    from petri.estimators import Estimator, EstimatorSpec
+    from petri.layers import FullyConnected
+
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(96, 5)).astype(np.float32)
+    y = rng.normal(size=(96, 1)).astype(np.float32)
+    input_fn = numpy_input_fn(x, y, batch_size=8, shuffle=True, num_epochs=None)
+
+    def model_fn(features: Any, labels: Any, mode: str) -> EstimatorSpec:
+        out = FullyConnected(mode, num_units=1, name="dense")(features)
+        loss = torch.nn.functional.mse_loss(out, labels)
+        return EstimatorSpec(mode, predictions=out, loss=loss, optimizer="adam")
+
+    def estimator(name: str) -> Estimator:
+        config = {"seed": 3, "accumulate_grad_batches": 4, "verbose": False}
+        return Estimator(model_fn, model_dir=tmp_path / name, config=config)
+
+    whole = estimator("whole")
+    whole.train(input_fn, steps=6)
+
+    interrupted = estimator("cut")
+    calls = 0
+    step = interrupted.train_step
+
+    def stop_in_the_middle(features: Any, labels: Any) -> Any:
+        nonlocal calls
+        calls += 1
+        if calls == 4 * 3 + 3:  # the 3rd batch of the 4th update
+            raise KeyboardInterrupt
+        return step(features, labels)
+
+    interrupted.train_step = stop_in_the_middle  # type: ignore[method-assign]
+    with pytest.raises(KeyboardInterrupt):
+        interrupted.train(input_fn, steps=6)
+    assert interrupted.global_step == 3
+    resumed = estimator("cut")  # a new process would build a new Estimator on model_dir
+    resumed.train(input_fn, max_steps=6)
+    np.testing.assert_array_equal(
+        resumed.get_variable_value("dense/weight"), whole.get_variable_value("dense/weight")
+    )
+
+
 def _counting(input_fn: Any, seen: list[int]) -> Any:
     def counted() -> Any:
         for batch in input_fn():

@@ -350,9 +350,14 @@ class Estimator:
         # the loss the run log records is the mean over ranks (on the steps it records)
         log_every, summary_every = self.config.log_step_count_steps, self.config.save_summary_steps
         on_device = self._needs_batch_prep  # CPU without channels-last: batches stay as they are
+        # an interrupted accumulation is replayed from its first batch on resume
+        rewindable = accumulate > 1 and hasattr(iterator, "load_state_dict")
+        cycle_start: Any = None
         try:
             while last_step is None or self._global_step < last_step:
                 losses = []
+                if rewindable:
+                    cycle_start = iterator.state_dict()  # type: ignore[attr-defined]
                 for micro_batch in range(accumulate):
                     try:
                         features, labels = next(iterator)
@@ -391,6 +396,8 @@ class Estimator:
                     break
         except KeyboardInterrupt:
             state.interrupted = True
+            if gradient_step is not None and gradient_step.discard() and cycle_start is not None:
+                iterator.load_state_dict(cycle_start)  # type: ignore[attr-defined]
             path = self.save_checkpoint(wait=True)  # the steps taken so far are not lost
             logger.warning(
                 "Interrupted at step %d; saved %s. Train again on model_dir %s to resume.",

@@ -149,6 +149,14 @@ class GradientStep:
         self._update()
         return True
 
+    def discard(self) -> int:
+        """Drop the gradients of an unfinished accumulation (training stopped mid-way and will
+        see those batches again); returns how many backward passes were dropped."""
+        dropped, self.pending = self.pending, 0
+        if dropped:
+            self._zero_gradients()
+        return dropped
+
     def _zero_gradients(self) -> None:
         plan = self._current_plan()
         if plan is None:
