@@ -66,7 +66,9 @@ class EnvironmentConfig(BaseConfig):
     seed: int | None = None
     """Seeds the environment; None uses ``run_config.seed``."""
     num_envs: PositiveInt = 1
-    """More than 1 runs a gymnasium vector environment."""
+    """Copies stepped together (a synchronous gymnasium vector environment when more than 1);
+    every step count and cadence counts the steps of all copies, and an on-policy
+    ``batch_size`` must be a multiple of it (``batch_size / num_envs`` steps of each copy)."""
     render_mode: str | None = None
     video_dir: str | None = None
     params: dict[str, Any] = Field(default_factory=dict)
@@ -275,13 +277,14 @@ class RLExperimentConfig(BaseConfig):
     run_config: RunConfig = Field(default_factory=RunConfig)
     environment_config: EnvironmentConfig
     eval_environment_config: EnvironmentConfig | None = None
-    """None: the training environment's id, seeded differently."""
+    """None: the training environment's id, seeded differently, in one copy (``num_envs: 1``)."""
     agent_config: AgentConfig = Field(default_factory=AgentConfig)
     model_config_: RLModelConfig = Field(
         default_factory=RLModelConfig, alias="model_config", validation_alias="model_config"
     )
     train_steps: PositiveInt | None = 10000
-    """Environment steps to train (all sub-environments counted)."""
+    """Environment steps to train (all sub-environments counted; training ends at the first
+    multiple of ``num_envs`` at or past it)."""
     train_episodes: PositiveInt | None = None
     """Episodes to train; training ends at whichever of steps/episodes comes first."""
     first_update: NonNegativeInt = 5000

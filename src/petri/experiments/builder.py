@@ -31,7 +31,7 @@ from petri.experiments.experiment import Experiment
 from petri.experiments.rl_experiment import RLExperiment
 from petri.export import as_export_strategies, build_raw_serving_input_receiver_fn
 from petri.models import MODELS
-from petri.rl import RL_MODELS, action_space_problem
+from petri.rl import RL_MODELS, action_space_problem, rollout_problem
 from petri.rl.agent import AGENTS
 from petri.rl.memories import MEMORIES
 from petri.runtime import seed_everything, use_threads
@@ -412,8 +412,8 @@ def _create_rl(
 
 
 def _rl_parts(config: RLExperimentConfig, env: Any) -> tuple[Any, Any, Any]:
-    """The model (sized by ``env``), the replay memory (None: the agent's default) and the
-    agent class of an RL config, each checked against the others."""
+    """The model (sized by ``env``), the memory (the agent's default when none is configured)
+    and the agent class of an RL config, each checked against the others and ``env``."""
     model_config = config.model
     model_class = RL_MODELS.get(model_config.module)
     problem = action_space_problem(model_class, env)
@@ -444,7 +444,7 @@ def _rl_parts(config: RLExperimentConfig, env: Any) -> tuple[Any, Any, Any]:
         ),
     )
     memory_config = config.agent_config.memory_config
-    memory = None
+    memory = agent_class.default_memory()
     if memory_config is not None:
         memory_class = MEMORIES.get(memory_config.module)
         memory = _built(
@@ -452,6 +452,15 @@ def _rl_parts(config: RLExperimentConfig, env: Any) -> tuple[Any, Any, Any]:
             memory_config.module,
             lambda: memory_class(**memory_config.memory_kwargs()),
         )
+    if agent_class.on_policy:
+        problem = rollout_problem(memory.batch_size, env.num_envs)
+        if problem:
+            raise ConfigError(
+                "agent_config.memory_config.batch_size and environment_config.num_envs: "
+                + problem,
+                "agent_config.memory_config.batch_size",
+                memory.batch_size,
+            )
     return model, memory, agent_class
 
 

@@ -8,7 +8,7 @@ Seed names stay where the seed put them: ``petri.estimators.Agent``, ``petri.mod
 from __future__ import annotations
 
 from petri.rl import explorations, memories, schedules
-from petri.rl._checks import action_space_problem
+from petri.rl._checks import action_space_problem, rollout_problem
 from petri.rl._evaluation import EvaluateAgentHook, evaluate_policy
 from petri.rl.agent import DEFAULT_TRAIN_STEPS, Agent, PGAgent
 from petri.rl.models import (
@@ -45,5 +45,6 @@ __all__ = [
     "evaluate_policy",
     "explorations",
     "memories",
+    "rollout_problem",
     "schedules",
 ]

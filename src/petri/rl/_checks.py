@@ -9,7 +9,13 @@ from typing import Any
 from petri import distributed
 from petri.configs.run import RunConfig
 
-__all__ = ["StateShape", "action_space_problem", "check_fit", "check_run_config"]
+__all__ = [
+    "StateShape",
+    "action_space_problem",
+    "check_fit",
+    "check_run_config",
+    "rollout_problem",
+]
 
 
 def action_space_problem(model_class: type, env: Any) -> str | None:
@@ -30,6 +36,26 @@ def action_space_problem(model_class: type, env: Any) -> str | None:
             f"actions {getattr(env, 'action_space', '')}. Use DQNModel or DDQNModel."
         )
     return None
+
+
+def rollout_problem(batch_size: int, num_envs: int) -> str | None:
+    """Why an on-policy batch of ``batch_size`` transitions cannot be collected as the same
+    number of time steps from each of ``num_envs`` environments, or None when it can.
+
+    A batch that does not split evenly would overshoot ``batch_size`` by up to
+    ``num_envs - 1`` transitions, and PPO's last minibatch would hold only those few.
+    """
+    if batch_size % num_envs == 0:
+        return None
+    below = batch_size - batch_size % num_envs
+    above = below + num_envs
+    suggestion = f"{below} or {above}" if below else str(above)
+    return (
+        f"An on-policy batch of batch_size={batch_size} transitions does not split into equal "
+        f"rollouts of num_envs={num_envs} environments (each update takes T steps from every "
+        f"environment: batch_size = T * num_envs). Use a multiple of {num_envs}, such as "
+        f"{suggestion}."
+    )
 
 
 def check_run_config(owner: str, config: RunConfig) -> None:

@@ -29,7 +29,8 @@ class EvaluateAgentHook(Hook):
     Args:
         agent: the agent being trained.
         env: a separate evaluation environment.
-        every_n_steps: cadence in environment steps (a multiple of ``num_envs``).
+        every_n_steps: cadence in environment steps (all sub-environments counted; with
+            several, the loop iteration that reaches or passes each multiple).
         episodes: episodes of a full evaluation.
         target_return: stop training once a full evaluation's mean return is >= this.
         screen_episodes: episodes of the quick check (0 disables screening).
@@ -69,7 +70,13 @@ class EvaluateAgentHook(Hook):
 
 
 def evaluate_policy(model: Any, env: Any, episodes: int) -> dict[str, Any]:
-    """Greedy episodes of ``model`` in ``env``: return and length statistics."""
+    """Greedy episodes of ``model`` in ``env``: return and length statistics.
+
+    In a vector environment each sub-environment plays its share of ``episodes`` (the first
+    ``episodes % num_envs`` one more) and later episodes are not counted: counting whichever
+    episodes end first would favour short ones (Stable-Baselines3's ``evaluate_policy`` does the
+    same).
+    """
     num_envs = getattr(env, "num_envs", 1)
     vector = num_envs > 1
     rng = np.random.default_rng(0)  # greedy acting draws nothing; keeps training RNG untouched
@@ -77,24 +84,27 @@ def evaluate_policy(model: Any, env: Any, episodes: int) -> dict[str, Any]:
     model.train(False)
     returns: list[float] = []
     lengths: list[int] = []
+    wanted = np.array([(episodes + index) // num_envs for index in range(num_envs)][::-1])
+    counted = np.zeros(num_envs, dtype=np.int64)
     episode_return = np.zeros(num_envs)
     episode_length = np.zeros(num_envs, dtype=np.int64)
     states = np.asarray(env.reset(), dtype=np.float32)
     try:
-        while len(returns) < episodes:
+        while (counted < wanted).any():
             batch = states if vector else states[None]
             actions = model.act(batch, 0, rng, greedy=True)
             spec = env.step(actions if vector else actions[0])
             episode_return += spec.reward
             episode_length += 1
             for index in np.flatnonzero(spec.done):
-                returns.append(float(episode_return[index]))
-                lengths.append(int(episode_length[index]))
+                if counted[index] < wanted[index]:
+                    counted[index] += 1
+                    returns.append(float(episode_return[index]))
+                    lengths.append(int(episode_length[index]))
                 episode_return[index], episode_length[index] = 0.0, 0
             states = np.asarray(env.state, dtype=np.float32)
     finally:
         model.train(was_training)
-    returns, lengths = returns[:episodes], lengths[:episodes]
     return {
         "return_mean": float(np.mean(returns)),
         "return_min": float(np.min(returns)),

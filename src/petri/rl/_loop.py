@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 
 from petri.modes import ModeKeys
+from petri.rl._checks import rollout_problem
 from petri.rl._episode import InFlight
 from petri.rl._nstep import NStepBuffer
 from petri.rl.models import RLModel, UpdateResult
@@ -125,9 +126,18 @@ class OffPolicyLearner:
 
 
 class OnPolicyLearner:
-    """Collects on-policy steps in a ``BatchMemory``; one ``model.update`` whenever it is full."""
+    """Collects on-policy steps in a ``BatchMemory``; one ``model.update`` whenever it is full.
 
-    def __init__(self, model: RLModel, memory: Any) -> None:
+    With ``num_envs`` environments a batch is ``batch_size / num_envs`` time steps of each.
+
+    Raises:
+        ValueError: ``batch_size`` is not a multiple of ``num_envs``.
+    """
+
+    def __init__(self, model: RLModel, memory: Any, num_envs: int = 1) -> None:
+        problem = rollout_problem(memory.batch_size, num_envs)
+        if problem:
+            raise ValueError(f"{memory!r}: {problem}")
         self.model, self.memory = model, memory
 
     def observe(
@@ -186,6 +196,7 @@ def run_loop(
         last_step=stop.last_step,
         model=model,
         optimizer=model.optimizer,
+        steps_per_iteration=num_envs,  # hook cadences count every sub-environment's steps
     )
     state.episodes = stats
     state.update_logs = agent.update_logs  # the last update's, across a resume too

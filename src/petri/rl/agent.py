@@ -112,7 +112,7 @@ class Agent:
         check_run_config(type(self).__name__, self.config)
         self.model_dir = str(model_dir) if model_dir else tempfile.mkdtemp(prefix="petri_agent_")
         self.params = dict(params or {})
-        self.memory = memory if memory is not None else self._default_memory()
+        self.memory = memory if memory is not None else self.default_memory()
         self._check_memory(self.memory)
         seed = self.config.seed
         self.rng = np.random.default_rng(seed)
@@ -183,8 +183,9 @@ class Agent:
             hooks: extra hooks (``Hook`` objects; ``EvaluateAgentHook`` stops on a target).
 
         Raises:
-            ValueError: inconsistent stop arguments, non-positive cadences, or a model that
-                does not fit ``env`` (checked before any step is taken).
+            ValueError: inconsistent stop arguments, non-positive cadences, a model that does
+                not fit ``env``, or (``PGAgent``) a batch that does not split evenly across
+                ``env.num_envs`` (checked before any step is taken).
         """
         if episodes is not None and max_episodes is not None:
             raise ValueError("Can not provide both episodes and max_episodes.")
@@ -415,7 +416,9 @@ class Agent:
         self.run_log.log(row, self.timestep)
 
     # ----------------------------------------------------------------- building
-    def _default_memory(self) -> Any:
+    @classmethod
+    def default_memory(cls) -> Any:
+        """The memory an Agent built without one gets: ``Memory()``."""
         return Memory()
 
     def _check_memory(self, memory: Any) -> None:
@@ -582,13 +585,17 @@ class PGAgent(Agent):
 
     Same arguments as :class:`Agent`; ``memory`` defaults to ``BatchMemory()`` and one update
     runs whenever it is full (``first_update``, ``update_frequency`` and ``gradient_steps``
-    do not apply). Checkpoints hold the partial batch, so a resumed run completes the batch an
-    uninterrupted one would.
+    do not apply). In an environment of ``num_envs`` copies, each batch holds
+    ``batch_size / num_envs`` time steps of every copy (``batch_size`` must be a multiple of
+    ``num_envs``: ``train`` raises ``ValueError`` before the first step otherwise). Checkpoints
+    hold the partial batch, so a resumed run completes the batch an uninterrupted one would.
     """
 
     on_policy = True
 
-    def _default_memory(self) -> Any:
+    @classmethod
+    def default_memory(cls) -> Any:
+        """The memory a PGAgent built without one gets: ``BatchMemory()`` (5000 steps)."""
         return BatchMemory()
 
     def _check_memory(self, memory: Any) -> None:
@@ -601,7 +608,7 @@ class PGAgent(Agent):
     def _learner(
         self, env: Any, first_update: int, update_frequency: int, gradient_steps: int
     ) -> Any:
-        return OnPolicyLearner(self.model, self.memory)
+        return OnPolicyLearner(self.model, self.memory, getattr(env, "num_envs", 1))
 
 
 def _env_state(env: Any) -> dict[str, Any] | None:

@@ -3,7 +3,10 @@
 A hook is any object with some of ``begin(state)``, ``before_step(state)``,
 ``after_step(state)`` and ``end(state)``. Its cadence is set when it is built
 (``every_n_steps``), and the :class:`HookList` only calls what a hook implements, so hooks that
-fire every 100 steps cost nothing on the other 99.
+fire every 100 steps cost nothing on the other 99. A loop whose iterations take several steps
+at once (an RL agent in ``num_envs`` environments) says so in
+``LoopState.steps_per_iteration``; a hook then runs in the iteration that reaches or passes each
+multiple of its cadence.
 """
 
 from __future__ import annotations
@@ -65,6 +68,9 @@ class LoopState:
         update_logs: the last update's namespaced scalars (RL: ``losses/td_loss``, ...).
         episodes: the Agent's episode statistics (``petri.rl``'s ``EpisodeStats``), else None.
         interrupted: the loop ended on an exception or Ctrl-C (``end`` still runs).
+        steps_per_iteration: how far ``global_step`` moves in one iteration of a training
+            loop (an RL agent's ``num_envs``; 1 elsewhere). Hook cadences count steps, so a
+            hook runs in the iteration whose steps include a multiple of its ``every_n_steps``.
     """
 
     mode: str
@@ -84,6 +90,7 @@ class LoopState:
     update_logs: dict[str, Any] = field(default_factory=dict)
     episodes: Any = None
     interrupted: bool = False
+    steps_per_iteration: int = 1
 
     @property
     def loss_value(self) -> float:
@@ -95,9 +102,11 @@ class Hook:
     """Base class with no-op phases; subclasses override the ones they need.
 
     Args:
-        every_n_steps: call ``after_step``/``before_step`` only when the step is a multiple of
-            this (None: every step): the global step in training, the loop's own step in
-            evaluation and prediction.
+        every_n_steps: call ``after_step``/``before_step`` only in the steps that are a
+            multiple of this (None: every step): the global step in training, the loop's own
+            step in evaluation and prediction. When an iteration takes several steps
+            (``LoopState.steps_per_iteration``), the iteration that reaches or passes a
+            multiple counts.
     """
 
     def __init__(self, every_n_steps: int | None = None) -> None:
@@ -160,20 +169,33 @@ class HookList:
             hook.begin(state)
 
     def before_step(self, state: LoopState) -> None:
-        step = (state.global_step if state.mode == "train" else state.step) + 1
+        size = _iteration_size(state)
+        step = (state.global_step if state.mode == "train" else state.step) + size
         for hook, every in self._before:
-            if every is None or step % every == 0:
+            if every is None or _due(step, every, size):
                 hook.before_step(state)
 
     def after_step(self, state: LoopState) -> None:
+        size = _iteration_size(state)
         step = state.global_step if state.mode == "train" else state.step
         for hook, every in self._after:
-            if every is None or step % every == 0:
+            if every is None or _due(step, every, size):
                 hook.after_step(state)
 
     def end(self, state: LoopState) -> None:
         for hook in self._end:
             hook.end(state)
+
+
+def _iteration_size(state: LoopState) -> int:
+    return state.steps_per_iteration if state.mode == "train" else 1
+
+
+def _due(step: int, every: int, size: int) -> bool:
+    """Whether the iteration that ends at ``step`` and took ``size`` steps holds a multiple of
+    ``every`` (for ``size == 1``: ``step % every == 0``). With 3 environments and
+    ``every == 1000`` those end at steps 1002, 2001, 3000, 4002 (not only at 3000, 6000)."""
+    return step // every != (step - size) // every
 
 
 class NanLossError(PetriError, RuntimeError):
