@@ -126,7 +126,7 @@ class RunConfig(BaseConfig):
 
     def unsupported_by_agents(self) -> str | None:
         """Why an RL Agent cannot honour this config (None when it can): the Agent acts one
-        state at a time on the CPU, where these settings would be accepted and do nothing."""
+        state at a time, where these settings would be accepted and do nothing."""
         if self.compile is not None:
             return (
                 "run_config.compile applies to the Estimator; the Agent acts one state at a "
@@ -144,10 +144,4 @@ class RunConfig(BaseConfig):
                     f"small networks in full precision one update at a time. Remove it (or "
                     f"set {default!r})."
                 )
-        if self.device not in ("auto", "cpu"):
-            return (
-                f"RL Agents run on the CPU (run_config.device={self.device!r}): they act on one "
-                "state at a time and keep their replay memory in host memory. Use device 'cpu' "
-                "(or 'auto')."
-            )
         return None

@@ -9,6 +9,8 @@ from typing import Any
 import numpy as np
 import torch
 
+from petri.training.devices import move_to_device
+
 __all__ = ["Batch", "batch_size_of", "iterate_input", "move_to_device", "to_channels_last"]
 
 Batch = tuple[Any, Any]
@@ -62,20 +64,6 @@ def _pairs(iterator: Iterator[Any]) -> Iterator[Batch]:
             yield _as_tensors(item[0]), _as_tensors(item[1])
         else:
             yield _as_tensors(item), None
-
-
-def move_to_device(value: Any, device: torch.device) -> Any:
-    """Tensors (and dicts of them) on ``device``; a no-op on the CPU. Host tensors bound for
-    CUDA go through pinned memory, so the copy is asynchronous."""
-    if device.type == "cpu" or value is None:
-        return value
-    if isinstance(value, torch.Tensor):
-        if device.type == "cuda" and value.device.type == "cpu" and not value.is_pinned():
-            value = value.pin_memory()
-        return value.to(device, non_blocking=True)
-    if isinstance(value, dict):
-        return {k: move_to_device(v, device) for k, v in value.items()}
-    return value
 
 
 def batch_size_of(features: Any) -> int:

@@ -15,11 +15,11 @@ from torch import nn
 
 from petri import distributed
 from petri.configs.run import RunConfig
-from petri.data.iteration import iterate_input, move_to_device, to_channels_last
+from petri.data.iteration import iterate_input, to_channels_last
 from petri.errors import NotTrainedError, did_you_mean
 from petri.estimators._evaluation import run_evaluation
 from petri.estimators._outputs import split_predictions
-from petri.estimators._ranks import newest_checkpoint_name, own_input_position, resolve_device
+from petri.estimators._ranks import newest_checkpoint_name, own_input_position
 from petri.export import export_savedmodel
 from petri.layers.embedding import embedding_tables
 from petri.modes import ModeKeys
@@ -28,6 +28,7 @@ from petri.runtime import seed_everything, show_progress, use_threads
 from petri.spec import EstimatorSpec
 from petri.training import checkpoints as ckpt
 from petri.training.compiling import CompiledCall
+from petri.training.devices import move_to_device, resolve_device
 from petri.training.hooks import (
     CheckpointSaverHook,
     HookList,

@@ -20,6 +20,7 @@ from petri.rl._checks import rollout_problem
 from petri.rl._episode import InFlight
 from petri.rl._nstep import NStepBuffer
 from petri.rl.models import RLModel, UpdateResult
+from petri.training.devices import move_to_device
 from petri.training.hooks import Hook, HookList, LoopState, eta, logger, step_of
 
 __all__ = [
@@ -119,7 +120,7 @@ class OffPolicyLearner:
         result = None
         for _ in range(self.gradient_steps):
             batch = self.memory.sample()
-            result = self.model.update(batch)
+            result = self.model.update(move_to_device(batch, self.model.device))
             if self.prioritized:
                 self.memory.update_priorities(batch.indices, result.td_errors)
         return result
@@ -158,7 +159,7 @@ class OnPolicyLearner:
     def maybe_update(self, iteration: int, timestep: int) -> UpdateResult | None:
         if not self.memory.is_full:
             return None
-        return self.model.update(self.memory.sample())
+        return self.model.update(move_to_device(self.memory.sample(), self.model.device))
 
 
 def run_loop(

@@ -34,6 +34,7 @@ from petri.rl.memories._base import generator_state, restore_generator
 from petri.rl.models import RLModel
 from petri.runtime import seed_everything, show_progress, use_threads
 from petri.training import checkpoints as ckpt
+from petri.training.devices import resolve_device
 from petri.training.hooks import CheckpointSaverHook, HookList, LoopState, NanLossHook
 from petri.training.model_fn import ModelFnModule
 from petri.training.state import (
@@ -110,6 +111,7 @@ class Agent:
             config if isinstance(config, RunConfig) else RunConfig.read_configs(config or {})
         )
         check_run_config(type(self).__name__, self.config)
+        self._device = resolve_device(self.config.device)
         self.model_dir = str(model_dir) if model_dir else tempfile.mkdtemp(prefix="petri_agent_")
         self.params = dict(params or {})
         self.memory = memory if memory is not None else self.default_memory()
@@ -291,16 +293,17 @@ class Agent:
             self._build(StateShape(shape))
         self._require_trained()
         single = array.ndim == len(self.model.state_shape)
-        batch = torch.from_numpy(array[None] if single else array)
+        batch = self.model.as_input(array[None] if single else array)
         with torch.no_grad():
             outputs = self.model.predictions(batch)
-        result = {key: value.numpy() for key, value in outputs.items()}
+        result = {key: value.cpu().numpy() for key, value in outputs.items()}
         return {key: value[0] for key, value in result.items()} if single else result
 
     @property
     def device(self) -> torch.device:
-        """Where the model runs (what an exporter puts its example inputs on)."""
-        return torch.device("cpu")
+        """Where the model acts and learns (``run_config.device``; ``auto`` is CUDA when there
+        is one): states and the memory's batches are moved there, actions come back as numpy."""
+        return self._device
 
     def serving_module(
         self, features: Any, checkpoint_path: str | None
@@ -484,7 +487,7 @@ class Agent:
         """Build the model for ``env`` (once), check that they fit, restore the checkpoint."""
         use_threads(self.config.num_threads)
         if self.model is None:
-            self.model = self._build_model(tuple(env.state_shape))
+            self.model = self._build_model(tuple(env.state_shape)).to(self._device)
             self._check_model()
             latest = ckpt.latest_checkpoint(self.model_dir)
             if latest is not None:

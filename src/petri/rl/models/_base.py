@@ -133,6 +133,22 @@ class RLModel(GraphModule):
         self._optimize: Callable[[torch.Tensor], None] = _not_built  # one step on a loss
         self.num_updates = 0
         self.last_exploration_rate = 0.0
+        self.device = torch.device("cpu")
+        """Where the weights are; follows ``.to()`` (the Agent moves the model to
+        ``run_config.device``), so acting and updates put their tensors there."""
+
+    # ------------------------------------------------------------------ devices
+    def _apply(self, fn: Any, recurse: bool = True) -> Any:
+        module = super()._apply(fn, recurse)
+        for parameter in self.parameters():
+            self.device = parameter.device
+            break
+        return module
+
+    def as_input(self, states: np.ndarray) -> torch.Tensor:
+        """A numpy batch of states as a tensor on the model's device (no copy on the CPU)."""
+        tensor = torch.from_numpy(states)
+        return tensor if self.device.type == "cpu" else tensor.to(self.device)
 
     # ------------------------------------------------------------------ building
     def _finish(self, trainable: Iterable[nn.Module | nn.Parameter]) -> None:
@@ -156,7 +172,7 @@ class RLModel(GraphModule):
         was_training = self.training
         self.train(False)
         with torch.no_grad():
-            self.predictions(torch.zeros((1, *self.state_shape)))
+            self.predictions(torch.zeros((1, *self.state_shape), device=self.device))
         self.train(was_training)
 
     # ------------------------------------------------------------------ contract
@@ -197,7 +213,9 @@ class RLModel(GraphModule):
         mode = mode or self.mode or ModeKeys.TRAIN
         states = features["state"] if isinstance(features, dict) else features
         with torch.no_grad():
-            predictions = self.predictions(torch.as_tensor(states, dtype=torch.float32))
+            predictions = self.predictions(
+                torch.as_tensor(states, dtype=torch.float32, device=self.device)
+            )
         loss = None
         if labels is not None and mode != ModeKeys.PREDICT:
             loss = self.loss(labels)

@@ -114,11 +114,11 @@ class PolicyGradientModel(RLModel):
     ) -> np.ndarray:
         """Sample from the policy (``greedy``: its mode)."""
         with torch.no_grad():
-            out = self.policy_network(torch.from_numpy(states)).numpy()
+            out = self.policy_network(self.as_input(states)).cpu().numpy()
         if self.is_continuous:
             if greedy:
                 return out
-            std = np.exp(self.log_std.detach().numpy())  # type: ignore[union-attr]
+            std = np.exp(self.log_std.detach().cpu().numpy())  # type: ignore[union-attr]
             return (out + std * rng.standard_normal(out.shape)).astype(np.float32)
         if greedy:
             return out.argmax(axis=1)

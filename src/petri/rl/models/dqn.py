@@ -88,11 +88,11 @@ class DQNModel(TDModel):
         if n == 1:  # the common case, without array bookkeeping
             if epsilon > 0.0 and rng.random() < epsilon:
                 return rng.integers(self.num_actions, size=1)
-            return self._acting_q(torch.from_numpy(states)).argmax(dim=1).numpy()
+            return self._acting_q(self.as_input(states)).argmax(dim=1).cpu().numpy()
         explore = rng.random(n) < epsilon if epsilon > 0.0 else None
         if explore is not None and explore.all():
             return rng.integers(self.num_actions, size=n)
-        actions = self._acting_q(torch.from_numpy(states)).argmax(dim=1).numpy()
+        actions = self._acting_q(self.as_input(states)).argmax(dim=1).cpu().numpy()
         if explore is not None and explore.any():
             actions = np.where(explore, rng.integers(self.num_actions, size=n), actions)
         return actions

@@ -142,7 +142,7 @@ class NAFModel(TDModel):
     ) -> np.ndarray:
         """``mu(s)`` plus the exploration's noise (none when ``greedy``)."""
         with torch.no_grad():
-            mu = self.network(torch.from_numpy(states))[1].numpy()
+            mu = self.network(self.as_input(states))[1].cpu().numpy()
         if greedy:
             self.last_exploration_rate = 0.0
             return mu

@@ -163,10 +163,10 @@ class TRPOModel(PolicyGradientModel):
             if divergence <= 1.5 * self.max_kl and surrogate() > old_gain:
                 return True, divergence
         _assign(self._policy_parameters, start)
-        return False, torch.tensor(0.0)
+        return False, torch.zeros((), device=full_step.device)
 
     def _fit_values(self, states: torch.Tensor, returns: torch.Tensor) -> torch.Tensor:
-        loss = torch.tensor(0.0)
+        loss = torch.zeros((), device=states.device)
         for index in self._minibatches(len(states), self.value_iterations, self.minibatch_size):
             loss = self._value_loss(states[index], returns[index])
             self._optimize(loss)
