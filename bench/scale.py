@@ -48,12 +48,13 @@ two timestamps that bound the window wait for the device. Every setting runs ``-
 (default 3), both frameworks back to back in alternating order, settings in a rotated order; the
 table gives medians and the median of the per-round Petri / Lightning ratios.
 
-Shared machines: a pair of runs during which other processes used more than --max-others
-(0.15) of the cores runs again, up to --retries (2) times; the table counts them.
+Shared machines: before each pair the script waits (up to --quiet-wait, 60 s) until other
+processes use at most --max-others (0.15) of the cores; a pair during which they used more runs
+again, up to --retries (2) times; the table counts them.
 
 Options: --rounds N, --quick (1 round, a quarter of the steps), --settings a,b, --list,
 --frameworks, --device cpu|cuda, --threads N, --steps-scale X, --max-others F, --retries N,
---json PATH, --keep DIR, --write-docs, --python PATH.
+--quiet-wait S, --json PATH, --keep DIR, --write-docs, --python PATH.
 """
 
 from __future__ import annotations
@@ -579,6 +580,7 @@ def _run_pair(
     to ``--retries`` times; the earlier attempts stay in the JSON, marked ``discarded``."""
     attempts: list[dict[str, Any]] = []
     for attempt in range(args.retries + 1):
+        _wait_for_quiet(args.max_others, args.quiet_wait)
         runs = []
         for framework in pair:
             tag = f"r{turn}-{setting.name}-{framework}-a{attempt}"
@@ -596,6 +598,22 @@ def _run_pair(
         attempts += runs
         time.sleep(args.retry_pause)
     return attempts
+
+
+def _wait_for_quiet(max_others: float, patience: float) -> float:
+    """Wait (up to ``patience`` seconds) until the other processes on the machine use at most
+    ``max_others`` of the cores over a 2-second window: cheaper than a disturbed pair re-run.
+    Returns the share of the last window."""
+    cores = os.cpu_count() or 1
+    deadline = time.monotonic() + patience
+    while True:
+        busy, ours = _cpu_seconds()
+        time.sleep(2.0)
+        busy_after, ours_after = _cpu_seconds()
+        share = max(0.0, (busy_after - busy) - (ours_after - ours)) / (2.0 * cores)
+        if share <= max_others or time.monotonic() >= deadline:
+            return share
+        print(f"# waiting for a quiet machine: others use {share:.0%} of the cores", flush=True)
 
 
 def _cpu_seconds() -> tuple[float, float]:
@@ -832,6 +850,12 @@ def main() -> None:
         help="re-run a pair when other processes used more than this share of the cores",
     )  # fmt: skip
     parser.add_argument("--retries", type=int, default=2, help="re-runs of a disturbed pair")
+    parser.add_argument(
+        "--quiet-wait",
+        type=float,
+        default=60.0,
+        help="seconds to wait before each pair for other processes to use <= --max-others",
+    )
     parser.add_argument("--retry-pause", type=float, default=5.0, help="seconds before one")
     parser.add_argument("--list", action="store_true", help="print the settings and exit")
     parser.add_argument("--json", default="")

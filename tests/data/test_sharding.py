@@ -18,6 +18,7 @@ from petri.data import (
     numpy_input_fn,
     write_records,
 )
+from petri.data.numpy_input import NumpyBatches
 from petri.data.processors import encode_image
 
 N = 37  # not a multiple of the ranks or the batch
@@ -131,3 +132,36 @@ def test_a_share_resumes_exactly_and_refuses_another_share(tmp_path) -> None:
     next(batches)
     with pytest.raises(ValueError, match="share 0 of 2"):
         arrays().load_state_dict(batches.state_dict())
+
+
+@pytest.mark.parametrize("count", [2, 3])
+@pytest.mark.parametrize("allow_smaller", [True, False])
+def test_ends_together_says_whether_the_shares_have_as_many_batches(
+    count: int, allow_smaller: bool
+) -> None:
+    """Ranks skip the per-step agreement on the end of a finite input exactly when their
+    shares yield the same number of batches."""
+    seen = set()
+    for total in range(1, 40):
+        for batch_size in (1, 2, 4, 5):
+            shares = [
+                NumpyBatches(
+                    np.arange(total, dtype=np.float32)[:, None],
+                    None,
+                    batch_size,
+                    num_epochs=2,
+                    shuffle=True,
+                    seed=0,
+                    allow_smaller_final_batch=allow_smaller,
+                    shard=(index, count),
+                )
+                for index in range(count)
+            ]
+            claims = {share.ends_together for share in shares}
+            assert len(claims) == 1  # every rank reaches the same answer without talking
+            lengths = {sum(1 for _ in share) for share in shares}
+            assert claims.pop() == (len(lengths) == 1), (total, batch_size, lengths)
+            seen.add(len(lengths) == 1)
+    assert seen == {True, False}  # both cases occurred
+    endless = NumpyBatches(np.zeros((5, 1)), None, 2, None, False, 0, shard=(0, 2))
+    assert not endless.ends_together

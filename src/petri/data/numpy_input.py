@@ -75,6 +75,22 @@ class NumpyBatches:
         """Whether the input ends (``num_epochs`` set)."""
         return self._num_epochs is not None
 
+    @property
+    def ends_together(self) -> bool:
+        """Whether every share of a sharded finite input yields the same number of batches
+        (what ranks would otherwise have to agree on at every step): shares differ by one
+        example at most, so only when the last batch of the larger ones would hold one."""
+        if not self.finite:
+            return False
+        count = self._shard[1]
+        largest = len(range(0, self._total, count))
+        smallest = len(range(count - 1, self._total, count))
+        return self._batches_of(largest) == self._batches_of(smallest)
+
+    def _batches_of(self, size: int) -> int:
+        full, rest = divmod(size, self._batch_size)
+        return full + (1 if rest and self._allow_smaller else 0)
+
     def _start_epoch(self) -> None:
         index, count = self._shard
         if self._shuffle:

@@ -346,8 +346,13 @@ class Estimator:
         exhausted = False
         accumulate = self.config.accumulate_grad_batches
         gradient_step = self._gradient_step
-        # a finite input may end on one rank a batch before another: all ranks ask each step
-        agree_on_end = self._distributed and getattr(iterator, "finite", True)
+        # a finite input may end on one rank a batch before another: all ranks ask each step,
+        # unless the input knows that every rank's share has as many batches
+        agree_on_end = (
+            self._distributed
+            and getattr(iterator, "finite", True)
+            and not getattr(iterator, "ends_together", False)
+        )
         # the loss the run log records is the mean over ranks (on the steps it records)
         log_every, summary_every = self.config.log_step_count_steps, self.config.save_summary_steps
         on_device = self._needs_batch_prep  # CPU without channels-last: batches stay as they are
