@@ -54,7 +54,8 @@ again, up to --retries (2) times; the table counts them.
 
 Options: --rounds N, --quick (1 round, a quarter of the steps), --settings a,b, --list,
 --frameworks, --device cpu|cuda, --threads N, --steps-scale X, --max-others F, --retries N,
---quiet-wait S, --json PATH, --keep DIR, --write-docs, --python PATH.
+--quiet-wait S, --json PATH, --from-json PATH (the table of a finished run), --keep DIR,
+--write-docs, --python PATH.
 """
 
 from __future__ import annotations
@@ -862,6 +863,9 @@ def main() -> None:
     parser.add_argument("--keep", default="", help="keep the runs' folders here")
     parser.add_argument("--python", default=sys.executable)
     parser.add_argument("--write-docs", action="store_true")
+    parser.add_argument(
+        "--from-json", default="", help="table (and docs) from a finished run's --json file"
+    )
     parser.add_argument("--lightning-worker", default="", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.lightning_worker:
@@ -880,6 +884,14 @@ def main() -> None:
             parser.error(f"unknown settings {unknown}; known: {[s.name for s in settings]}")
         settings = [s for s in settings if s.name in wanted]
     frameworks = [f for f in args.frameworks.split(",") if f]
+    if args.from_json:
+        saved = json.loads(Path(args.from_json).read_text())
+        meta, results = saved["meta"], saved["results"]
+        names = {r["setting"] for r in results}
+        settings = [s for s in settings if s.name in names]
+        args.rounds = 1 + max(r["round"] for r in results)
+        _report(args, meta, results, settings)
+        return
     meta = {
         "date": datetime.datetime.now().strftime("%Y-%m-%d %H:%M"),
         "command": command_line("bench/scale.py", sys.argv[1:]),
@@ -900,6 +912,16 @@ def main() -> None:
     meta.update(loadavg_end=loadavg(), minutes=(time.perf_counter() - started) / 60)
     if args.json:
         Path(args.json).write_text(json.dumps({"meta": meta, "results": results}, indent=1))
+    _report(args, meta, results, settings)
+
+
+def _report(
+    args: argparse.Namespace,
+    meta: dict[str, Any],
+    results: list[dict[str, Any]],
+    settings: list[Setting],
+) -> None:
+    """Print the table and the targets; with ``--write-docs`` put them in the docs."""
     table = _table(results, settings)
     targets = _targets(results, settings)
     print("\n" + table + "\n\n" + "\n".join(targets))
