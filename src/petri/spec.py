@@ -30,6 +30,8 @@ class EstimatorSpec:
         clip_embed_gradients: then clip each embedding table's gradient (``petri.layers``
             ``Embedding`` and ``torch.nn.Embedding`` weights) to this norm, as the seed did.
         training_hooks: hooks added to ``train`` while this model trains.
+        training_scalars: name -> scalar tensor of a training step that the run log records
+            beside the loss on logging steps (a VAE's ``losses/kl``).
     """
 
     mode: str
@@ -42,6 +44,7 @@ class EstimatorSpec:
     clip_gradients: float | None = None
     clip_embed_gradients: float | None = None
     training_hooks: list[Any] = field(default_factory=list)
+    training_scalars: dict[str, Any] | None = None
 
     @property
     def optimizer_source(self) -> Any:

@@ -49,6 +49,8 @@ KEY_EFFECTS: dict[str, str] = {
     "AgentConfig.module": f"{_RL}::test_module_keys_select_environment_agent_memory_model_and_exploration",
     "AgentConfig.output_dir": f"{_RL}::test_agent_config_output_dir_holds_the_checkpoints",
     # CompileConfig
+    "BridgeConfig.module": "tests/models/test_generator.py::test_a_vae_improves_its_elbo_at_every_evaluation_and_samples",
+    "BridgeConfig.name": "tests/models/test_generator.py::test_bridge_config_name_selects_the_bridge_too",
     "CompileConfig.mode": "tests/estimators/test_precision_and_compile.py::test_compile_options_reach_torch_compile",
     "CompileConfig.fullgraph": "tests/estimators/test_precision_and_compile.py::test_fullgraph_refuses_a_graph_break_and_falls_back",
     "CompileConfig.dynamic": "tests/estimators/test_precision_and_compile.py::test_compile_options_reach_torch_compile",
@@ -104,10 +106,13 @@ KEY_EFFECTS: dict[str, str] = {
     "HookConfig.module": f"{_XP}::test_hook_configs_and_eval_steps",
     "HookConfig.params": f"{_XP}::test_hook_configs_and_eval_steps",
     # InputDataConfig
+    "InputDataConfig.categorical": "tests/data/test_pandas_input.py::test_csv_and_parquet_files_with_a_one_hot_column",
     "InputDataConfig.input_type": "tests/data/test_input_config_effects.py::test_input_type_dataset_reads_a_builtin_split",
     "InputDataConfig.pipeline_config": f"{_PIPES}::test_create_input_fn_accepts_configs",
     "InputDataConfig.x": f"{_PIPES}::test_numpy_pipeline_matches_arrays",
+    "InputDataConfig.x_columns": "tests/data/test_pandas_input.py::test_csv_and_parquet_files_with_a_one_hot_column",
     "InputDataConfig.y": f"{_PIPES}::test_numpy_pipeline_matches_arrays",
+    "InputDataConfig.y_column": "tests/data/test_pandas_input.py::test_a_dataframe_trains_a_classifier_from_python",
     # LossConfig
     "LossConfig.module": f"{_MODEL}::test_loss_config_selects_the_loss_and_its_arguments",
     "LossConfig.name": f"{_MODEL}::test_loss_config_selects_the_loss_and_its_arguments",
@@ -125,6 +130,9 @@ KEY_EFFECTS: dict[str, str] = {
     "MetricConfig.module": "tests/experiments/test_experiment.py::test_seed_002_json_with_numpy_data",
     "MetricConfig.name": _WIRING,
     # ModelConfig
+    "ModelConfig.encoder_config": "tests/models/test_generator.py::test_a_dense_autoencoder_reconstructs_the_digits",
+    "ModelConfig.decoder_config": "tests/models/test_generator.py::test_a_dense_autoencoder_reconstructs_the_digits",
+    "ModelConfig.bridge_config": "tests/models/test_generator.py::test_a_vae_improves_its_elbo_at_every_evaluation_and_samples",
     "ModelConfig.clip_embed_gradients": "tests/estimators/test_embedding_clip.py::test_embedding_gradients_are_clipped_to_the_norm",
     "ModelConfig.clip_gradients": f"{_MODEL}::test_clip_gradients_bounds_each_update",
     "ModelConfig.eval_metrics_config": _WIRING,
@@ -170,7 +178,7 @@ KEY_EFFECTS: dict[str, str] = {
     # PipelineConfig
     "PipelineConfig.allow_smaller_final_batch": f"{_PIPES}::test_epochs_and_final_batch",
     "PipelineConfig.batch_size": f"{_PIPES}::test_epochs_and_final_batch",
-    "PipelineConfig.bucket_boundaries": f"rejected: {_REJ}::test_bucket_boundaries_is_rejected_until_sequence_pipelines_exist",
+    "PipelineConfig.bucket_boundaries": "tests/data/test_sequences.py::test_bucketing_pads_less_and_resumes_exactly",
     "PipelineConfig.capacity": "tests/data/test_input_config_effects.py::test_min_after_dequeue_and_capacity_size_the_shuffle_buffer",
     "PipelineConfig.definition": f"{_PIPES}::test_definition_processes_images",
     "PipelineConfig.dynamic_pad": f"{_PIPES}::test_dynamic_pad",
@@ -202,6 +210,9 @@ KEY_EFFECTS: dict[str, str] = {
     "RLExperimentConfig.update_frequency": f"{_RL}::test_first_update_update_frequency_gradient_steps_and_train_steps",
     "RLExperimentConfig.version": f"{_RL}::test_name_output_dir_version_and_run_config_seed",
     # RLModelConfig
+    "RLModelConfig.encoder_config": f"rejected: {_REJ}::test_rl_model_config_rejects_supervised_keys",
+    "RLModelConfig.decoder_config": f"rejected: {_REJ}::test_rl_model_config_rejects_supervised_keys",
+    "RLModelConfig.bridge_config": f"rejected: {_REJ}::test_rl_model_config_rejects_supervised_keys",
     "RLModelConfig.cg_iterations": f"{_RL}::test_trpo_keys_shape_the_policy_step_and_the_value_fit",
     "RLModelConfig.clip_embed_gradients": f"rejected: {_REJ}::test_rl_model_config_rejects_supervised_keys",
     "RLModelConfig.clip_gradients": f"{_RL}::test_rl_clip_gradients_bounds_each_update",
@@ -257,6 +268,7 @@ CONDITIONS: dict[str, str] = {
     "InputDataConfig.input_type [with pipeline_config.module]": f"rejected: {_REJ}::test_file_pipelines_refuse_arrays_and_a_second_reader",
     "InputDataConfig.x [file pipelines]": f"rejected: {_REJ}::test_file_pipelines_refuse_arrays_and_a_second_reader",
     "InputDataConfig.y [file pipelines]": f"rejected: {_REJ}::test_file_pipelines_refuse_arrays_and_a_second_reader",
+    "InputDataConfig.y_column [not pandas]": "tests/data/test_pandas_input.py::test_inputs_must_agree_on_categories_and_keys_need_pandas",
     "MemoryConfig.save_contents [BatchMemory]": f"rejected: {_REJ}::test_batch_memory_refuses_replay_keys",
     "MemoryConfig.size [BatchMemory]": f"rejected: {_REJ}::test_batch_memory_refuses_replay_keys",
     "OptimizerConfig.staircase [a decay that does not use it]": f"rejected: {_REJ}::test_decay_settings_need_a_decay_that_uses_them",

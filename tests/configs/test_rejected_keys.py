@@ -18,9 +18,14 @@ def q_model() -> DQNModel:
     return DQNModel(graph_fn=[["FullyConnected", {"num_units": 8}]], num_states=4, num_actions=2)
 
 
-def test_bucket_boundaries_is_rejected_until_sequence_pipelines_exist() -> None:
-    with pytest.raises(ConfigError, match=r"bucket_boundaries.*no sequence pipelines"):
-        PipelineConfig.from_dict({"bucket_boundaries": [10, 20]})
+def test_bucket_boundaries_must_increase_and_need_a_sequence_pipeline() -> None:
+    for bad in ([], [0, 5], [10, 10], [20, 10]):
+        with pytest.raises(ConfigError, match=r"bucket_boundaries.*strictly increasing"):
+            PipelineConfig.from_dict({"bucket_boundaries": bad})
+    from petri.data import NumpyPipeline
+
+    with pytest.raises(ConfigError, match=r"bucket_boundaries.*NumpyPipeline has no lengths"):
+        NumpyPipeline({"bucket_boundaries": [4]})
     assert PipelineConfig.from_dict({"bucket_boundaries": None}).bucket_boundaries is None
 
 
@@ -39,6 +44,9 @@ def test_delay_workers_true_is_rejected_false_accepted() -> None:
         ("clip_embed_gradients", 0.1),
         ("one_hot_encode", True),
         ("n_classes", 2),
+        ("encoder_config", {"definition": []}),
+        ("decoder_config", {"definition": []}),
+        ("bridge_config", {"module": "latent_bridge"}),
     ],
 )
 def test_rl_model_config_rejects_supervised_keys(key: str, value: object) -> None:

@@ -10,6 +10,7 @@ import torch
 import yaml
 
 from petri.data import numpy_input_fn
+from petri.errors import ConfigError
 from petri.estimators import Estimator, RunConfig
 from petri.experiments import Experiment, create_experiment
 from petri.models import Classifier
@@ -180,3 +181,23 @@ def test_summary_hook_runs_only_on_summary_steps(tmp_path):
     assert [e.step for e in reader.Scalars("summaries/learning_rate")] == [3, 6, 9]
     with pytest.raises(ValueError, match="Unknown summaries"):
         SummaryHook(run, ["losses"])
+
+
+def test_a_run_begun_before_new_config_keys_existed_resumes(tmp_path):
+    """A config.yaml written by an older Petri lacks the keys added since (with their
+    defaults); resuming compares it with those defaults filled in, not as a change."""
+    first = create_experiment(config(tmp_path))
+    first.train()
+    path = tmp_path / "tiny" / "version_0" / "config.yaml"
+    stored = yaml.safe_load(path.read_text())
+    for key in ("x_columns", "y_column", "categorical"):  # keys of issue #16
+        del stored["train_input_data_config"][key]
+    del stored["run_config"]["precision"]  # a key of issue #15
+    path.write_text(yaml.safe_dump(stored))
+    resumed = create_experiment(config(tmp_path, version=0))
+    assert resumed.estimator.global_step == 20
+    resumed.close()
+    changed = dict(stored, train_steps=99)
+    path.write_text(yaml.safe_dump(changed))
+    with pytest.raises(ConfigError, match=r"(?s)started with another config.*-train_steps: 99"):
+        create_experiment(config(tmp_path, version=0))

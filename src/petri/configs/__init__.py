@@ -14,7 +14,14 @@ from petri.configs.experiment import (
     HookConfig,
 )
 from petri.configs.input_data import InputDataConfig, PipelineConfig
-from petri.configs.model import GraphConfig, LossConfig, MetricConfig, ModelConfig, OptimizerConfig
+from petri.configs.model import (
+    BridgeConfig,
+    GraphConfig,
+    LossConfig,
+    MetricConfig,
+    ModelConfig,
+    OptimizerConfig,
+)
 from petri.configs.rl import (
     AgentConfig,
     EnvironmentConfig,
@@ -29,6 +36,7 @@ from petri.configs.run import CompileConfig, DistributedConfig, RunConfig
 __all__ = [
     "AgentConfig",
     "BaseConfig",
+    "BridgeConfig",
     "CompileConfig",
     "DistributedConfig",
     "EnvironmentConfig",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from typing import Any, ClassVar
 
 from pydantic import Field, PositiveInt, field_validator, model_validator
@@ -31,7 +32,8 @@ class PipelineConfig(BaseConfig):
     """Shuffling seed; None derives it from the run's seed."""
     dynamic_pad: bool = False
     bucket_boundaries: list[int] | None = None
-    """Rejected until sequence pipelines exist (grouping by length needs them)."""
+    """Sequence pipelines: batch examples of similar length together (bucket ``i`` holds the
+    lengths in ``[b[i-1], b[i])``); see ``TFRecordSequencePipeline``."""
     min_after_dequeue: PositiveInt | None = None
     """Shuffle-buffer size for streaming pipelines."""
     num_threads: PositiveInt = 1
@@ -61,12 +63,14 @@ class PipelineConfig(BaseConfig):
 
     @field_validator("bucket_boundaries")
     @classmethod
-    def _no_buckets_yet(cls, value: list[int] | None) -> list[int] | None:
-        if value is not None:
+    def _increasing_boundaries(cls, value: list[int] | None) -> list[int] | None:
+        if value is None:
+            return None
+        increasing = all(a < b for a, b in itertools.pairwise(value))
+        if not value or value[0] < 1 or not increasing:
             raise ValueError(
-                "bucket_boundaries groups sequences by length, and Petri has no sequence "
-                "pipelines yet; remove it (batches are drawn in input order, with dynamic_pad "
-                "to pad varying lengths)."
+                f"bucket_boundaries must be positive lengths in strictly increasing order, such "
+                f"as [10, 20, 40]; received {value}."
             )
         return value
 
@@ -80,6 +84,7 @@ class InputDataConfig(BaseConfig):
 
     NUMPY: ClassVar[str] = "numpy"
     DATASET: ClassVar[str] = "dataset"
+    PANDAS: ClassVar[str] = "pandas"
 
     input_type: str | None = None
     pipeline_config: PipelineConfig = Field(default_factory=PipelineConfig)
@@ -87,6 +92,13 @@ class InputDataConfig(BaseConfig):
     """Features: an array, a dict of arrays, a list, or a path to ``.npy``/``.npz``."""
     y: Any = None
     """Labels: an array, a list, or a path to ``.npy``; None for unlabelled input."""
+    x_columns: list[str] | None = None
+    """``pandas``: the feature columns (None: all but ``y_column``)."""
+    y_column: str | None = None
+    """``pandas``: the label column (None: unlabelled)."""
+    categorical: dict[str, Any] | None = None
+    """``pandas``: text columns by name -> ``one_hot`` | ``embed`` (or ``{encoding,
+    categories}``)."""
 
     @field_validator("input_type")
     @classmethod
@@ -96,7 +108,20 @@ class InputDataConfig(BaseConfig):
     @model_validator(mode="after")
     def _has_a_source(self) -> InputDataConfig:
         if self.input_type is None and self.x is not None and self.pipeline_config.module is None:
-            object.__setattr__(self, "input_type", self.NUMPY)
+            frame = type(self.x).__name__ == "DataFrame"
+            object.__setattr__(self, "input_type", self.PANDAS if frame else self.NUMPY)
+        pandas_keys = [k for k in ("x_columns", "y_column", "categorical") if getattr(self, k)]
+        if pandas_keys and self.input_type != self.PANDAS:
+            raise ValueError(
+                f"{', '.join(pandas_keys)} select DataFrame columns; they apply to input_type "
+                f"'pandas', not {self.input_type!r}."
+            )
+        if self.input_type == self.PANDAS and self.x is None:
+            raise ValueError(
+                "input_type 'pandas' needs `x`: a DataFrame, or a .csv/.parquet file."
+            )
+        if self.input_type == self.PANDAS and self.y is not None:
+            raise ValueError("input_type 'pandas' takes its labels from `y_column`; remove `y`.")
         if self.input_type == self.NUMPY and self.x is None:
             raise ValueError(
                 "input_type 'numpy' needs `x` (an array, a dict of arrays, or a .npy/.npz path)."

@@ -19,6 +19,7 @@ from petri.configs._values import check_identifier_name
 from petri.errors import did_you_mean
 
 __all__ = [
+    "BridgeConfig",
     "GraphConfig",
     "LossConfig",
     "MetricConfig",
@@ -228,13 +229,25 @@ class GraphConfig(BaseConfig):
         return value
 
 
+class BridgeConfig(_WithKwargs):
+    """A generator's bridge by name (``no_op_bridge``, ``latent_bridge``); other keys are its
+    arguments (``latent_dim``, ``kl_weight``)."""
+
+    _family: ClassVar[str] = "bridge"
+
+
+GENERATOR_KEYS = ("encoder_config", "decoder_config", "bridge_config")
+"""Keys of ``ModelConfig`` that only generators take."""
+
+
 class ModelConfig(BaseConfig):
     """Which model (``module``/``model_type``: classifier, regressor) and its parts."""
 
     module: Any = Field(
         default="classifier", validation_alias=AliasChoices("module", "model_type", "name")
     )
-    """``classifier`` or ``regressor`` (``model_type`` in the seed), or a Model class."""
+    """``classifier``, ``regressor`` or ``generator`` (``model_type`` in the seed), or a Model
+    class."""
     graph_config: GraphConfig = Field(default_factory=GraphConfig)
     loss_config: LossConfig | None = None
     eval_metrics_config: list[MetricConfig] = Field(default_factory=list)
@@ -248,12 +261,25 @@ class ModelConfig(BaseConfig):
     one_hot_encode: bool | None = None
     """Labels are class indices to be one-hot encoded (the loss takes indices directly)."""
     n_classes: PositiveInt | None = None
+    encoder_config: GraphConfig | None = None
+    """Generators: the network from features to codes."""
+    decoder_config: GraphConfig | None = None
+    """Generators: the network from (bridged) codes back to features."""
+    bridge_config: BridgeConfig | None = None
+    """Generators: what joins encoder and decoder (default ``no_op_bridge``)."""
     params: dict[str, Any] = Field(default_factory=dict)
 
     @field_validator("module")
     @classmethod
     def _selector(cls, value: Any) -> Any:
         return check_selector(value, "model", required=True)
+
+    def graphs(self) -> list[tuple[str, GraphConfig]]:
+        """Each network of the model with its key: ``graph_config``, or a generator's
+        ``encoder_config`` and ``decoder_config``."""
+        parts = [(key, getattr(self, key)) for key in ("encoder_config", "decoder_config")]
+        given = [(key, graph) for key, graph in parts if graph is not None]
+        return given or [("graph_config", self.graph_config)]
 
     @field_validator("summaries")
     @classmethod

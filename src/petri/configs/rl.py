@@ -229,6 +229,9 @@ class RLModelConfig(ModelConfig):
                 ("clip_embed_gradients", None),
                 ("one_hot_encode", None),
                 ("n_classes", None),
+                ("encoder_config", None),
+                ("decoder_config", None),
+                ("bridge_config", None),
             )
             if getattr(self, key) != unset
         ]

@@ -18,8 +18,10 @@ from petri.data.pipelines import (
     PipelineBatches,
     TFRecordImagePipeline,
     TFRecordPipeline,
+    TFRecordSequencePipeline,
 )
 from petri.data.records import CorruptRecordError, read_meta_data
+from petri.data.sequence_records import write_sequence_records
 
 __all__ = [
     "INPUT_TYPES",
@@ -34,6 +36,7 @@ __all__ = [
     "PipelineBatches",
     "TFRecordImagePipeline",
     "TFRecordPipeline",
+    "TFRecordSequencePipeline",
     "batch_size_of",
     "create_input_fn",
     "iterate_input",
@@ -42,4 +45,5 @@ __all__ = [
     "numpy_input_fn",
     "read_meta_data",
     "write_records",
+    "write_sequence_records",
 ]

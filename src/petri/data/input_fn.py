@@ -17,10 +17,11 @@ __all__ = ["INPUT_TYPES", "create_input_fn", "load_array"]
 
 INPUT_TYPES: Registry = Registry(
     "input type",
-    {"numpy": "numpy", "dataset": "dataset"},
+    {"numpy": "numpy", "dataset": "dataset", "pandas": "pandas"},
     home="petri.data.INPUT_TYPES",
 )
-"""``InputDataConfig.input_type``: ``numpy`` (x/y arrays or files), ``dataset`` (built-in)."""
+"""``InputDataConfig.input_type``: ``numpy`` (x/y arrays or files), ``dataset`` (built-in),
+``pandas`` (a DataFrame or a CSV/Parquet file)."""
 
 
 def _as_input_config(config: Any, path: str) -> InputDataConfig:
@@ -110,16 +111,24 @@ def create_input_fn(
         except ValueError as error:
             key = f"{path}.pipeline_config.params.split"
             raise ConfigError(f"Invalid value for `{key}`: {error}", key, split) from None
+    elif input_type == "pandas":
+        from petri.data.pandas_input import frame_arrays, read_frame
+
+        frame = read_frame(config.x, f"{path}.x")
+        x, y, categories = frame_arrays(
+            frame, config.x_columns, config.y_column, config.categorical, path
+        )
     else:
         raise ConfigError(
-            f"`{path}.input_type` {input_type!r} has no reader yet; use 'numpy' or 'dataset'.",
+            f"`{path}.input_type` {input_type!r} has no reader yet; use 'numpy', 'dataset' or "
+            "'pandas'.",
             f"{path}.input_type",
             input_type,
         )
     x = _as_examples(x, f"{path}.x")
     y = _as_examples(y, f"{path}.y")
     try:
-        return numpy_input_fn(
+        input_fn = numpy_input_fn(
             x,
             y,
             batch_size=pipeline.batch_size,
@@ -132,6 +141,9 @@ def create_input_fn(
         raise ConfigError(
             f"`{path}.y` does not fit `{path}.x`: {error}", f"{path}.y", None
         ) from None
+    if input_type == "pandas":
+        input_fn.categories = categories  # the builder checks train and eval agree
+    return input_fn
 
 
 def _as_examples(value: Any, path: str) -> Any:
@@ -163,7 +175,14 @@ def _as_examples(value: Any, path: str) -> Any:
 
 
 # Pipeline keys that only record pipelines (``pipeline_config.module``) read.
-_PIPELINE_ONLY = ("dynamic_pad", "min_after_dequeue", "capacity", "num_threads", "definition")
+_PIPELINE_ONLY = (
+    "dynamic_pad",
+    "bucket_boundaries",
+    "min_after_dequeue",
+    "capacity",
+    "num_threads",
+    "definition",
+)
 
 
 def _check_used(config: InputDataConfig, path: str) -> None:

@@ -4,12 +4,16 @@ from __future__ import annotations
 
 from typing import Any
 
-from petri.datasets import digits
+from petri.datasets import diabetes, digits, linear, sine, xor
 from petri.registry import Registry
 
-__all__ = ["DATASETS", "digits", "load_split"]
+__all__ = ["DATASETS", "diabetes", "digits", "linear", "load_split", "sine", "xor"]
 
-DATASETS: Registry = Registry("dataset", {"digits": digits}, home="petri.datasets.DATASETS")
+DATASETS: Registry = Registry(
+    "dataset",
+    {"digits": digits, "diabetes": diabetes, "linear": linear, "sine": sine, "xor": xor},
+    home="petri.datasets.DATASETS",
+)
 """name -> module with ``load_split(split) -> (x, y)``."""
 
 

@@ -226,17 +226,23 @@ class Estimator:
         predict_keys: list[str] | str | None = None,
         hooks: list[Any] | None = None,
         checkpoint_path: str | None = None,
+        mode: str = ModeKeys.PREDICT,
     ) -> Iterator[Any]:
         """Yield predictions one example at a time (dicts when the model predicts a dict).
 
+        ``mode``: ``'infer'`` (default), or for a generator ``'encode'`` (features to codes)
+        and ``'generate'`` (the input's features are codes, decoded to new features).
+
         Raises:
             ValueError: no trained model in ``model_dir``; ``predict_keys`` given but the
-                predictions are not a dict, or name keys the predictions lack.
+                predictions are not a dict, or name keys the predictions lack; a ``mode`` the
+                model does not have.
         """
         if input_fn is None:
             raise ValueError("predict() needs an input_fn.")
+        mode = self._prediction_mode(mode)
         keys = [predict_keys] if isinstance(predict_keys, str) else predict_keys
-        self._prepare(input_fn, ModeKeys.PREDICT, checkpoint_path)
+        self._prepare(input_fn, mode, checkpoint_path)
         hook_list = HookList(hooks or [])
         state = LoopState(ModeKeys.PREDICT, global_step=self._global_step)
         self._module.train(False)
@@ -244,13 +250,73 @@ class Estimator:
         with torch.no_grad():
             for features, _ in iterate_input(input_fn, repeat_single=False):
                 with self._precision.autocast():
-                    spec = self._eval_call(self._batch_on_device(features), None, ModeKeys.PREDICT)
+                    spec = self._eval_call(self._batch_on_device(features), None, mode)
                 yield from split_predictions(as_full_precision(spec.predictions), keys)
                 state.step += 1
                 hook_list.after_step(state)
                 if state.stop:
                     break
         hook_list.end(state)
+
+    def generate(
+        self,
+        count: int,
+        seed: int | None = None,
+        input_fn: Callable[[], Any] | None = None,
+        checkpoint_path: str | None = None,
+    ) -> np.ndarray:
+        """``count`` new examples: codes drawn from a variational generator's prior (seeded by
+        ``seed``), decoded. ``input_fn`` (any input of the model's features, such as the
+        evaluation input) builds a model this process has not built yet.
+
+        Raises:
+            ValueError: the model is not a generator, or its bridge has no prior
+                (``no_op_bridge``: decode your own codes with ``predict(mode='generate')``).
+        """
+        self._prediction_mode(ModeKeys.GENERATE)
+        if isinstance(count, bool) or not isinstance(count, int) or count < 1:
+            raise ValueError(f"generate() expected a positive count; received {count!r}.")
+        if input_fn is not None:
+            self._prepare(input_fn, ModeKeys.PREDICT, checkpoint_path)
+        codes = self._module.prior_codes(count, seed).numpy()  # type: ignore[operator]
+        from petri.data.numpy_input import numpy_input_fn
+
+        batches = numpy_input_fn(codes, batch_size=256, shuffle=False, num_epochs=1)
+        results = self.predict(
+            batches, "results", checkpoint_path=checkpoint_path, mode=ModeKeys.GENERATE
+        )
+        return np.stack([row["results"] for row in results])
+
+    def _prediction_mode(self, mode: str) -> str:
+        """``mode`` if this model predicts in it, else a ValueError naming the modes it has."""
+        known = (ModeKeys.PREDICT, ModeKeys.ENCODE, ModeKeys.GENERATE)
+        if mode not in known:
+            raise ValueError(
+                f"Unknown prediction mode {mode!r}.{did_you_mean(str(mode), known)} Expected "
+                f"one of {list(known)}."
+            )
+        modes = getattr(self._module, "modes", (ModeKeys.TRAIN, ModeKeys.EVAL, ModeKeys.PREDICT))
+        if mode not in modes:
+            raise ValueError(
+                f"Mode {mode!r} needs a generator (model_type: generator); "
+                f"{type(self._module).__name__} predicts in mode 'infer' only."
+            )
+        return mode
+
+    def evaluation_images(self, input_fn: Callable[[], Any]) -> dict[str, np.ndarray]:
+        """The model's images of the first batch of ``input_fn`` (a generator's
+        reconstructions, samples and latent space) for the run log; empty for models without
+        ``evaluation_images``."""
+        make = getattr(self._module, "evaluation_images", None)
+        if make is None or not self._built:
+            return {}
+        features, labels = next(iterate_input(input_fn, repeat_single=False))
+        was_training = self._module.training
+        self._module.train(False)
+        try:
+            return make(self._batch_on_device(features), labels)
+        finally:
+            self._module.train(was_training)
 
     def export_savedmodel(
         self,
@@ -601,7 +667,7 @@ class Estimator:
         with torch.no_grad():
             spec = self._module(
                 self._batch_on_device(features),
-                None if mode == ModeKeys.PREDICT else self._batch_on_device(labels),
+                self._batch_on_device(labels) if mode in _LABELLED_MODES else None,
                 mode,
             )
         if not isinstance(spec, EstimatorSpec):
@@ -650,6 +716,9 @@ class Estimator:
         }
         variables["global_step"] = np.asarray(step, dtype=np.int64)
         return variables
+
+
+_LABELLED_MODES = (ModeKeys.TRAIN, ModeKeys.EVAL)
 
 
 def _has_lazy_weights(module: nn.Module) -> bool:

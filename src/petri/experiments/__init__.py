@@ -10,6 +10,7 @@ from petri.experiments.builder import (
     create_rl_experiment,
     default_output_dir,
     export_run,
+    predict_run,
     write_config,
 )
 from petri.experiments.experiment import Experiment
@@ -24,6 +25,7 @@ __all__ = [
     "create_rl_experiment",
     "default_output_dir",
     "export_run",
+    "predict_run",
     "read_config",
     "validate_config",
     "write_config",

@@ -14,7 +14,7 @@ import yaml
 
 from petri._fsync import replace_atomically
 from petri._plain import to_plain
-from petri.errors import ConfigError
+from petri.errors import ConfigError, PetriError
 from petri.experiments._validate import AnyExperimentConfig
 
 __all__ = ["ARRAYS_FOLDER", "CONFIG_FILE", "check_unchanged", "write_config"]
@@ -60,7 +60,8 @@ def check_unchanged(config: AnyExperimentConfig, output_dir: Any, save_dir: Path
     if not path.is_file():
         return
     try:
-        before = _comparable(yaml.safe_load(path.read_text(encoding="utf-8")) or {}, directory)
+        stored = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        before = _comparable(_with_defaults(stored, config), directory)
     except (OSError, ValueError, yaml.YAMLError) as error:  # ValueError: bad UTF-8, a bad array
         raise ConfigError(
             f"{path} is damaged ({type(error).__name__}: {str(error)[:200]}), so this resume "
@@ -94,6 +95,17 @@ def check_unchanged(config: AnyExperimentConfig, output_dir: Any, save_dir: Path
         "version",
         config.version,
     )
+
+
+def _with_defaults(stored: Any, config: AnyExperimentConfig) -> Any:
+    """The stored config with the defaults of keys it predates filled in (a run begun before
+    an upgrade that added config keys resumes); as stored when it no longer validates."""
+    if not isinstance(stored, dict):
+        return stored
+    try:
+        return to_plain(type(config).from_dict(stored).to_dict(), arrays=_array_fingerprint)
+    except (PetriError, ValueError, TypeError):
+        return stored
 
 
 def _comparable(values: Any, directory: Path) -> Any:

@@ -148,9 +148,10 @@ def _short(value: Any) -> str:
 def _check_layers(config: ExperimentConfig) -> None:
     """Build each layer of the definition on its own, so a failure names its index."""
     with torch.random.fork_rng(devices=[]), torch.device("meta"):
-        for index, (layer, kwargs) in enumerate(config.model.graph_config.definition):
-            path = f"{GRAPH}.definition[{index}]"
-            _meta(path, [layer, kwargs], lambda e=(layer, dict(kwargs)): SubGraph([e]))
+        for key, graph_config in config.model.graphs():
+            for index, (layer, kwargs) in enumerate(graph_config.definition):
+                path = f"model_config.{key}.definition[{index}]"
+                _meta(path, [layer, kwargs], lambda e=(layer, dict(kwargs)): SubGraph([e]))
 
 
 def _build(config: ExperimentConfig, model_class: type) -> nn.Module:
@@ -161,9 +162,9 @@ def _build(config: ExperimentConfig, model_class: type) -> nn.Module:
 @dataclass
 class _Sizes:
     """Bytes of each graph layer's output for one batch (the larger of the training and the
-    evaluation batch), by definition index."""
+    evaluation batch), by (network, definition index)."""
 
-    activations: dict[int, int] = field(default_factory=dict)
+    activations: dict[tuple[int, int], int] = field(default_factory=dict)
 
 
 def _meta_samples(inputs: list[Any]) -> list[tuple[str, str, tuple[Any, Any]]]:
@@ -195,9 +196,27 @@ def _like(tensor: torch.Tensor, size: int) -> torch.Tensor:
     return torch.empty((size, *tensor.shape[1:]), dtype=tensor.dtype, device="meta")
 
 
-def _graph_of(model: nn.Module, config: ExperimentConfig) -> SubGraph | None:
-    graph = getattr(model, config.model.graph_config.name, None)
-    return graph if isinstance(graph, SubGraph) else None
+@dataclass
+class _Part:
+    """One network of the model: its key path, its layers and their definition."""
+
+    path: str
+    graph: SubGraph
+    definition: list[Any]
+
+
+def _parts_of(model: nn.Module, config: ExperimentConfig) -> list[_Part]:
+    """The model's networks as built from the config (a generator has two)."""
+    parts = []
+    for key, graph_config in config.model.graphs():
+        graph = getattr(model, graph_config.name, None)
+        if key == "encoder_config" and graph_config.name == "graph":
+            graph = getattr(model, "encoder", None)
+        elif key == "decoder_config" and graph_config.name == "graph":
+            graph = getattr(model, "decoder", None)
+        if isinstance(graph, SubGraph):
+            parts.append(_Part(f"model_config.{key}", graph, list(graph_config.definition)))
+    return parts
 
 
 @dataclass
@@ -214,15 +233,21 @@ def _forward(
     """The graph's outputs for ``sample`` (None when torch cannot tell on meta); the layer
     running when something fails is named in the error, and in evaluation every metric takes
     the outputs once."""
-    graph = _graph_of(model, config)
-    running: list[int] = []
+    parts = _parts_of(model, config)
+    running: list[tuple[int, int]] = []
     outputs: list[Any] = []
     handles = []
-    if graph is not None:
-        for index, layer in enumerate(graph):
-            handles.append(layer.register_forward_pre_hook(_starts(running, index), prepend=True))
-            handles.append(layer.register_forward_hook(_ends(running, index, sizes)))
-        handles.append(graph.register_forward_hook(lambda m, a, out: outputs.append(out)))
+    for number, part in enumerate(parts):
+        for index, layer in enumerate(part.graph):
+            at_layer = (number, index)
+            handles.append(
+                layer.register_forward_pre_hook(_starts(running, at_layer), prepend=True)
+            )
+            handles.append(layer.register_forward_hook(_ends(running, at_layer, sizes)))
+    if parts:  # the last network gives the model's outputs
+        handles.append(
+            parts[-1].graph.register_forward_hook(lambda m, a, out: outputs.append(out))
+        )
     features, labels = sample
     try:
         spec = model(features, labels, mode=at.mode)
@@ -231,7 +256,7 @@ def _forward(
     except Exception as error:
         if _unknowable(error):
             return None
-        _raise_for(error, config, graph, running, outputs, sample, at)
+        _raise_for(error, parts, running, outputs, sample, at)
     finally:
         for handle in handles:
             handle.remove()
@@ -242,9 +267,8 @@ def _forward(
 
 def _raise_for(
     error: Exception,
-    config: ExperimentConfig,
-    graph: SubGraph | None,
-    running: list[int],
+    parts: list[_Part],
+    running: list[tuple[int, int]],
     outputs: list[Any],
     sample: tuple[Any, Any],
     at: _Pass,
@@ -252,23 +276,24 @@ def _raise_for(
     """The ConfigError for a failed dry pass: the layer that was running, else the graph's
     fit to the labels and the loss."""
     features, labels = sample
-    definition = config.model.graph_config.definition
     if running:
-        index = running[-1]
-        path = f"{GRAPH}.definition[{index}]"
+        number, index = running[-1]
+        part = parts[number]
+        path = f"{part.path}.definition[{index}]"
         raise ConfigError(
-            f"Invalid value for `{path}`: received {_short(list(definition[index]))}. The layer "
-            f"cannot take its input of shape {_shape_in(graph, index, features)} (a batch of "
-            f"{at.key}): {_reason(error)}",
+            f"Invalid value for `{path}`: received {_short(list(part.definition[index]))}. The "
+            f"layer cannot take its input of shape {_shape_in(part.graph, index, features)} (a "
+            f"batch of {at.key}): {_reason(error)}",
             path,
-            definition[index],
+            part.definition[index],
         ) from error
     given = f" of shape {_shape(outputs[-1])}" if outputs else ""
+    path = parts[-1].path if parts else GRAPH
     raise ConfigError(
-        f"Invalid value for `{GRAPH}`: the graph's output{given} does not fit the labels of "
+        f"Invalid value for `{path}`: the graph's output{given} does not fit the labels of "
         f"shape {_shape(labels)} ({at.key}) or the loss: {_reason(error)}",
-        GRAPH,
-        definition,
+        path,
+        parts[-1].definition if parts else None,
     ) from error
 
 
@@ -302,7 +327,7 @@ def _metrics_take(spec: Any, model: nn.Module, config: ExperimentConfig, at: _Pa
     return True
 
 
-def _starts(running: list[int], index: int) -> Callable[..., None]:
+def _starts(running: list[tuple[int, int]], index: tuple[int, int]) -> Callable[..., None]:
     def hook(module: nn.Module, args: Any) -> None:
         running.append(index)
         module._dry_run_input_shape = _shape(args[0] if args else None)  # type: ignore[attr-defined]
@@ -310,7 +335,9 @@ def _starts(running: list[int], index: int) -> Callable[..., None]:
     return hook
 
 
-def _ends(running: list[int], index: int, sizes: _Sizes) -> Callable[..., None]:
+def _ends(
+    running: list[tuple[int, int]], index: tuple[int, int], sizes: _Sizes
+) -> Callable[..., None]:
     def hook(module: nn.Module, args: Any, output: Any) -> None:
         running.pop()
         sizes.activations[index] = max(sizes.activations.get(index, 0), _bytes(output))
@@ -388,17 +415,17 @@ def _check_memory(model: nn.Module, config: ExperimentConfig, sizes: _Sizes) -> 
     total = 2 * _parameter_bytes(model) + sum(sizes.activations.values())
     if total <= memory:
         return
-    graph = _graph_of(model, config)
-    path, layer_bytes = GRAPH, total
-    if graph is not None and len(graph):
-        shares = {
-            index: 2 * _parameter_bytes(layer) + sizes.activations.get(index, 0)
-            for index, layer in enumerate(graph)
-        }
-        index = max(shares, key=shares.__getitem__)
-        path, layer_bytes = f"{GRAPH}.definition[{index}]", shares[index]
-    definition = config.model.graph_config.definition
-    value = list(definition[int(path[path.rindex("[") + 1 : -1])]) if path != GRAPH else None
+    path, layer_bytes, value = GRAPH, total, None
+    shares = {
+        (number, index): (2 * _parameter_bytes(layer) + sizes.activations.get((number, index), 0))
+        for number, part in enumerate(_parts_of(model, config))
+        for index, layer in enumerate(part.graph)
+    }
+    if shares:
+        number, index = max(shares, key=shares.__getitem__)
+        part = _parts_of(model, config)[number]
+        path, layer_bytes = f"{part.path}.definition[{index}]", shares[(number, index)]
+        value = list(part.definition[index])
     raise ConfigError(
         f"Invalid value for `{path}`: received {_short(value)}. The model needs about "
         f"{_size(total)} to train (weights, gradients and one batch of layer outputs; "

@@ -38,7 +38,7 @@ from petri.estimators import ESTIMATORS, Estimator
 from petri.layers import LAYERS
 from petri.losses import LOSSES, get_loss
 from petri.metrics import METRICS, metric_kwargs
-from petri.models import MODELS, Model
+from petri.models import BRIDGES, MODELS, Model
 from petri.optimizers import DECAYS, OPTIMIZERS, decay_kwargs, optimizer_kwargs
 from petri.optimizers.schedules import SCHEDULE_KWARGS
 from petri.registry import Registry
@@ -280,7 +280,16 @@ def _check_supervised(config: ExperimentConfig, checks: _Checks) -> None:
 
 
 def _check_model(model: ModelConfig, path: str, checks: _Checks) -> None:
-    _check_graph(model.graph_config, f"{path}.graph_config", checks)
+    for key, graph in model.graphs():
+        _check_graph(graph, f"{path}.{key}", checks)
+    bridge = model.bridge_config
+    if bridge is not None:
+        found = checks.name(f"{path}.bridge_config.module", bridge.identifier, BRIDGES)
+        if found is not None:
+            accepted = list(inspect.signature(found.__init__).parameters)[1:]
+            checks.arguments(f"{path}.bridge_config", bridge.kwargs, accepted, bridge.identifier)
+            if set(bridge.kwargs) <= set(accepted):
+                checks.call(f"{path}.bridge_config", bridge.kwargs, lambda: found(**bridge.kwargs))
     if model.loss_config is not None:
         _check_loss(model.loss_config, f"{path}.loss_config", checks)
     for index, metric in enumerate(model.eval_metrics_config):

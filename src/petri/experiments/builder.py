@@ -16,9 +16,11 @@ import random
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from petri import distributed
 from petri.configs import ExperimentConfig, HookConfig, RLExperimentConfig
-from petri.data import create_input_fn, iterate_input
+from petri.data import create_input_fn, iterate_input, numpy_input_fn
 from petri.datasets import load_split
 from petri.envs import ENVIRONMENTS
 from petri.errors import ConfigError, PetriError
@@ -31,6 +33,7 @@ from petri.experiments.experiment import Experiment
 from petri.experiments.rl_experiment import RLExperiment
 from petri.export import as_export_strategies, build_raw_serving_input_receiver_fn
 from petri.models import MODELS
+from petri.modes import ModeKeys
 from petri.rl import RL_MODELS, action_space_problem, rollout_problem
 from petri.rl.agent import AGENTS
 from petri.rl.memories import MEMORIES
@@ -44,6 +47,7 @@ __all__ = [
     "create_rl_experiment",
     "default_output_dir",
     "export_run",
+    "predict_run",
     "write_config",
 ]
 
@@ -189,25 +193,10 @@ def export_run(
             (``Agent.export_savedmodel``).
     """
     directory = Path(run_dir)
-    path = directory / CONFIG_FILE
-    if not path.is_file():
-        raise FileNotFoundError(f"{str(directory)!r} has no config.yaml: not a Petri run folder.")
-    text = path.read_text()
-    if "<array shape=" in text:
-        raise ValueError(
-            f"{str(path)!r} holds its input arrays only as a summary (written by an older "
-            "Petri), so the run cannot be rebuilt from it; export from Python with "
-            "Estimator.export_savedmodel."
-        )
-    config = validate_config(path)
+    config = _run_config(directory, "export from Python with Estimator.export_savedmodel")
     if isinstance(config, RLExperimentConfig):
         return _export_policy(config, directory, checkpoint_path, export_dir_base, as_text)
-    _start_process(config)
-    train_input_fn, eval_input_fn, model = _inputs_and_model(config)
-    input_fn = eval_input_fn or train_input_fn
-    if input_fn is None:
-        raise ValueError(f"{str(path)!r} has no input to take the served features' shape from.")
-    estimator = _estimator(config, model, directory)
+    estimator, input_fn = _rebuilt(config, directory)
     features = next(iterate_input(input_fn, repeat_single=False))[0]
     return estimator.export_savedmodel(
         export_dir_base or directory / "exports" / "cli",
@@ -215,6 +204,80 @@ def export_run(
         as_text=as_text,
         checkpoint_path=checkpoint_path,
     )
+
+
+def predict_run(
+    run_dir: str | os.PathLike[str],
+    features: Any = None,
+    mode: str = ModeKeys.PREDICT,
+    count: int | None = None,
+    seed: int | None = None,
+    checkpoint_path: str | None = None,
+    batch_size: int = 256,
+) -> dict[str, np.ndarray]:
+    """Predictions of the model of the run in ``run_dir`` (rebuilt from its ``config.yaml``,
+    weights of ``checkpoint_path`` or the newest checkpoint): name -> array, one row per
+    example of ``features`` (an array or a dict of arrays, as the run's input gives them).
+
+    ``mode``: ``infer``, or for a generator ``encode`` (features to codes) and ``generate``
+    (``features`` are codes; or, with ``count`` and no features, draws from the prior).
+
+    Raises:
+        FileNotFoundError: ``run_dir`` has no ``config.yaml``.
+        ValueError: no checkpoint; a mode the model lacks; both or neither of ``features``
+            and ``count``; an RL run (its policy serves through ``petri export``).
+    """
+    directory = Path(run_dir)
+    config = _run_config(directory, "predict from Python with Estimator.predict")
+    if isinstance(config, RLExperimentConfig):
+        raise ValueError(
+            f"{str(directory)!r} is an RL run; its greedy actions come from Agent.predict or "
+            "an export (petri export, then petri serve)."
+        )
+    if (features is None) == (count is None):
+        raise ValueError("Give either input features or a count of samples to generate.")
+    estimator, input_fn = _rebuilt(config, directory)
+    if count is not None:
+        if mode != ModeKeys.GENERATE:
+            raise ValueError(f"A count of samples needs mode 'generate', not {mode!r}.")
+        samples = estimator.generate(count, seed, input_fn, checkpoint_path)
+        return {"results": samples}
+    rows = list(
+        estimator.predict(
+            numpy_input_fn(features, batch_size=batch_size, shuffle=False, num_epochs=1),
+            checkpoint_path=checkpoint_path,
+            mode=mode,
+        )
+    )
+    if rows and isinstance(rows[0], dict):
+        return {key: np.stack([row[key] for row in rows]) for key in rows[0]}
+    return {"predictions": np.stack(rows)}
+
+
+def _run_config(directory: Path, instead: str) -> Any:
+    """The validated config of the run in ``directory``."""
+    path = directory / CONFIG_FILE
+    if not path.is_file():
+        raise FileNotFoundError(f"{str(directory)!r} has no config.yaml: not a Petri run folder.")
+    if "<array shape=" in path.read_text():
+        raise ValueError(
+            f"{str(path)!r} holds its input arrays only as a summary (written by an older "
+            f"Petri), so the run cannot be rebuilt from it; {instead}."
+        )
+    return validate_config(path)
+
+
+def _rebuilt(config: ExperimentConfig, directory: Path) -> tuple[Any, Any]:
+    """The run's Estimator on its checkpoints, and the input that builds its model (the
+    evaluation input, else the training one)."""
+    _start_process(config)
+    train_input_fn, eval_input_fn, model = _inputs_and_model(config)
+    input_fn = eval_input_fn or train_input_fn
+    if input_fn is None:
+        raise ValueError(
+            f"{str(directory / CONFIG_FILE)!r} has no input to take the features' shape from."
+        )
+    return _estimator(config, model, directory), input_fn
 
 
 def _export_policy(
@@ -275,6 +338,7 @@ def _inputs_and_model(config: ExperimentConfig) -> tuple[Any, Any, Any]:
             (config.eval_input_data_config, "eval_input_data_config"),
         )
     ]
+    _same_categories(inputs)
     model_config = config.model
     model_class = MODELS.get(model_config.module)
     dry_run_model(config, model_class, inputs)  # on `meta`: allocates nothing
@@ -282,6 +346,24 @@ def _inputs_and_model(config: ExperimentConfig) -> tuple[Any, Any, Any]:
         "model_config", model_config.module, lambda: model_class.from_config(model_config)
     )
     return inputs[0], inputs[1], model
+
+
+def _same_categories(inputs: list[Any]) -> None:
+    """pandas inputs' categorical columns must list the same categories in training and
+    evaluation, or one-hot widths and embedding ids would not mean the same."""
+    train, evaluation = (getattr(fn, "categories", None) for fn in inputs)
+    if not train or not evaluation:
+        return
+    for name in sorted(set(train) & set(evaluation)):
+        if train[name] != evaluation[name]:
+            key = f"eval_input_data_config.categorical.{name}"
+            raise ConfigError(
+                f"Column {name!r} has categories {train[name]} in train_input_data_config but "
+                f"{evaluation[name]} in eval_input_data_config; list them in both "
+                f"(categorical: {{{name}: {{encoding: one_hot, categories: [...]}}}}).",
+                key,
+                evaluation[name],
+            )
 
 
 def _built(path: str, value: Any, build: Any) -> Any:

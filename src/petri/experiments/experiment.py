@@ -146,10 +146,10 @@ class Experiment:
         self.eval_results.append(results)
         if self.run is not None:
             prefix = f"eval_{name}/" if name else "eval/"
-            self.run.log(
-                {f"{prefix}{k}": v for k, v in results.items() if k != "global_step"},
-                global_step=results["global_step"],
-            )
+            row = {f"{prefix}{k}": v for k, v in results.items() if k != "global_step"}
+            if distributed.is_main():  # a generator's reconstructions, samples, latent space
+                row.update(self.estimator.evaluation_images(self.eval_input_fn))  # type: ignore[arg-type]
+            self.run.log(row, global_step=results["global_step"])
         self.exports.extend(self._export(checkpoint_path))
         return results
 

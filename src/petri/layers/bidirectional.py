@@ -7,7 +7,7 @@ from typing import Any
 import torch
 
 from petri.layers._base import GraphModule
-from petri.layers.recurrent import _RNNBase, resolve_lengths
+from petri.layers.recurrent import _RNNBase, resolve_lengths, split_sequence_input
 from petri.layers.registry import LAYERS
 
 __all__ = ["BidirectionalRNN"]
@@ -70,8 +70,10 @@ class BidirectionalRNN(GraphModule):
             f"(layer name or class, kwargs) pair. Received: {arg}={cell!r}"
         )
 
-    def forward(self, x: torch.Tensor, sequence_length: Any = None) -> Any:
-        """Run [N, T, F] inputs; ``sequence_length`` gives optional per-example lengths."""
+    def forward(self, x: Any, sequence_length: Any = None) -> Any:
+        """Run [N, T, F] inputs (or ``{<feature>: sequences, "length": lengths}``, a sequence
+        pipeline's features); ``sequence_length`` gives optional per-example lengths."""
+        x, sequence_length = split_sequence_input(x, sequence_length)
         lengths = resolve_lengths(x, sequence_length, self.dynamic)
         self.fw._build_on(x)
         self.bw._build_on(x)

@@ -9,7 +9,7 @@ layer that has not run yet. Only the input weight waits for the first input's fe
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any, ClassVar
 
 import torch
@@ -20,7 +20,7 @@ from petri.layers._layer import LazyLayer, materialize
 from petri.layers._validation import check_rank, keep_probability, positive_int
 from petri.layers.initializers import get_initializer
 
-__all__ = ["GRU", "LSTM", "SimpleRNN", "resolve_lengths"]
+__all__ = ["GRU", "LSTM", "SimpleRNN", "resolve_lengths", "split_sequence_input"]
 
 State = tuple[torch.Tensor, ...]
 
@@ -47,6 +47,30 @@ def resolve_lengths(
             f"({x.shape[0]}). Received: sequence_length={lengths.tolist()}"
         )
     return lengths
+
+
+def split_sequence_input(x: Any, sequence_length: Any) -> tuple[torch.Tensor, Any]:
+    """``(sequences, lengths)`` of a recurrent layer's input: a tensor, or what a sequence
+    pipeline gives, ``{<sequence feature>: [N, T, F], "length": [N]}``.
+
+    Raises:
+        ValueError: a dict without ``length`` or with more than one other feature, or lengths
+            given twice.
+    """
+    if not isinstance(x, Mapping):
+        return x, sequence_length
+    others = [name for name in x if name != "length"]
+    if "length" not in x or len(others) != 1:
+        raise ValueError(
+            "a recurrent layer takes a tensor, or a dict of one sequence feature and its "
+            f"'length' (what TFRecordSequencePipeline gives); received features {sorted(x)}. "
+            "Pick them with graph_config.features."
+        )
+    if sequence_length is not None:
+        raise ValueError(
+            "sequence_length given twice: as an argument and as the 'length' feature."
+        )
+    return x[others[0]], x["length"]
 
 
 def _dropout_pair(layer: str, dropout: Any) -> tuple[float, float]:
@@ -117,7 +141,8 @@ class _RNNBase(LazyLayer):
                 self.bias_ih_l0.zero_()
                 self.bias_hh_l0.zero_()
 
-    def initialize_parameters(self, x: torch.Tensor, *args: Any, **kwargs: Any) -> None:
+    def initialize_parameters(self, x: Any, *args: Any, **kwargs: Any) -> None:
+        x, _ = split_sequence_input(x, None)
         check_rank(type(self).__name__, x.shape, 3, "[batch, time, features]")
         self.input_size = x.shape[2]
         shape = (self._gates * self.num_units, self.input_size)
@@ -175,7 +200,8 @@ class _RNNBase(LazyLayer):
         """Run [N, T, F] inputs.
 
         Args:
-            x: the batch-first input sequences.
+            x: the batch-first input sequences, or ``{<feature>: sequences, "length":
+                lengths}`` (a sequence pipeline's features).
             sequence_length: optional per-example lengths; later steps are ignored, and the
                 last output is the one at each example's own last step.
             initial_state: optional starting state: h [N, num_units], or (h, c) for the LSTM.
@@ -184,6 +210,7 @@ class _RNNBase(LazyLayer):
             The last output [N, num_units], or all outputs [N, T, num_units] with
             ``return_seq``; with ``return_state``, the pair (output, final state).
         """
+        x, sequence_length = split_sequence_input(x, sequence_length)
         lengths = resolve_lengths(x, sequence_length, self.dynamic)
         seq, state = self._run(x, lengths, initial_state)
         out = seq if self.return_seq else state[0][0]

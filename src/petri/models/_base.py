@@ -10,6 +10,7 @@ import torch
 from torch import nn
 
 from petri.configs import GraphConfig, LossConfig, ModelConfig, OptimizerConfig, as_config
+from petri.configs.model import GENERATOR_KEYS
 from petri.layers import GraphModule, SubGraph, graph_scope
 from petri.losses import build_loss
 from petri.metrics import build_metrics
@@ -89,6 +90,12 @@ class Model(GraphModule):
             "n_classes": config.n_classes,
             **config.params,
         }
+        given = [key for key in GENERATOR_KEYS if getattr(config, key) is not None]
+        if given:
+            raise ValueError(
+                f"{', '.join(given)} belong to generators (model_type: generator); "
+                f"{cls.__name__} has one network, model_config.graph_config."
+            )
         if config.one_hot_encode is not None:
             if "one_hot_encode" not in inspect.signature(cls.__init__).parameters:
                 raise ValueError(

@@ -235,7 +235,8 @@ class StepLoggingHook(Hook):
 
     Args:
         every_n_steps: logging cadence (``run_config.log_step_count_steps``).
-        sink: called with ``{"global_step", "loss", "learning_rate", "steps_per_sec"}``.
+        sink: called with ``{"global_step", "loss", "learning_rate", "steps_per_sec"}`` and
+            the step's ``EstimatorSpec.training_scalars``.
         log: also emit a log line (off when a progress bar shows the same numbers).
     """
 
@@ -266,6 +267,8 @@ class StepLoggingHook(Hook):
             "learning_rate": state.learning_rate,
             "steps_per_sec": rate,
         }
+        for key, value in (getattr(state.spec, "training_scalars", None) or {}).items():
+            row[key] = float(value)
         state.steps_per_sec = rate
         if self.log:
             logger.info(

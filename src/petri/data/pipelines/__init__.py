@@ -11,6 +11,7 @@ from petri.data.pipelines.image_folder import ImageFolderPipeline
 from petri.data.pipelines.numpy_pipeline import NumpyPipeline
 from petri.data.pipelines.tfrecord import TFRecordPipeline
 from petri.data.pipelines.tfrecord_image import TFRecordImagePipeline
+from petri.data.pipelines.tfrecord_sequence import TFRecordSequencePipeline
 from petri.registry import Registry
 
 __all__ = [
@@ -26,6 +27,7 @@ __all__ = [
     "RecordStream",
     "TFRecordImagePipeline",
     "TFRecordPipeline",
+    "TFRecordSequencePipeline",
     "TFRecordSource",
 ]
 
@@ -34,6 +36,7 @@ PIPELINES: Registry = Registry(
     {
         "TFRecordImagePipeline": TFRecordImagePipeline,
         "TFRecordPipeline": TFRecordPipeline,
+        "TFRecordSequencePipeline": TFRecordSequencePipeline,
         "NumpyPipeline": NumpyPipeline,
         "CSVPipeline": CSVPipeline,
         "ImageFolderPipeline": ImageFolderPipeline,

@@ -16,7 +16,7 @@ import numpy as np
 import torch
 
 from petri.configs import InputDataConfig, PipelineConfig
-from petri.data.pipelines._batching import Batcher
+from petri.data.pipelines._batching import Batcher, BucketingBatcher
 from petri.data.pipelines._iterator import PipelineBatches
 from petri.data.pipelines._sources import RecordSource
 from petri.data.pipelines._stream import RecordStream
@@ -80,6 +80,9 @@ class Pipeline:
     """The feature a bare ``definition`` list processes (``image`` for image pipelines)."""
     default_label: ClassVar[str | None] = "label"
     default_buffer_size: ClassVar[int] = 1000
+    length_feature: ClassVar[str | None] = None
+    """The feature holding each example's length, for ``bucket_boundaries`` (sequence
+    pipelines); None: the pipeline's examples have no length to bucket by."""
 
     def __init__(
         self,
@@ -107,6 +110,14 @@ class Pipeline:
             "fork" if "fork" in methods else None
         )
         self.prefetch = int(self.params.get("prefetch", 4))
+        if self.config.bucket_boundaries is not None and self.length_feature is None:
+            raise ConfigError(
+                f"`{path}.bucket_boundaries` groups sequences by length, and "
+                f"{type(self).__name__} has no lengths; use TFRecordSequencePipeline or remove "
+                "it.",
+                f"{path}.bucket_boundaries",
+                self.config.bucket_boundaries,
+            )
         self.source: RecordSource = self._build_source(input_config)
         self.processors = build_processors(
             self.config.definition, PROCESSORS, self.default_feature, f"{path}.definition"
@@ -182,18 +193,23 @@ class Pipeline:
             stream=worker,
             allow_empty=num_workers > 1,
         )
-        return Batcher(
-            stream,
-            self.decode,
-            self.processors,
-            self.source.where,
-            batch_size=config.batch_size,
-            allow_smaller_final_batch=config.allow_smaller_final_batch,
-            dynamic_pad=config.dynamic_pad,
-            seed=self.seed,
-            cache=bool(self.params.get("cache", False)),
-            shard=shard,
-        )
+        options: dict[str, Any] = {
+            "batch_size": config.batch_size,
+            "allow_smaller_final_batch": config.allow_smaller_final_batch,
+            "dynamic_pad": config.dynamic_pad,
+            "seed": self.seed,
+            "cache": bool(self.params.get("cache", False)),
+            "shard": shard,
+        }
+        parts = (stream, self.decode, self.processors, self.source.where)
+        if config.bucket_boundaries is not None:
+            return BucketingBatcher(
+                *parts,
+                boundaries=config.bucket_boundaries,
+                length_key=str(self.length_feature),
+                **options,
+            )
+        return Batcher(*parts, **options)
 
     def to_batch(self, batch: dict[str, Any]) -> tuple[Any, Any]:
         """A collated batch as ``(features, labels)`` tensors."""

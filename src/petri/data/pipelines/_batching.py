@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import bisect
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -12,7 +13,7 @@ from petri.data.pipelines._stream import RecordStream
 from petri.data.processors._base import Processor, apply_processors, split_deterministic
 from petri.errors import PetriError
 
-__all__ = ["Batcher", "collate"]
+__all__ = ["Batcher", "BucketingBatcher", "collate"]
 
 
 def _pad_to(value: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
@@ -115,6 +116,20 @@ class Batcher:
             StopIteration: the input is exhausted.
         """
         examples = []
+        while len(examples) < self.batch_size:
+            example = self._next_example()
+            if example is None:
+                break
+            examples.append(example)
+        if not examples or (
+            len(examples) < self.batch_size and not self.allow_smaller_final_batch
+        ):
+            raise StopIteration
+        return collate(examples, self.dynamic_pad)
+
+    def _next_example(self) -> dict[str, Any] | None:
+        """The next example of this share of the stream, decoded and processed; None at the
+        end of the input."""
         stream, decode, processors, cache = self.stream, self.decode, self._rest, self._cache
         index, count = self.shard
         for shard, ref, raw in stream:
@@ -141,14 +156,8 @@ class Batcher:
             except Exception as error:  # say which record; the original stays chained
                 message = error.args[0] if isinstance(error, KeyError) and error.args else error
                 raise ValueError(f"{self.where(shard, ref)}: {message}") from error
-            examples.append(example)
-            if len(examples) == self.batch_size:
-                break
-        if not examples or (
-            len(examples) < self.batch_size and not self.allow_smaller_final_batch
-        ):
-            raise StopIteration
-        return collate(examples, self.dynamic_pad)
+            return example
+        return None
 
     def state_dict(self) -> dict[str, Any]:
         state = {"stream": self.stream.state_dict(), "rng": self._rng.bit_generator.state}
@@ -167,3 +176,72 @@ class Batcher:
         self.stream.load_state_dict(state["stream"])
         self._rng.bit_generator.state = state["rng"]
         self._offered = int(state.get("offered", 0))
+
+
+class BucketingBatcher(Batcher):
+    """Batches of examples of similar length, as TensorFlow's ``bucket_by_sequence_length``:
+    each example goes to the bucket of its length (``[0, b0)``, ``[b0, b1)``, ...,
+    ``[bn, inf)`` for ``boundaries`` ``b0 < ... < bn``), and a bucket that holds
+    ``batch_size`` examples becomes the next batch, padded only to its own longest example.
+    When the input ends, the buckets are emptied in order (short batches if
+    ``allow_smaller_final_batch``).
+
+    The examples waiting in the buckets are part of :meth:`state_dict`, so a resumed input
+    yields exactly the batches an uninterrupted one would.
+
+    Args:
+        boundaries: strictly increasing bucket boundaries.
+        length_key: the feature holding each example's length.
+        **kwargs: see :class:`Batcher`.
+    """
+
+    def __init__(self, *args: Any, boundaries: list[int], length_key: str, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.boundaries = list(boundaries)
+        self.length_key = length_key
+        self._buckets: list[list[dict[str, Any]]] = [[] for _ in range(len(boundaries) + 1)]
+
+    def next_batch(self) -> dict[str, Any]:
+        while True:
+            example = self._next_example()
+            if example is None:
+                return self._flush()
+            length = int(np.asarray(example[self.length_key]).reshape(-1)[0])
+            bucket = self._buckets[bisect.bisect_right(self.boundaries, length)]
+            bucket.append(example)
+            if len(bucket) == self.batch_size:
+                batch = list(bucket)
+                bucket.clear()
+                return collate(batch, self.dynamic_pad)
+
+    def _flush(self) -> dict[str, Any]:
+        for bucket in self._buckets:
+            if bucket and (len(bucket) == self.batch_size or self.allow_smaller_final_batch):
+                batch = list(bucket)
+                bucket.clear()
+                return collate(batch, self.dynamic_pad)
+            bucket.clear()  # too few for a batch: dropped, as without buckets
+        raise StopIteration
+
+    def state_dict(self) -> dict[str, Any]:
+        state = super().state_dict()
+        state["buckets"] = [[dict(example) for example in bucket] for bucket in self._buckets]
+        return state
+
+    def load_state_dict(self, state: Mapping[str, Any]) -> None:
+        super().load_state_dict(state)
+        saved = state.get("buckets") or [[] for _ in self._buckets]
+        if len(saved) != len(self._buckets):
+            raise ValueError(
+                f"The input position was saved with {len(saved) - 1} bucket boundaries, but "
+                f"this pipeline has {len(self.boundaries)}."
+            )
+        self._buckets = [[_as_numpy(example) for example in bucket] for bucket in saved]
+
+
+def _as_numpy(example: Mapping[str, Any]) -> dict[str, Any]:
+    """An example from a checkpoint (tensors, as states are saved) back as numpy arrays."""
+    return {
+        name: value.numpy() if isinstance(value, torch.Tensor) else value
+        for name, value in example.items()
+    }

@@ -53,8 +53,8 @@ _POLL_SECONDS = 0.5
 
 def _checkpointable(value: Any) -> Any:
     """numpy arrays as tensors, so the state loads with ``torch.load(weights_only=True)``."""
-    if isinstance(value, np.ndarray):
-        return torch.from_numpy(value)
+    if isinstance(value, np.ndarray | np.generic):
+        return torch.from_numpy(np.asarray(value))
     if isinstance(value, dict):
         return {k: _checkpointable(v) for k, v in value.items()}
     if isinstance(value, list):

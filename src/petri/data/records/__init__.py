@@ -11,6 +11,7 @@ from petri.data.records.meta_data import (
     split_name,
     write_meta_data,
 )
+from petri.data.records.sequence_example import make_sequence_example, parse_sequence_example
 from petri.data.records.shards import (
     ShardedRecordWriter,
     expand_data_files,
@@ -37,8 +38,10 @@ __all__ = [
     "infer_specs",
     "iter_records",
     "make_example",
+    "make_sequence_example",
     "masked_crc32c",
     "parse_example",
+    "parse_sequence_example",
     "read_meta_data",
     "read_record_at",
     "shard_name",

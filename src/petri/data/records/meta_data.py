@@ -30,7 +30,15 @@ __all__ = [
 
 META_DATA_FILENAME = "meta_data.json"
 SPLITS = ("train", "eval", "infer", "predict", "test", "validation")
-_MERGED = ("num_samples", "items_to_descriptions", "features", "shards")
+_MERGED = (
+    "num_samples",
+    "items_to_descriptions",
+    "features",
+    "shards",
+    "context_features",
+    "sequence_features",
+    "sequence_lengths",
+)
 
 
 def split_name(prefix: str) -> str:
