@@ -160,3 +160,49 @@ def test_records_without_feature_lists_are_refused(tmp_path: Path) -> None:
                                             "sequence_features": ["frame"]})  # fmt: skip
     with pytest.raises(ValueError, match="differ in length"):
         write_sequence_records({"a": [[1, 2]], "b": [[1]]}, tmp_path / "bad", "bad_train")
+
+
+def test_a_resumed_training_run_sees_the_batches_of_an_uninterrupted_one(tmp_path: Path) -> None:
+    """Through the Estimator: a run stopped at step 7 (mid-epoch, with examples waiting in the
+    buckets) and resumed by a new Estimator from its checkpoint trains on the same batches."""
+    from petri.estimators import Estimator, EstimatorSpec
+    from petri.layers import FullyConnected
+    from petri.training import Hook
+
+    _dataset(tmp_path / "data", size=120)
+
+    def model_fn(features: Any, labels: Any, mode: str) -> EstimatorSpec:
+        hidden = LSTM(mode, num_units=4)(
+            {"frames": features["frames"], "length": features["length"]}
+        )
+        logits = FullyConnected(mode, num_units=4)(hidden)
+        loss = torch.nn.functional.cross_entropy(logits, labels)
+        return EstimatorSpec(mode, predictions=logits, loss=loss, optimizer="adam")
+
+    class Seen(Hook):
+        def __init__(self) -> None:
+            super().__init__()
+            self.ids: list[list[int]] = []
+
+        def before_step(self, state: Any) -> None:
+            self.ids.append(state.features["id"].tolist())
+
+    def run(folder: str, steps: int, seen: Seen) -> Estimator:
+        estimator = Estimator(
+            model_fn, model_dir=tmp_path / folder, config={"seed": 0, "verbose": False}
+        )
+        pipeline = _pipeline(tmp_path / "data", shuffle=True, seed=4, num_epochs=None,
+                             bucket_boundaries=[8, 16, 24])  # fmt: skip
+        estimator.train(pipeline, max_steps=steps, hooks=[seen])
+        return estimator
+
+    whole = Seen()
+    run("whole", 20, whole)
+    first, second = Seen(), Seen()
+    run("cut", 7, first)
+    from petri.training.checkpoints import latest_checkpoint, load_checkpoint
+
+    saved = load_checkpoint(latest_checkpoint(tmp_path / "cut"))["input"]["batcher"]["buckets"]
+    assert sum(len(bucket) for bucket in saved) > 0  # examples were waiting in the buckets
+    run("cut", 20, second)  # a new process would build a new Estimator on the model_dir
+    assert first.ids + second.ids == whole.ids
