@@ -216,3 +216,34 @@ def test_bridge_config_name_selects_the_bridge_too() -> None:
     assert isinstance(bridge, LatentBridge) and (bridge.latent_dim, bridge.kl_weight) == (3, 0.5)
     assert isinstance(create_bridge(BridgeConfig(name="no_op_bridge")), NoOpBridge)
     assert isinstance(create_bridge(None), NoOpBridge)
+
+
+@pytest.mark.parametrize("matplotlib", ["installed", "missing"])
+def test_the_latent_plot_colours_each_digit(
+    matplotlib: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from petri.models._images import _COLOURS, latent_scatter
+
+    if matplotlib == "missing":  # as if not installed: numpy draws the points alone
+        for name in ("matplotlib", "matplotlib.figure", "matplotlib.backends.backend_agg"):
+            monkeypatch.setitem(sys.modules, name, None)
+    else:
+        pytest.importorskip("matplotlib")
+    labels = torch.arange(200) % 10
+    angle = labels.float() * (2 * torch.pi / 10)
+    noise = torch.randn(200, 2, generator=torch.Generator().manual_seed(0))
+    codes = torch.stack([angle.cos(), angle.sin()], 1) * 3 + noise * 0.3
+    image = latent_scatter(codes, labels)
+    assert image.dtype == np.uint8 and image.ndim == 3 and image.shape[2] == 3
+    pixels = image.reshape(-1, 3)
+    has_axes = (pixels.max(axis=1) < 60).any()  # dark: axes, ticks, legend (no class colour)
+    assert has_axes == (matplotlib == "installed")
+
+    def area(image: np.ndarray, colour: np.ndarray) -> int:
+        return int((image.reshape(-1, 3) == colour).all(axis=1).sum())
+
+    # every digit is drawn in its own colour (20 points, at least one pixel each)
+    assert all(area(image, colour) > 15 for colour in _COLOURS)
+    one_colour = latent_scatter(codes, labels.float() + 0.5)  # real-valued labels: no classes
+    assert area(one_colour, _COLOURS[0]) > 150
+    assert sum(area(one_colour, colour) for colour in _COLOURS[1:]) < 10  # stray anti-aliasing
