@@ -247,3 +247,23 @@ def test_the_latent_plot_colours_each_digit(
     one_colour = latent_scatter(codes, labels.float() + 0.5)  # real-valued labels: no classes
     assert area(one_colour, _COLOURS[0]) > 150
     assert sum(area(one_colour, colour) for colour in _COLOURS[1:]) < 10  # stray anti-aliasing
+
+
+def test_image_grids_of_grey_flat_and_colour_images() -> None:
+    from petri.models._images import image_grid
+
+    digits = torch.from_numpy(load_split("eval")[0][:16])  # [16, 1, 8, 8] in [0, 1]
+    grey = image_grid(digits, (1, 8, 8), 8)
+    assert grey is not None and grey.shape == ((2 * 9 + 1) * 4, (8 * 9 + 1) * 4)
+    # the second row's third digit (index 10), 4x enlarged, after the 1-pixel borders
+    top, left = (1 + 9) * 4, (1 + 2 * 9) * 4
+    np.testing.assert_array_equal(grey[top : top + 32 : 4, left : left + 32 : 4], digits[10, 0])
+    np.testing.assert_array_equal(image_grid(digits.reshape(16, 64), (64,), 8), grey)
+    colour = torch.rand(3, 3, 4, 5)
+    tiled = image_grid(colour, (3, 4, 5), 8)
+    assert tiled is not None and tiled.shape == (6 * 4, (8 * 6 + 1) * 4, 3)
+    np.testing.assert_allclose(
+        tiled[4:20:4, 4 + 6 * 4 : 24 + 6 * 4 : 4], colour[1].permute(1, 2, 0)
+    )
+    assert image_grid(torch.rand(4, 5), (5,), 8) is None  # 5 values: not an image
+    assert image_grid(torch.rand(4, 2, 3, 3), (2, 3, 3), 8) is None

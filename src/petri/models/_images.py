@@ -34,24 +34,29 @@ _COLOURS = np.array(
 
 
 def image_grid(images: torch.Tensor, shape: tuple[int, ...], columns: int) -> np.ndarray | None:
-    """Greyscale images (``[H, W]`` or ``[1, H, W]`` per example, or flat squares such as 64
-    pixels) tiled into one array, 4x enlarged; None for other shapes (not images)."""
+    """Images tiled into one array, 4x enlarged: greyscale (``[H, W]``, ``[1, H, W]`` or flat
+    squares such as 64 pixels per example) or colour (``[3, H, W]``, channels first as the
+    convolutions take them); None for other shapes, which are not images. Values are clipped
+    to [0, 1]."""
     pixels = images.detach().float().cpu().reshape(images.shape[0], *shape)
-    if pixels.dim() == 4 and pixels.shape[1] == 1:
-        pixels = pixels[:, 0]
-    elif pixels.dim() == 2 and math.isqrt(pixels.shape[1]) ** 2 == pixels.shape[1]:
+    if pixels.dim() == 2 and math.isqrt(pixels.shape[1]) ** 2 == pixels.shape[1]:
         side = math.isqrt(pixels.shape[1])
         pixels = pixels.reshape(-1, side, side)
-    if pixels.dim() != 3:
+    if pixels.dim() == 3:
+        pixels = pixels[:, None]
+    if pixels.dim() != 4 or pixels.shape[1] not in (1, 3):
         return None
-    count, height, width = pixels.shape
+    count, channels, height, width = pixels.shape
     rows = math.ceil(count / columns)
-    canvas = np.zeros((rows * (height + 1) + 1, columns * (width + 1) + 1), dtype=np.float32)
+    canvas = np.zeros(
+        (channels, rows * (height + 1) + 1, columns * (width + 1) + 1), dtype=np.float32
+    )
     for index, image in enumerate(pixels.clamp(0, 1).numpy()):
         row, column = divmod(index, columns)
         top, left = 1 + row * (height + 1), 1 + column * (width + 1)
-        canvas[top : top + height, left : left + width] = image
-    return np.kron(canvas, np.ones((4, 4), dtype=np.float32))  # 4x larger: visible in TB
+        canvas[:, top : top + height, left : left + width] = image
+    enlarged = np.kron(canvas, np.ones((1, 4, 4), dtype=np.float32))  # 4x: visible in TB
+    return enlarged[0] if channels == 1 else np.transpose(enlarged, (1, 2, 0))
 
 
 def latent_scatter(codes: torch.Tensor, labels: Any, size: int = 320) -> np.ndarray:
