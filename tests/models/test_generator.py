@@ -16,11 +16,13 @@ import pytest
 import torch
 import yaml
 
+from petri.configs import ModelConfig
 from petri.data import numpy_input_fn
 from petri.datasets.digits import load_split
-from petri.errors import ConfigError
+from petri.errors import CheckpointMismatchError, ConfigError
+from petri.estimators import Estimator
 from petri.experiments import create_experiment
-from petri.models import Generator
+from petri.models import MODELS, Generator
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLES = ROOT / "examples" / "generators"
@@ -162,6 +164,14 @@ def test_modes_a_model_lacks_are_named(tmp_path: Path) -> None:
         list(estimator.predict(numpy_input_fn(flat), mode="encod"))
     with pytest.raises(ValueError, match="needs a generator"):
         estimator.generate(2)
+    # A fresh process's model built on features of another shape cannot take the checkpoint;
+    # the error says the input may be why, not only "a different model".
+    fresh = Estimator(
+        MODELS.get("classifier").from_config(ModelConfig.model_validate(config["model_config"])),
+        estimator.model_dir,
+    )
+    with pytest.raises(CheckpointMismatchError, match="another shape than the training input"):
+        list(fresh.predict(numpy_input_fn(flat[:, :5], shuffle=False)))
     np.save(tmp_path / "flat.npy", flat)
     done = _petri("predict", Path(experiment.run.log_dir), "--input", tmp_path / "flat.npy",
                   "--output", tmp_path / "classes.npy")  # fmt: skip
