@@ -21,7 +21,7 @@ from petri.data import numpy_input_fn
 from petri.datasets.digits import load_split
 from petri.errors import CheckpointMismatchError, ConfigError
 from petri.estimators import Estimator
-from petri.experiments import create_experiment
+from petri.experiments import create_experiment, predict_run
 from petri.models import MODELS, Generator
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -115,20 +115,12 @@ def test_a_vae_improves_its_elbo_at_every_evaluation_and_samples(tmp_path: Path)
 
     # Codes or features of another shape: both shapes named (not "a different model", which
     # is what a model built on them first would say of the run's own checkpoint).
-    np.save(tmp_path / "codes3.npy", np.zeros((4, 3), dtype=np.float32))
-    done = _petri("predict", run, "--mode", "generate", "--input", tmp_path / "codes3.npy",
-                  "--output", tmp_path / "wrong.npy")  # fmt: skip
-    assert done.returncode == 2
-    assert "takes codes of shape (2,) per example; the input's codes have shape (3,)" in (
-        done.stderr
-    )
-    np.save(tmp_path / "rows.npy", images[:4, 0, :5, 0])
-    done = _petri("predict", run, "--input", tmp_path / "rows.npy",
-                  "--output", tmp_path / "wrong.npy")  # fmt: skip
-    assert done.returncode == 2
-    assert "takes features of shape (1, 8, 8) per example" in done.stderr
-    assert "different model" not in done.stderr and "Traceback" not in done.stderr
-    assert not (tmp_path / "wrong.npy").exists()
+    with pytest.raises(ValueError, match=r"takes codes of shape \(2,\) per example; the input's "
+                       r"codes have shape \(3,\)"):  # fmt: skip
+        predict_run(run, np.zeros((4, 3), dtype=np.float32), "generate")
+    with pytest.raises(ValueError, match=r"takes features of shape \(1, 8, 8\) per example; "
+                       r"the input's features have shape \(5,\)"):  # fmt: skip
+        predict_run(run, images[:4, 0, :5, 0], "infer")
 
 
 def test_input_noise_is_added_while_training_only() -> None:
