@@ -16,11 +16,13 @@ import pytest
 import torch
 import yaml
 
+from petri.configs import ModelConfig
 from petri.data import numpy_input_fn
 from petri.datasets.digits import load_split
-from petri.errors import ConfigError
-from petri.experiments import create_experiment
-from petri.models import Generator
+from petri.errors import CheckpointMismatchError, ConfigError
+from petri.estimators import Estimator
+from petri.experiments import create_experiment, predict_run
+from petri.models import MODELS, Generator
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLES = ROOT / "examples" / "generators"
@@ -111,6 +113,15 @@ def test_a_vae_improves_its_elbo_at_every_evaluation_and_samples(tmp_path: Path)
     with np.load(tmp_path / "all.npz") as saved:
         assert saved["results"].shape == (7, 1, 8, 8) and saved["codes"].shape == (7, 2)
 
+    # Codes or features of another shape: both shapes named (not "a different model", which
+    # is what a model built on them first would say of the run's own checkpoint).
+    with pytest.raises(ValueError, match=r"takes codes of shape \(2,\) per example; the input's "
+                       r"codes have shape \(3,\)"):  # fmt: skip
+        predict_run(run, np.zeros((4, 3), dtype=np.float32), "generate")
+    with pytest.raises(ValueError, match=r"takes features of shape \(1, 8, 8\) per example; "
+                       r"the input's features have shape \(5,\)"):  # fmt: skip
+        predict_run(run, images[:4, 0, :5, 0], "infer")
+
 
 def test_input_noise_is_added_while_training_only() -> None:
     torch.manual_seed(0)
@@ -145,6 +156,14 @@ def test_modes_a_model_lacks_are_named(tmp_path: Path) -> None:
         list(estimator.predict(numpy_input_fn(flat), mode="encod"))
     with pytest.raises(ValueError, match="needs a generator"):
         estimator.generate(2)
+    # A fresh process's model built on features of another shape cannot take the checkpoint;
+    # the error says the input may be why, not only "a different model".
+    fresh = Estimator(
+        MODELS.get("classifier").from_config(ModelConfig.model_validate(config["model_config"])),
+        estimator.model_dir,
+    )
+    with pytest.raises(CheckpointMismatchError, match="another shape than the training input"):
+        list(fresh.predict(numpy_input_fn(flat[:, :5], shuffle=False)))
     np.save(tmp_path / "flat.npy", flat)
     done = _petri("predict", Path(experiment.run.log_dir), "--input", tmp_path / "flat.npy",
                   "--output", tmp_path / "classes.npy")  # fmt: skip
@@ -199,3 +218,54 @@ def test_bridge_config_name_selects_the_bridge_too() -> None:
     assert isinstance(bridge, LatentBridge) and (bridge.latent_dim, bridge.kl_weight) == (3, 0.5)
     assert isinstance(create_bridge(BridgeConfig(name="no_op_bridge")), NoOpBridge)
     assert isinstance(create_bridge(None), NoOpBridge)
+
+
+@pytest.mark.parametrize("matplotlib", ["installed", "missing"])
+def test_the_latent_plot_colours_each_digit(
+    matplotlib: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from petri.models._images import _COLOURS, latent_scatter
+
+    if matplotlib == "missing":  # as if not installed: numpy draws the points alone
+        for name in ("matplotlib", "matplotlib.figure", "matplotlib.backends.backend_agg"):
+            monkeypatch.setitem(sys.modules, name, None)
+    else:
+        pytest.importorskip("matplotlib")
+    labels = torch.arange(200) % 10
+    angle = labels.float() * (2 * torch.pi / 10)
+    noise = torch.randn(200, 2, generator=torch.Generator().manual_seed(0))
+    codes = torch.stack([angle.cos(), angle.sin()], 1) * 3 + noise * 0.3
+    image = latent_scatter(codes, labels)
+    assert image.dtype == np.uint8 and image.ndim == 3 and image.shape[2] == 3
+    pixels = image.reshape(-1, 3)
+    has_axes = (pixels.max(axis=1) < 60).any()  # dark: axes, ticks, legend (no class colour)
+    assert has_axes == (matplotlib == "installed")
+
+    def area(image: np.ndarray, colour: np.ndarray) -> int:
+        return int((image.reshape(-1, 3) == colour).all(axis=1).sum())
+
+    # every digit is drawn in its own colour (20 points, at least one pixel each)
+    assert all(area(image, colour) > 15 for colour in _COLOURS)
+    one_colour = latent_scatter(codes, labels.float() + 0.5)  # real-valued labels: no classes
+    assert area(one_colour, _COLOURS[0]) > 150
+    assert sum(area(one_colour, colour) for colour in _COLOURS[1:]) < 10  # stray anti-aliasing
+
+
+def test_image_grids_of_grey_flat_and_colour_images() -> None:
+    from petri.models._images import image_grid
+
+    digits = torch.from_numpy(load_split("eval")[0][:16])  # [16, 1, 8, 8] in [0, 1]
+    grey = image_grid(digits, (1, 8, 8), 8)
+    assert grey is not None and grey.shape == ((2 * 9 + 1) * 4, (8 * 9 + 1) * 4)
+    # the second row's third digit (index 10), 4x enlarged, after the 1-pixel borders
+    top, left = (1 + 9) * 4, (1 + 2 * 9) * 4
+    np.testing.assert_array_equal(grey[top : top + 32 : 4, left : left + 32 : 4], digits[10, 0])
+    np.testing.assert_array_equal(image_grid(digits.reshape(16, 64), (64,), 8), grey)
+    colour = torch.rand(3, 3, 4, 5)
+    tiled = image_grid(colour, (3, 4, 5), 8)
+    assert tiled is not None and tiled.shape == (6 * 4, (8 * 6 + 1) * 4, 3)
+    np.testing.assert_allclose(
+        tiled[4:20:4, 4 + 6 * 4 : 24 + 6 * 4 : 4], colour[1].permute(1, 2, 0)
+    )
+    assert image_grid(torch.rand(4, 5), (5,), 8) is None  # 5 values: not an image
+    assert image_grid(torch.rand(4, 2, 3, 3), (2, 3, 3), 8) is None

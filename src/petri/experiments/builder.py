@@ -20,13 +20,14 @@ import numpy as np
 
 from petri import distributed
 from petri.configs import ExperimentConfig, HookConfig, RLExperimentConfig
-from petri.data import create_input_fn, iterate_input, numpy_input_fn
+from petri.data import create_input_fn, iterate_input
 from petri.datasets import load_split
 from petri.envs import ENVIRONMENTS
 from petri.errors import ConfigError, PetriError
 from petri.estimators import ESTIMATORS
 from petri.experiments._config_file import CONFIG_FILE, check_unchanged, write_config
 from petri.experiments._dry_run import dry_run_model
+from petri.experiments._prediction import predictions
 from petri.experiments._tags import config_tags
 from petri.experiments._validate import AnyExperimentConfig, validate_config
 from petri.experiments.experiment import Experiment
@@ -225,7 +226,8 @@ def predict_run(
     Raises:
         FileNotFoundError: ``run_dir`` has no ``config.yaml``.
         ValueError: no checkpoint; a mode the model lacks; both or neither of ``features``
-            and ``count``; an RL run (its policy serves through ``petri export``).
+            and ``count``; features (codes for ``generate``) the model cannot take, named with
+            their shape and the run's; an RL run (its policy serves through ``petri export``).
     """
     directory = Path(run_dir)
     config = _run_config(directory, "predict from Python with Estimator.predict")
@@ -242,16 +244,7 @@ def predict_run(
             raise ValueError(f"A count of samples needs mode 'generate', not {mode!r}.")
         samples = estimator.generate(count, seed, input_fn, checkpoint_path)
         return {"results": samples}
-    rows = list(
-        estimator.predict(
-            numpy_input_fn(features, batch_size=batch_size, shuffle=False, num_epochs=1),
-            checkpoint_path=checkpoint_path,
-            mode=mode,
-        )
-    )
-    if rows and isinstance(rows[0], dict):
-        return {key: np.stack([row[key] for row in rows]) for key in rows[0]}
-    return {"predictions": np.stack(rows)}
+    return predictions(estimator, input_fn, features, mode, checkpoint_path, batch_size)
 
 
 def _run_config(directory: Path, instead: str) -> Any:

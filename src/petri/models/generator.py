@@ -17,6 +17,7 @@ import torch
 from petri.configs import GraphConfig, ModelConfig
 from petri.layers import SubGraph
 from petri.models._base import Model, _regularization_terms
+from petri.models._images import image_grid, latent_scatter
 from petri.models.bridges import Bridge, create_bridge
 from petri.modes import ModeKeys
 from petri.spec import EstimatorSpec
@@ -227,19 +228,19 @@ class Generator(Model):
         with torch.no_grad():
             spec = self(features, None, ModeKeys.PREDICT)
         images: dict[str, np.ndarray] = {}
-        grid = _grid(torch.cat([inputs[:8], spec.predictions["results"][:8]]), shape, 8)
+        grid = image_grid(torch.cat([inputs[:8], spec.predictions["results"][:8]]), shape, 8)
         if grid is not None:
             images["images/reconstructions"] = grid
         if self.bridge.variational:
             with torch.no_grad():
                 codes = self.prior_codes(16, seed=0).to(inputs.device)
                 samples = self(codes, None, ModeKeys.GENERATE).predictions["results"]
-            sampled = _grid(samples, shape, 8)
+            sampled = image_grid(samples, shape, 8)
             if sampled is not None:
                 images["images/samples"] = sampled
         codes = spec.predictions["codes"]
         if codes.dim() == 2 and codes.shape[1] == 2:
-            images["images/latent_space"] = _scatter(codes, labels)
+            images["images/latent_space"] = latent_scatter(codes, labels)
         return images
 
 
@@ -261,56 +262,3 @@ def _as_graph(graph: Any) -> torch.nn.Module:
         f"A generator's decoder must be a GraphConfig, a definition list or an nn.Module; "
         f"received {type(graph).__name__}."
     )
-
-
-def _grid(images: torch.Tensor, shape: tuple[int, ...], columns: int) -> np.ndarray | None:
-    """Greyscale images (``[H, W]`` or ``[1, H, W]``, or flat squares) tiled into one array."""
-    pixels = images.detach().float().cpu().reshape(images.shape[0], *shape)
-    if pixels.dim() == 4 and pixels.shape[1] == 1:
-        pixels = pixels[:, 0]
-    elif pixels.dim() == 2 and math.isqrt(pixels.shape[1]) ** 2 == pixels.shape[1]:
-        side = math.isqrt(pixels.shape[1])
-        pixels = pixels.reshape(-1, side, side)
-    if pixels.dim() != 3:
-        return None
-    count, height, width = pixels.shape
-    rows = math.ceil(count / columns)
-    canvas = np.zeros((rows * (height + 1) + 1, columns * (width + 1) + 1), dtype=np.float32)
-    for index, image in enumerate(pixels.clamp(0, 1).numpy()):
-        row, column = divmod(index, columns)
-        top, left = 1 + row * (height + 1), 1 + column * (width + 1)
-        canvas[top : top + height, left : left + width] = image
-    return np.kron(canvas, np.ones((4, 4), dtype=np.float32))  # 4x larger: visible in TB
-
-
-_COLOURS = np.array(
-    [
-        [31, 119, 180],
-        [255, 127, 14],
-        [44, 160, 44],
-        [214, 39, 40],
-        [148, 103, 189],
-        [140, 86, 75],
-        [227, 119, 194],
-        [127, 127, 127],
-        [188, 189, 34],
-        [23, 190, 207],
-    ],
-    dtype=np.uint8,
-)
-
-
-def _scatter(codes: torch.Tensor, labels: Any, size: int = 256) -> np.ndarray:
-    """A 2-D scatter plot of ``codes`` (one colour per label) as an RGB image, drawn with
-    numpy so no plotting library is needed."""
-    points = codes.detach().float().cpu().numpy()
-    low, high = points.min(axis=0), points.max(axis=0)
-    span = np.where(high - low > 0, high - low, 1.0)
-    scaled = ((points - low) / span * (size - 9) + 4).astype(int)
-    classes = np.zeros(len(points), dtype=int)
-    if isinstance(labels, torch.Tensor) and labels.numel() == len(points):
-        classes = labels.detach().cpu().reshape(-1).long().numpy() % len(_COLOURS)
-    image = np.full((size, size, 3), 255, dtype=np.uint8)
-    for (x, y), colour in zip(scaled, _COLOURS[classes]):
-        image[size - 1 - y - 1 : size - y + 1, x - 1 : x + 2] = colour
-    return image

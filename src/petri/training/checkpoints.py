@@ -368,9 +368,16 @@ def load_model_state(module: torch.nn.Module, weights: dict[str, Any], path: Pat
             if keys
         ] or [str(error).strip().splitlines()[-1].strip()]
         directory = Path(path).parent
+        shapes = ""
+        if expected == found:  # same layers, other sizes: perhaps only the input differs
+            shapes = (
+                " If the config is the one trained, the first batch this process gave the model "
+                "had another shape than the training input (lazily-shaped layers take theirs "
+                "from it): give features of the training input's shape."
+            )
         raise CheckpointMismatchError(
             f"The checkpoint {str(path)!r} was written by a different model: "
-            f"{'; '.join(details)}. Train this model in a new model_dir, or delete "
+            f"{'; '.join(details)}.{shapes} Train this model in a new model_dir, or delete "
             f"{str(directory)!r} to start it over."
         ) from error
 
