@@ -27,8 +27,9 @@ def to_plain(value: Any, arrays: ArrayHandler | None = None, path: str = "") -> 
 
     Args:
         value: a config dict (``BaseConfig.to_dict()``) or any value in one.
-        arrays: called with ``(key_path, array)`` for every numpy array or tensor; what it
-            returns takes the array's place. None writes arrays as nested lists.
+        arrays: called with ``(key_path, array)`` for every numpy array, tensor or pandas
+            DataFrame; what it returns takes the array's place. None writes arrays as nested
+            lists (a DataFrame as column -> list).
         path: the key path of ``value`` (for ``arrays``).
     """
     if isinstance(value, Mapping):
@@ -40,6 +41,8 @@ def to_plain(value: Any, arrays: ArrayHandler | None = None, path: str = "") -> 
         return value
     if isinstance(value, PurePath):
         return str(value)
+    if type(value).__name__ == "DataFrame" and type(value).__module__.startswith("pandas"):
+        return arrays(path, value) if arrays is not None else value.to_dict("list")
     if hasattr(value, "shape") and hasattr(value, "tolist"):  # numpy arrays, tensors, scalars
         if getattr(value, "ndim", 0) == 0:
             return value.item()

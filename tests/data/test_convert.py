@@ -14,8 +14,8 @@ import numpy as np
 import pytest
 import yaml
 
-from petri.data import TFRecordPipeline
-from petri.data.convert import convert_numpy, parse_split
+from petri.data import TFRecordImagePipeline, TFRecordPipeline
+from petri.data.convert import convert_csv, convert_images, convert_numpy, parse_split
 
 ROOT = Path(__file__).resolve().parents[2]
 LENET = yaml.safe_load((ROOT / "examples/configs/lenet_digits.yaml").read_text())
@@ -165,6 +165,21 @@ _BAD = {
     "split sum": (_digit_pngs, [*_IMAGES, "--split", "train=0.8,eval=0.3"], "add up to 1.1"),
     "split form": (_digit_pngs, [*_IMAGES, "--split", "train:0.8"], "is not name=fraction"),
     "x and y lengths": (_unequal_arrays, ["numpy", "{x}", "{y}"], "x has 4 examples but y has 3"),
+    "missing label": (
+        _csv("size,label\n1,0\n2,\n3,1\n"),
+        ["csv", "{in}", "--label", "label"],
+        r"line 3, column 'label' \(the label\) has a missing value",
+    ),
+    "missing feature": (
+        _csv("size,label\n1,0\nnan,1\n3,1\n"),
+        ["csv", "{in}", "--label", "label"],
+        r"line 3, column 'size' has a missing value \('nan'\)",
+    ),
+    "not utf-8": (
+        lambda path: path.write_bytes("size,label\n1,caf\u00e9\n".encode("latin-1")),
+        ["csv", "{in}", "--label", "label"],
+        r"data.csv' is not UTF-8 text",
+    ),
 }
 
 
@@ -193,3 +208,82 @@ def test_an_existing_output_is_refused_and_kept(tmp_path: Path) -> None:
     assert sorted(p.name for p in out.iterdir()) == ["keep.txt"]
     with pytest.raises(ValueError, match="must add up to 1"):
         parse_split("train=0.5,eval=0.4")
+
+
+def test_spreadsheet_csvs_convert(tmp_path: Path) -> None:
+    """A byte-order mark (Excel's UTF-8 CSV), a quoted header and blank lines."""
+    text = '\ufeffsize,"weight, kg",label\n1,2.5,cat\n\n3,"4",dog\n5,6,cat\n7,8,dog\n\n'
+    (tmp_path / "pets.csv").write_text(text, encoding="utf-8")
+    meta = convert_csv(tmp_path / "pets.csv", tmp_path / "out", "label", split={"all": 1.0})
+    assert meta["feature_names"] == ["size", "weight, kg"] and meta["classes"] == ["cat", "dog"]
+    features, labels = _read(tmp_path / "out", "all")
+    np.testing.assert_array_equal(features, [[1, 2.5], [3, 4], [5, 6], [7, 8]])
+    np.testing.assert_array_equal(labels, [0, 1, 0, 1])
+
+
+def test_an_interruption_while_writing_leaves_nothing(tmp_path: Path) -> None:
+    """Ctrl-C (or a full disk) after the train split's shards were written: no OUT, no
+    staging folder."""
+    seen: list[str] = []
+
+    def interrupt_eval(items: Any, total: int, what: str) -> Any:
+        seen.append(what)
+        if what.endswith("_eval"):
+            staged = [p.name for p in tmp_path.glob(".out.*/*")]
+            assert "data_train-00000-of-00002.tfrecord" in staged, staged
+            raise KeyboardInterrupt
+        return items
+
+    with pytest.raises(KeyboardInterrupt):
+        convert_numpy(np.zeros((20, 2)), np.arange(20), tmp_path / "out", 2,
+                      progress=interrupt_eval)  # fmt: skip
+    assert seen == ["writing data_train", "writing data_eval"]
+    assert _nothing_left(tmp_path / "out")
+
+
+def test_progress_follows_the_writing_and_out_is_readable(tmp_path: Path) -> None:
+    steps: list[tuple[str, int, int]] = []
+
+    def count(items: Any, total: int, what: str) -> Any:
+        done = 0
+        for item in items:
+            yield item
+            done += 1
+        steps.append((what, total, done))
+
+    convert_numpy(np.zeros((50, 2)), np.arange(50), tmp_path / "out", progress=count)
+    assert steps == [("writing data_train", 40, 40), ("writing data_eval", 10, 10)]
+    (tmp_path / "plain").mkdir()  # what a plain mkdir gives under this umask, not 0700
+    assert (tmp_path / "out").stat().st_mode == (tmp_path / "plain").stat().st_mode
+
+
+def test_palette_and_mixed_grey_and_colour_images_read_in_colour(tmp_path: Path) -> None:
+    from PIL import Image
+
+    red = np.zeros((6, 5, 3), np.uint8)
+    red[..., 0] = 204  # a colour of the web palette convert("P") maps to
+    (tmp_path / "png" / "red").mkdir(parents=True)
+    (tmp_path / "png" / "grey").mkdir()
+    for index in range(5):
+        Image.fromarray(red).convert("P").save(tmp_path / "png" / "red" / f"{index}.png")
+        grey = np.full((6, 5), 90, np.uint8)
+        Image.fromarray(grey).save(tmp_path / "png" / "grey" / f"{index}.png")
+    meta = convert_images(tmp_path / "png", tmp_path / "out", split={"all": 1.0})
+    assert (meta["channels"], meta["colorspace"], meta["height"], meta["width"]) == (
+        3, "rgb", 6, 5,
+    )  # fmt: skip
+    pipeline = TFRecordImagePipeline(
+        {
+            "batch_size": 10,
+            "num_epochs": 1,
+            "params": {
+                "data_files": str(tmp_path / "out" / "png_all-*"),
+                "meta_data_file": str(tmp_path / "out" / "meta_data.json"),
+            },
+        }
+    )
+    features, labels = next(pipeline())
+    pixels = (features["image"] * 255).round().numpy()  # [N, 3, H, W]
+    colours = {int(label): tuple(image[:, 0, 0]) for image, label in zip(pixels, labels)}
+    assert colours == {meta["classes"].index("red"): (204, 0, 0),
+                       meta["classes"].index("grey"): (90, 90, 90)}  # fmt: skip

@@ -61,7 +61,7 @@ def csv_command(file: str, out: str, label: str, shards: int, split: str, seed: 
     """A CSV file with a header as records of x (the numeric feature columns) and y (--label)."""
     from petri.data.convert import convert_csv
 
-    _run(lambda shares: convert_csv(file, out, label, shards, shares, seed), split, out)
+    _run(lambda shares: convert_csv(file, out, label, shards, shares, seed, _progress), split, out)
 
 
 @convert.command("numpy")
@@ -75,7 +75,11 @@ def numpy_command(arrays: tuple[str, ...], shards: int, split: str, seed: int) -
         _fail(ValueError("petri convert numpy takes X.npy [Y.npy] OUT."))
     *inputs, out = arrays
     y = inputs[1] if len(inputs) == 2 else None
-    _run(lambda shares: convert_numpy(inputs[0], y, out, shards, shares, seed), split, out)
+    _run(
+        lambda shares: convert_numpy(inputs[0], y, out, shards, shares, seed, progress=_progress),
+        split,
+        out,
+    )
 
 
 def _run(convert_with: Callable[[Any], dict[str, Any]], split: str, out: str) -> None:
@@ -93,7 +97,7 @@ def _progress(items: Iterable[Any], total: int, what: str) -> Iterable[Any]:
     """A progress bar on stderr (none when stderr is not a terminal)."""
     from tqdm import tqdm
 
-    return tqdm(items, total=total, desc=what, unit="image", file=sys.stderr, disable=None)
+    return tqdm(items, total=total, desc=what, unit="example", file=sys.stderr, disable=None)
 
 
 def _fail(error: BaseException) -> None:

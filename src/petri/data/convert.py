@@ -12,13 +12,14 @@ import csv
 import os
 import shutil
 import tempfile
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from petri.data.converters import ImagesToRecordsConverter, write_records
+from petri._fsync import as_created, fsync_directory
+from petri.data.converters import ImagesToRecordsConverter, Progress, no_progress, write_records
 from petri.data.records.meta_data import read_meta_data, write_meta_data
 from petri.errors import did_you_mean
 
@@ -26,8 +27,6 @@ __all__ = ["IMAGE_SUFFIXES", "convert_csv", "convert_images", "convert_numpy", "
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif")
 DEFAULT_SPLIT = {"train": 0.8, "eval": 0.2}
-
-Progress = Callable[[Iterable[Any], int, str], Iterable[Any]]
 
 
 def parse_split(text: str) -> dict[str, float]:
@@ -101,6 +100,7 @@ class _Staging:
         self.folder = Path(
             tempfile.mkdtemp(prefix=f".{self.target.name}.", dir=self.target.parent)
         )
+        as_created(self.folder)  # mkdtemp's 0700 would hide the dataset from other users
 
     def __enter__(self) -> Path:
         return self.folder
@@ -112,10 +112,7 @@ class _Staging:
         if self.target.is_dir():
             self.target.rmdir()  # empty (checked above)
         os.replace(self.folder, self.target)
-
-
-def _no_progress(items: Iterable[Any], total: int, what: str) -> Iterable[Any]:
-    return items
+        fsync_directory(self.target.parent)  # the shards are fsynced; now their folder's name
 
 
 def convert_images(
@@ -124,15 +121,19 @@ def convert_images(
     num_shards: int = 1,
     split: Mapping[str, float] | None = None,
     seed: int = 0,
-    progress: Progress = _no_progress,
+    progress: Progress = no_progress,
 ) -> dict[str, Any]:
     """Images in ``folder/<class>/*`` (png, jpeg, bmp, gif; sub-folders sorted by name give
     the class indices) as records ``<name>_<split>-*`` plus ``meta_data.json`` in ``out_dir``,
     where ``name`` is the folder's name. Returns the meta data.
 
+    ``channels`` in the meta data is what the images decode to: 1 for grey, 3 for colour
+    (palettes included), 2 or 4 with alpha; a folder mixing grey and colour images records
+    colour, and ``TFRecordImagePipeline`` converts each image to it.
+
     Raises:
         ValueError: no class sub-folder or no image; an image Pillow cannot read (named);
-            images of different sizes or channel counts; a bad split or ``out_dir``.
+            images of different sizes; a bad split or ``out_dir``.
     """
     from PIL import Image, UnidentifiedImageError
 
@@ -156,42 +157,68 @@ def convert_images(
             f"image folder {str(root)!r} has class folders {classes} but no image in them "
             f"(looked for {', '.join(IMAGE_SUFFIXES)})."
         )
-    shapes = set()
+    shapes, channels = set(), set()
     for path in progress(files, len(files), "checking images"):
         try:
             with Image.open(path) as image:
                 image.verify()
             with Image.open(path) as image:
-                shapes.add((image.size, len(image.getbands())))
+                shapes.add(image.size)
+                channels.add(_channels(image))
         except (OSError, UnidentifiedImageError) as error:
             raise ValueError(f"{str(path)!r} is not an image Pillow can read ({error}).") from None
     if len(shapes) > 1:
         raise ValueError(
-            f"the images of {str(root)!r} differ in size or channels ({sorted(shapes)[:3]}...); "
-            "a record dataset needs one shape: resize them first."
+            f"the images of {str(root)!r} differ in size ({_sizes(shapes)}); a record "
+            "dataset needs one size: resize them first."
         )
-    (((width, height), channels),) = shapes
+    ((width, height),) = shapes
     converter = ImagesToRecordsConverter(
         classes,
-        colorspace="grayscale" if channels == 1 else "rgb",
-        channels=channels,
+        colorspace="grayscale" if max(channels) < 3 else "rgb",
+        channels=_common_channels(channels),
         height=height,
         width=width,
         store_filenames=True,
     )
     parts = _split_indices(len(files), _checked_split(split or DEFAULT_SPLIT), seed)
+    dataset = root.resolve().name or "images"  # `petri convert images . OUT` names "."
     with _Staging(out_dir) as staging:
         for name, indices in parts.items():
-            chosen = [str(files[i]) for i in indices]
             converter.convert(
-                list(progress(chosen, len(chosen), f"writing {name}")),
+                [str(files[i]) for i in indices],
                 [labels[i] for i in indices],
                 staging,
-                f"{root.name}_{name}",
+                f"{dataset}_{name}",
                 num_shards,
                 split=name,
+                progress=progress,
             )
     return read_meta_data(Path(out_dir) / "meta_data.json")
+
+
+def _channels(image: Any) -> int:
+    """Channels ``image`` decodes to: a palette is colour (with alpha if it has transparency),
+    CMYK and YCbCr become RGB, 16-bit and float images are grey."""
+    if image.mode in ("P", "PA"):
+        return 4 if image.mode == "PA" or "transparency" in image.info else 3
+    bands = image.getbands()
+    alpha = "A" in bands
+    colour = len(bands) - alpha > 1
+    return 1 + 2 * colour + alpha
+
+
+def _common_channels(channels: set[int]) -> int:
+    """One channel count for images that differ (the pipeline converts each image to it):
+    colour if any is colour, alpha if any has alpha."""
+    colour = any(c >= 3 for c in channels)
+    alpha = any(c in (2, 4) for c in channels)
+    return 1 + 2 * colour + alpha
+
+
+def _sizes(shapes: set[tuple[int, int]]) -> str:
+    listed = ", ".join(f"{w}x{h}" for w, h in sorted(shapes)[:3])
+    return listed + (f" and {len(shapes) - 3} more" if len(shapes) > 3 else "")
 
 
 def convert_numpy(
@@ -203,6 +230,7 @@ def convert_numpy(
     seed: int = 0,
     name: str = "data",
     extra_meta: Mapping[str, Any] | None = None,
+    progress: Progress = no_progress,
 ) -> dict[str, Any]:
     """Arrays ``x`` and ``y`` (or ``.npy`` paths; ``y`` may be None) as records
     ``<name>_<split>-*`` with features ``x`` and ``y`` plus ``meta_data.json``. Returns the
@@ -230,6 +258,7 @@ def convert_numpy(
                 f"{name}_{part}",
                 num_shards,
                 split=part,
+                progress=progress,
             )
         if extra_meta:
             write_meta_data(staging, dict(extra_meta))
@@ -260,25 +289,22 @@ def convert_csv(
     num_shards: int = 1,
     split: Mapping[str, float] | None = None,
     seed: int = 0,
+    progress: Progress = no_progress,
 ) -> dict[str, Any]:
-    """A CSV file with a header: every column but ``label`` becomes one float32 feature
-    vector ``x`` (the order is recorded as ``feature_names``), the ``label`` column ``y``:
-    int64 when every value is an integer, class indices of the sorted names when any is text
-    (recorded as ``classes``), else float32. Returns the meta data.
+    """A UTF-8 CSV file with a header: every column but ``label`` becomes one float32
+    feature vector ``x`` (the order is recorded as ``feature_names``), the ``label`` column
+    ``y``: int64 when every value is an integer, class indices of the sorted names when any is
+    text (recorded as ``classes``), else float32. Blank lines are skipped. Returns the meta
+    data.
 
     Raises:
-        ValueError: no such file, no header or rows, ``label`` is not a column (with a
-            did-you-mean), a feature value that is not a number (named by row and column),
-            rows of different lengths.
+        ValueError: no such file, not UTF-8, no header or rows, ``label`` is not a column
+            (with a did-you-mean), a feature value that is not a number or a missing value
+            (empty, ``nan``) anywhere, rows of different lengths; each named by line and
+            column.
     """
     source = Path(path)
-    if not source.is_file():
-        raise ValueError(f"CSV file {str(source)!r} does not exist.")
-    with source.open(newline="", encoding="utf-8") as file:
-        rows = list(csv.reader(file))
-    if len(rows) < 2:
-        raise ValueError(f"CSV file {str(source)!r} needs a header and at least one row.")
-    header, body = [name.strip() for name in rows[0]], rows[1:]
+    header, body = _csv_rows(source)
     if label not in header:
         raise ValueError(
             f"label column {label!r} is not in {str(source)!r}.{did_you_mean(label, header)} "
@@ -288,22 +314,16 @@ def convert_csv(
     names = [name for index, name in enumerate(header) if index != column]
     x = np.empty((len(body), len(names)), dtype=np.float32)
     raw_labels = []
-    for number, row in enumerate(body, start=2):
+    for number, (line, row) in enumerate(body):
         if len(row) != len(header):
             raise ValueError(
-                f"{str(source)!r} line {number} has {len(row)} values, the header {len(header)}."
+                f"{str(source)!r} line {line} has {len(row)} values, the header {len(header)}."
             )
+        where = f"{str(source)!r} line {line}, column"
         values = [value for index, value in enumerate(row) if index != column]
         for position, value in enumerate(values):
-            try:
-                x[number - 2, position] = float(value)
-            except ValueError:
-                raise ValueError(
-                    f"{str(source)!r} line {number}, column {names[position]!r}: {value!r} is "
-                    "not a number (feature columns must be numeric: encode text columns as "
-                    "numbers first)."
-                ) from None
-        raw_labels.append(row[column].strip())
+            x[number, position] = _number(value, f"{where} {names[position]!r}")
+        raw_labels.append(_present(row[column], f"{where} {label!r} (the label)"))
     y, extra = _labels(raw_labels)
     return convert_numpy(
         x,
@@ -314,7 +334,54 @@ def convert_csv(
         seed,
         name=source.stem,
         extra_meta={"feature_names": names, "label": label, **extra},
+        progress=progress,
     )
+
+
+def _csv_rows(source: Path) -> tuple[list[str], list[tuple[int, list[str]]]]:
+    """The header and the non-blank rows of a CSV file, each with its line number."""
+    if not source.is_file():
+        raise ValueError(f"CSV file {str(source)!r} does not exist.")
+    rows = []
+    try:
+        # utf-8-sig: spreadsheet programs start UTF-8 CSVs with a byte-order mark, which
+        # would otherwise become part of the first column's name.
+        with source.open(newline="", encoding="utf-8-sig") as file:
+            reader = csv.reader(file)
+            for row in reader:
+                if any(cell.strip() for cell in row):
+                    rows.append((reader.line_num, row))
+    except UnicodeDecodeError as error:
+        raise ValueError(
+            f"CSV file {str(source)!r} is not UTF-8 text ({error}); save it as UTF-8."
+        ) from None
+    except csv.Error as error:
+        raise ValueError(f"CSV file {str(source)!r} is not valid CSV ({error}).") from None
+    if len(rows) < 2:
+        raise ValueError(f"CSV file {str(source)!r} needs a header and at least one row.")
+    return [name.strip() for name in rows[0][1]], rows[1:]
+
+
+_MISSING = ("", "nan", "na", "n/a", "null", "none")
+
+
+def _present(value: str, where: str) -> str:
+    text = value.strip()
+    if text.lower() in _MISSING:
+        raise ValueError(f"{where} has a missing value ({value!r}); fill or drop that row first.")
+    return text
+
+
+def _number(value: str, where: str) -> float:
+    text = _present(value, where)
+    try:
+        return float(text)
+    except ValueError:
+        raise ValueError(
+            f"{where}: {value!r} is not a number (feature columns must be numeric: encode text "
+            "columns as numbers first, or read the CSV with input_type 'pandas' and its "
+            "`categorical` key)."
+        ) from None
 
 
 def _labels(values: list[str]) -> tuple[np.ndarray, dict[str, Any]]:

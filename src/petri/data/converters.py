@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import io
 import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -20,7 +20,16 @@ from petri.data.records.features import BYTES, FeatureSpec
 from petri.data.records.meta_data import split_name, write_meta_data
 from petri.data.records.shards import ShardedRecordWriter
 
-__all__ = ["ImagesToRecordsConverter", "write_records"]
+__all__ = ["ImagesToRecordsConverter", "Progress", "no_progress", "write_records"]
+
+Progress = Callable[[Iterable[Any], int, str], Iterable[Any]]
+"""``progress(items, total, description)`` yields ``items``, showing how far it got (the CLI
+passes a tqdm bar); the converters take it so the library itself never draws one."""
+
+
+def no_progress(items: Iterable[Any], total: int, what: str) -> Iterable[Any]:
+    """The default :data:`Progress`: ``items`` unchanged."""
+    return items
 
 
 def _as_feature_dict(data: Any) -> dict[str, np.ndarray]:
@@ -49,6 +58,7 @@ def write_records(
     *,
     split: str | None = None,
     items_to_descriptions: Mapping[str, str] | None = None,
+    progress: Progress = no_progress,
 ) -> list[Path]:
     """Write numpy features as sharded TFRecords of Examples, and describe them in meta_data.json.
 
@@ -62,6 +72,7 @@ def write_records(
         split: the ``num_samples`` key in meta_data.json; default from the prefix
             (``sin_train`` -> ``train``).
         items_to_descriptions: feature -> description, kept in meta_data.json.
+        progress: wraps the examples as they are written (see :data:`Progress`).
 
     Returns:
         The shard paths, in order.
@@ -77,7 +88,7 @@ def write_records(
     size = len(next(iter(arrays.values())))
     specs = {name: _spec_of(name, array) for name, array in arrays.items()}
     with ShardedRecordWriter(out_dir, prefix, num_shards, size) as writer:
-        for index in range(size):
+        for index in progress(range(size), size, f"writing {prefix}"):
             writer.write(make_example({name: array[index] for name, array in arrays.items()}))
     meta: dict[str, Any] = {
         "features": {name: spec.to_json() for name, spec in specs.items()},
@@ -197,6 +208,7 @@ class ImagesToRecordsConverter:
         num_shards: int = 1,
         *,
         split: str | None = None,
+        progress: Progress = no_progress,
     ) -> list[Path]:
         """Write ``images`` with ``labels`` as shards ``<prefix>-*`` and update meta_data.json.
 
@@ -208,6 +220,7 @@ class ImagesToRecordsConverter:
             prefix: shard-name prefix; the seed library used ``<dataset>_<split>``.
             num_shards: how many files.
             split: the ``num_samples`` key; default from the prefix.
+            progress: wraps the images as they are written (see :data:`Progress`).
 
         Returns:
             The shard paths.
@@ -224,7 +237,8 @@ class ImagesToRecordsConverter:
                 f"Labels {sorted(set(bad))[:5]} are not class indices of {self.labels_to_classes}."
             )
         with ShardedRecordWriter(out_dir, prefix, num_shards, len(labels)) as writer:
-            for image, label in zip(images, labels):
+            pairs = progress(zip(images, labels), len(labels), f"writing {prefix}")
+            for image, label in pairs:
                 filename = os.fspath(image) if isinstance(image, str | os.PathLike) else None
                 writer.write(self.create_example(image, label, filename))
         self.num_samples[split or split_name(prefix)] = len(labels)

@@ -6,19 +6,34 @@ Numeric columns become float32 features; text columns are categorical and named 
 ``embed`` gives the column's category ids (int64) as a feature of its own for an embedding
 layer. Categories are the column's sorted values unless listed, and train and evaluation inputs
 must agree on them (the builder checks). pandas is an optional extra, imported here only.
+
+A DataFrame given inline goes into the run's folder as a file (``save_frame``), as arrays do,
+so the run's ``config.yaml`` rebuilds it; ``frame_fingerprint`` compares frames on resume.
 """
 
 from __future__ import annotations
 
+import hashlib
 import os
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from petri._fsync import replace_atomically
 from petri.errors import ConfigError, did_you_mean
 
-__all__ = ["ENCODINGS", "frame_arrays", "is_frame", "read_frame"]
+__all__ = [
+    "ENCODINGS",
+    "FRAME_SUFFIXES",
+    "frame_arrays",
+    "frame_fingerprint",
+    "is_frame",
+    "read_frame",
+    "save_frame",
+]
+
+FRAME_SUFFIXES = (".csv", ".parquet", ".pq")
 
 ENCODINGS = ("one_hot", "embed")
 
@@ -26,6 +41,31 @@ ENCODINGS = ("one_hot", "embed")
 def is_frame(value: Any) -> bool:
     """Whether ``value`` is a pandas DataFrame (without importing pandas)."""
     return type(value).__name__ == "DataFrame" and type(value).__module__.startswith("pandas")
+
+
+def save_frame(frame: Any, stem: Path) -> Path:
+    """Write ``frame`` whole (atomically) as ``<stem>.parquet``, which keeps every column's
+    dtype, or as ``<stem>.csv`` when pyarrow is missing; without its index, which pandas
+    input never reads. Returns the file."""
+    try:
+        import pyarrow  # noqa: F401  (only whether Parquet can be written)
+    except ImportError:
+        target = stem.parent / f"{stem.name}.csv"
+        replace_atomically(target, lambda file: frame.to_csv(file, index=False))
+        return target
+    target = stem.parent / f"{stem.name}.parquet"
+    replace_atomically(target, lambda file: frame.to_parquet(file, index=False), binary=True)
+    return target
+
+
+def frame_fingerprint(frame: Any) -> str:
+    """A short digest of ``frame``'s column names and values (not its index or dtypes'
+    spelling: a frame read back from its Parquet or CSV file has the same one)."""
+    pandas = _pandas("x")
+    rows = pandas.util.hash_pandas_object(frame, index=False).to_numpy()
+    columns = "\0".join(str(name) for name in frame.columns).encode()
+    digest = hashlib.sha1(columns + rows.tobytes()).hexdigest()[:16]
+    return f"<frame {tuple(frame.shape)} sha1:{digest}>"
 
 
 def _pandas(path: str) -> Any:

@@ -1,6 +1,6 @@
 """A run's ``config.yaml``: written so that it rebuilds the run (arrays given inline beside it as
-``.npy`` files, classes as ``module:qualname``), and compared when the run is resumed, so a
-resumed run keeps the config it began with."""
+``.npy`` files, DataFrames as Parquet, classes as ``module:qualname``), and compared when the
+run is resumed, so a resumed run keeps the config it began with."""
 
 from __future__ import annotations
 
@@ -14,6 +14,13 @@ import yaml
 
 from petri._fsync import replace_atomically
 from petri._plain import to_plain
+from petri.data.pandas_input import (
+    FRAME_SUFFIXES,
+    frame_fingerprint,
+    is_frame,
+    read_frame,
+    save_frame,
+)
 from petri.errors import ConfigError, PetriError
 from petri.experiments._validate import AnyExperimentConfig
 
@@ -33,6 +40,8 @@ def write_config(directory: Path, config: AnyExperimentConfig) -> Path:
     def array_file(path: str, array: Any) -> str:
         target = directory / ARRAYS_FOLDER / f"{path}.npy"
         target.parent.mkdir(parents=True, exist_ok=True)
+        if is_frame(array):  # input_type pandas: the table as a file pandas input reads
+            return str(save_frame(array, target.with_suffix("")).resolve())
         values = array.detach().cpu().numpy() if hasattr(array, "detach") else np.asarray(array)
         replace_atomically(
             target, lambda file: np.save(file, values, allow_pickle=False), binary=True
@@ -122,14 +131,19 @@ def _comparable(values: Any, directory: Path) -> Any:
             }
         if isinstance(value, list):
             return [walk(v, f"{path}[]") for v in value]
-        if isinstance(value, str) and value.endswith(".npy") and Path(value).parent == arrays:
-            return _fingerprint(np.load(value, allow_pickle=False))
+        if isinstance(value, str) and Path(value).parent == arrays:
+            if value.endswith(".npy"):
+                return _fingerprint(np.load(value, allow_pickle=False))
+            if value.endswith(FRAME_SUFFIXES):
+                return frame_fingerprint(read_frame(value, path))
         return value
 
     return walk(values)
 
 
 def _array_fingerprint(path: str, array: Any) -> str:
+    if is_frame(array):
+        return frame_fingerprint(array)
     values = array.detach().cpu().numpy() if hasattr(array, "detach") else np.asarray(array)
     return _fingerprint(values)
 

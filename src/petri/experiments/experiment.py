@@ -438,4 +438,6 @@ def _flat(value: Any, prefix: str) -> dict[str, Any]:
 
 
 def _array_summary(path: str, array: Any) -> str:
+    if not hasattr(array, "dtype"):  # a pandas DataFrame
+        return f"<frame shape={tuple(array.shape)} columns={len(array.columns)}>"
     return f"<array shape={tuple(array.shape)} dtype={array.dtype}>"
