@@ -154,7 +154,11 @@ class TFRecordSequencePipeline(Pipeline):
                     f"others {length})"
                 )
             length = count
-            flat = steps if spec.is_bytes else np.asarray(steps).reshape(-1)
+            if spec.is_bytes:  # token text: one value per step gives the list of tokens
+                one_each = all(len(step) == 1 for step in steps)
+                flat = [step[0] for step in steps] if one_each else steps
+            else:
+                flat = np.asarray(steps).reshape(-1)
             example[name] = spec.decode(flat)
         example[self.length_feature] = np.asarray(length or 0, dtype=np.int64)
         return example
