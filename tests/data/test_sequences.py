@@ -80,6 +80,15 @@ def test_records_read_back_exactly_by_petri_and_the_tfrecord_package(tmp_path: P
         np.testing.assert_array_equal(features["tokens"][row, :n].numpy(), data["tokens"][i])
 
 
+def test_token_text_reads_back_as_token_lists(tmp_path: Path) -> None:
+    sentences = [["the", "cat", "sat"], ["a", "dog"]]
+    write_sequence_records({"words": sentences}, tmp_path, "toy_train", context={"label": [0, 1]})
+    features, labels = next(_pipeline(tmp_path, params={
+        "data_files": f"{tmp_path}/toy_train-*"}, batch_size=2)())  # fmt: skip
+    assert features["words"] == [[b"the", b"cat", b"sat"], [b"a", b"dog"]]
+    assert features["length"].tolist() == [3, 2] and labels.tolist() == [0, 1]
+
+
 def _padding(batches: Any) -> float:
     padded = real = 0
     for features, _ in batches:

@@ -172,8 +172,13 @@ class Estimator:
             return self
         last_step = self._global_step + steps if steps is not None else max_steps
         iterator = self._training_iterator(input_fn)
+        # the saver comes last: every hook (the run log's row of the step among them) has
+        # finished a step before its checkpoint is written, so no checkpoint is ahead of them
         hook_list = HookList(
-            self._default_train_hooks(last_step) + self._spec_hooks + list(hooks or [])
+            self._default_train_hooks(last_step)
+            + self._spec_hooks
+            + list(hooks or [])
+            + [self._checkpoint_saver()]
         )
         self._run_training(iterator, hook_list, last_step)
         return self
@@ -528,16 +533,19 @@ class Estimator:
         hooks: list[Any] = [
             NanLossHook(),
             StepLoggingHook(config.log_step_count_steps, log=verbose and not progress),
-            CheckpointSaverHook(
-                lambda: self.save_checkpoint(wait=False),
-                config.save_checkpoints_steps,
-                config.save_checkpoints_secs,
-                agree=distributed.any_rank if self._distributed else None,
-            ),
         ]
         if progress:
             hooks.append(ProgressBarHook())
         return hooks
+
+    def _checkpoint_saver(self) -> CheckpointSaverHook:
+        config = self.config
+        return CheckpointSaverHook(
+            lambda: self.save_checkpoint(wait=False),
+            config.save_checkpoints_steps,
+            config.save_checkpoints_secs,
+            agree=distributed.any_rank if self._distributed else None,
+        )
 
     def _training_iterator(self, input_fn: Callable[[], Any]) -> Iterator[Any]:
         """Continue the same input across ``train`` calls and across restarts."""

@@ -3,6 +3,8 @@ with a length feature and, with ``bucket_boundaries``, batches of similar length
 
 from __future__ import annotations
 
+import re
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -11,7 +13,7 @@ from petri.configs import InputDataConfig
 from petri.data.pipelines._base import Pipeline
 from petri.data.pipelines._sources import RecordSource, TFRecordSource
 from petri.data.records.features import BYTES, FeatureSpec
-from petri.data.records.meta_data import MetaDataError, read_meta_data
+from petri.data.records.meta_data import MetaDataError, read_meta_data, split_name
 from petri.data.records.sequence_example import parse_sequence_example
 from petri.data.records.shards import expand_data_files
 from petri.data.records.tfrecord import iter_records
@@ -69,6 +71,7 @@ class TFRecordSequencePipeline(Pipeline):
             sequences = _specs(meta["sequence_features"], str(meta_file))
         else:
             context, sequences = _infer(files)
+        self._check_padding(meta, files)
         self.context_specs = self._chosen(context, "context_features")
         self.sequence_specs = self._chosen(sequences, "sequence_features")
         if not self.sequence_specs:
@@ -96,6 +99,24 @@ class TFRecordSequencePipeline(Pipeline):
                 self.label_key,
             )
         return TFRecordSource(files)
+
+    def _check_padding(self, meta: dict[str, Any], files: list[str]) -> None:
+        """Refuse, before any run starts, to batch sequences that ``meta_data.json`` says vary in
+        length without ``dynamic_pad`` (the first batch would fail to stack them)."""
+        if self.config.dynamic_pad or self.config.batch_size == 1:
+            return
+        lengths = meta.get("sequence_lengths") or {}
+        splits = {split_name(re.sub(r"-\d+-of-\d+\.\w+$", "", Path(f).name)) for f in files}
+        varying = sorted(s for s in splits if len(set(lengths.get(s) or [0])) > 1)
+        if varying:
+            shortest, longest = lengths[varying[0]]
+            raise ConfigError(
+                f"`{self.path}.dynamic_pad` is false, but the {varying[0]!r} sequences run from "
+                f"{shortest} to {longest} steps (meta_data.json), so a batch cannot stack them; "
+                "set dynamic_pad: true to zero-pad each batch to its longest sequence.",
+                f"{self.path}.dynamic_pad",
+                False,
+            )
 
     def _chosen(self, specs: dict[str, FeatureSpec], key: str) -> dict[str, FeatureSpec]:
         wanted = self.params.get(key)
@@ -133,7 +154,11 @@ class TFRecordSequencePipeline(Pipeline):
                     f"others {length})"
                 )
             length = count
-            flat = steps if spec.is_bytes else np.asarray(steps).reshape(-1)
+            if spec.is_bytes:  # token text: one value per step gives the list of tokens
+                one_each = all(len(step) == 1 for step in steps)
+                flat = [step[0] for step in steps] if one_each else steps
+            else:
+                flat = np.asarray(steps).reshape(-1)
             example[name] = spec.decode(flat)
         example[self.length_feature] = np.asarray(length or 0, dtype=np.int64)
         return example
