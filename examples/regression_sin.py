@@ -26,11 +26,10 @@ def make_data(seed: int = 1234) -> tuple[np.ndarray, np.ndarray]:
 
 
 def model_fn(features, labels, mode, params):
-    hidden = plx.layers.FullyConnected(mode, num_units=params["units"], activation="relu")(
-        features
-    )
-    hidden = plx.layers.FullyConnected(mode, num_units=params["units"], activation="relu")(hidden)
-    outputs = plx.layers.FullyConnected(mode, num_units=1)(hidden)
+    dense = {"num_units": params["units"], "activation": "relu", "weights_init": "xavier"}
+    hidden = plx.layers.FullyConnected(mode, **dense)(features)
+    hidden = plx.layers.FullyConnected(mode, **dense)(hidden)
+    outputs = plx.layers.FullyConnected(mode, num_units=1, weights_init="xavier")(hidden)
     loss = None
     if mode != ModeKeys.PREDICT:
         loss = plx.losses.get_loss("mean_squared_error")(outputs, labels)
@@ -64,11 +63,12 @@ def main() -> None:
     estimator = Estimator(
         model_fn,
         model_dir=args.model_dir,
-        config=RunConfig(seed=0),
+        config=RunConfig(seed=0, num_threads=1),  # a tiny MLP: a second thread only stalls
         params={"units": 100, "learning_rate": 0.01},
     )
+    # seed: an input built before the run would draw its shuffling seed unseeded
     estimator.train(
-        numpy_input_fn(x[train], y[train], batch_size=64, num_epochs=None, shuffle=True),
+        numpy_input_fn(x[train], y[train], batch_size=256, num_epochs=None, shuffle=True, seed=0),
         max_steps=args.steps,
     )
     results = estimator.evaluate(numpy_input_fn(x[evaluation], y[evaluation], batch_size=256))
