@@ -2,6 +2,7 @@
 
 Shows the Estimator's TF-style contract: ``model_fn(features, labels, mode, params)`` builds
 layers with ``plx.layers`` on every call; Petri creates them once and reuses them.
+3,000 steps reach an eval RMSE of 0.105 (the noise alone: 0.1).
 
 Run:  .venv/bin/python examples/regression_sin.py [--model-dir DIR]
 """
