@@ -81,14 +81,8 @@ class Model(GraphModule):
         """Build the model a ``ModelConfig`` describes."""
         kwargs: dict[str, Any] = {
             "graph_fn": config.graph_config,
-            "loss_config": config.loss_config,
-            "optimizer_config": config.optimizer_config,
-            "eval_metrics_config": list(config.eval_metrics_config),
-            "summaries": config.summaries,
-            "clip_gradients": config.clip_gradients,
-            "clip_embed_gradients": config.clip_embed_gradients,
             "n_classes": config.n_classes,
-            **config.params,
+            **common_kwargs(config),
         }
         given = [key for key in GENERATOR_KEYS if getattr(config, key) is not None]
         if given:
@@ -183,6 +177,20 @@ class Model(GraphModule):
                     f"{sorted(features)}."
                 ) from None
         return {name: features[name] for name in names}
+
+
+def common_kwargs(config: ModelConfig) -> dict[str, Any]:
+    """The constructor arguments every model family takes from a ``ModelConfig`` (loss,
+    optimizer, metrics, summaries, clipping) plus its ``params``."""
+    return {
+        "loss_config": config.loss_config,
+        "optimizer_config": config.optimizer_config,
+        "eval_metrics_config": list(config.eval_metrics_config),
+        "summaries": config.summaries,
+        "clip_gradients": config.clip_gradients,
+        "clip_embed_gradients": config.clip_embed_gradients,
+        **config.params,
+    }
 
 
 def _regularization_terms(model: nn.Module) -> list[tuple[torch.Tensor, Callable[..., Any]]]:

@@ -16,7 +16,7 @@ import torch
 
 from petri.configs import GraphConfig, ModelConfig
 from petri.layers import SubGraph
-from petri.models._base import Model, _regularization_terms
+from petri.models._base import Model, _regularization_terms, common_kwargs
 from petri.models._images import image_grid, latent_scatter
 from petri.models.bridges import Bridge, create_bridge
 from petri.modes import ModeKeys
@@ -87,13 +87,7 @@ class Generator(Model):
             "encoder_fn": config.encoder_config,
             "decoder_fn": config.decoder_config,
             "bridge": config.bridge_config,
-            "loss_config": config.loss_config,
-            "optimizer_config": config.optimizer_config,
-            "eval_metrics_config": list(config.eval_metrics_config),
-            "summaries": config.summaries,
-            "clip_gradients": config.clip_gradients,
-            "clip_embed_gradients": config.clip_embed_gradients,
-            **config.params,
+            **common_kwargs(config),
         }
         for key in ("one_hot_encode", "n_classes"):
             if getattr(config, key) is not None:
@@ -183,7 +177,8 @@ class Generator(Model):
         reconstruction: torch.Tensor,
         kl: torch.Tensor | None,
     ) -> dict[str, Any]:
-        squared = (self._results(outputs) - target).pow(2).mean()
+        results = self._results(outputs)
+        squared = (results - target).pow(2).mean()
         ops: dict[str, Any] = {
             "reconstruction_loss": reconstruction.detach(),
             "reconstruction_mse": squared.detach(),
@@ -193,7 +188,7 @@ class Generator(Model):
             ops["kl"] = kl.mean().detach()
             ops["elbo"] = -(reconstruction.detach() * elements + kl.mean().detach())
         for name, metric in self.metrics.items():
-            ops[name] = (metric, (self._results(outputs), target))
+            ops[name] = (metric, (results, target))
         return ops
 
     def _spec(self, mode: str, predictions: Any, loss: Any = None) -> EstimatorSpec:

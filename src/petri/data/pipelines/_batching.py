@@ -225,7 +225,7 @@ class BucketingBatcher(Batcher):
 
     def state_dict(self) -> dict[str, Any]:
         state = super().state_dict()
-        state["buckets"] = [[dict(example) for example in bucket] for bucket in self._buckets]
+        state["buckets"] = [list(bucket) for bucket in self._buckets]
         return state
 
     def load_state_dict(self, state: Mapping[str, Any]) -> None:

@@ -13,7 +13,7 @@ from petri.configs import InputDataConfig
 from petri.data.pipelines._base import Pipeline
 from petri.data.pipelines._sources import RecordSource, TFRecordSource
 from petri.data.records.features import BYTES, FeatureSpec
-from petri.data.records.meta_data import MetaDataError, read_meta_data, split_name
+from petri.data.records.meta_data import feature_specs, read_meta_data, split_name
 from petri.data.records.sequence_example import parse_sequence_example
 from petri.data.records.shards import expand_data_files
 from petri.data.records.tfrecord import iter_records
@@ -67,8 +67,8 @@ class TFRecordSequencePipeline(Pipeline):
         meta_file = self.params.get("meta_data_file")
         meta = read_meta_data(meta_file) if meta_file else {}
         if meta and "sequence_features" in meta:
-            context = _specs(meta.get("context_features") or {}, str(meta_file))
-            sequences = _specs(meta["sequence_features"], str(meta_file))
+            context = feature_specs(meta, str(meta_file), "context_features") or {}
+            sequences = feature_specs(meta, str(meta_file), "sequence_features") or {}
         else:
             context, sequences = _infer(files)
         self._check_padding(meta, files)
@@ -162,13 +162,6 @@ class TFRecordSequencePipeline(Pipeline):
             example[name] = spec.decode(flat)
         example[self.length_feature] = np.asarray(length or 0, dtype=np.int64)
         return example
-
-
-def _specs(entries: Any, source: str) -> dict[str, FeatureSpec]:
-    try:
-        return {name: FeatureSpec.from_json(name, value) for name, value in entries.items()}
-    except (AttributeError, ValueError, TypeError) as error:
-        raise MetaDataError(f"{source} is damaged or hand-edited: {error}") from None
 
 
 def _infer(files: list[str]) -> tuple[dict[str, FeatureSpec], dict[str, FeatureSpec]]:

@@ -26,6 +26,7 @@ __all__ = [
     "Int64List",
     "SequenceExample",
     "feature_kind",
+    "fill_feature",
     "make_example",
     "parse_example",
 ]
@@ -166,16 +167,20 @@ def make_example(features: Mapping[str, Any]) -> bytes:
     example = Example()
     feature_map = example.features.feature
     for name, value in features.items():
-        kind = feature_kind(value)
-        feature = feature_map[name]
-        if kind == "bytes_list":
-            items = [value] if isinstance(value, bytes | str) else list(np.ravel(value))
-            feature.bytes_list.value.extend(_as_bytes(item) for item in items)
-        elif kind == "float_list":
-            feature.float_list.value.extend(np.ravel(np.asarray(value, dtype=np.float32)).tolist())
-        else:
-            feature.int64_list.value.extend(np.ravel(np.asarray(value, dtype=np.int64)).tolist())
+        fill_feature(feature_map[name], value)
     return example.SerializeToString()
+
+
+def fill_feature(feature: Any, value: Any) -> None:
+    """Put ``value`` (scalar, array, bytes or list of bytes, flattened) in a ``Feature``."""
+    kind = feature_kind(value)
+    if kind == "bytes_list":
+        items = [value] if isinstance(value, bytes | str) else list(np.ravel(value))
+        feature.bytes_list.value.extend(_as_bytes(item) for item in items)
+    elif kind == "float_list":
+        feature.float_list.value.extend(np.ravel(np.asarray(value, dtype=np.float32)).tolist())
+    else:
+        feature.int64_list.value.extend(np.ravel(np.asarray(value, dtype=np.int64)).tolist())
 
 
 def _to_array(values: Any, dtype: type) -> np.ndarray:

@@ -141,19 +141,20 @@ def write_meta_data(
 
 
 def feature_specs(
-    meta: Mapping[str, Any], source: str = META_DATA_FILENAME
+    meta: Mapping[str, Any], source: str = META_DATA_FILENAME, key: str = "features"
 ) -> dict[str, FeatureSpec] | None:
-    """The ``features`` of a generic dataset's meta data as specs; None when it has none.
+    """The ``features`` (or another ``key``: a sequence dataset's ``context_features``,
+    ``sequence_features``) of a dataset's meta data as specs; None when it has none.
 
     Raises:
         MetaDataError: an entry is not a feature description (the message names ``source``).
     """
-    features = meta.get("features")
+    features = meta.get(key)
     if not features:
         return None
     if not isinstance(features, Mapping):
         raise MetaDataError(
-            f"{source}: `features` must map names to {{'dtype': ..., 'shape': [...]}}; "
+            f"{source}: `{key}` must map names to {{'dtype': ..., 'shape': [...]}}; "
             f"received {type(features).__name__}."
         )
     try:

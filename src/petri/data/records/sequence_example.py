@@ -12,20 +12,9 @@ from typing import Any
 
 import numpy as np
 
-from petri.data.records.example import SequenceExample, _as_bytes, _to_array, feature_kind
+from petri.data.records.example import SequenceExample, _to_array, fill_feature
 
 __all__ = ["make_sequence_example", "parse_sequence_example"]
-
-
-def _fill(feature: Any, value: Any) -> None:
-    kind = feature_kind(value)
-    if kind == "bytes_list":
-        items = [value] if isinstance(value, bytes | str) else list(np.ravel(value))
-        feature.bytes_list.value.extend(_as_bytes(item) for item in items)
-    elif kind == "float_list":
-        feature.float_list.value.extend(np.ravel(np.asarray(value, dtype=np.float32)).tolist())
-    else:
-        feature.int64_list.value.extend(np.ravel(np.asarray(value, dtype=np.int64)).tolist())
 
 
 def make_sequence_example(
@@ -47,12 +36,12 @@ def make_sequence_example(
     """
     example = SequenceExample()
     for name, value in (context or {}).items():
-        _fill(example.context.feature[name], value)
+        fill_feature(example.context.feature[name], value)
     lists = example.feature_lists.feature_list
     for name, steps in sequences.items():
         feature_list = lists[name]
         for step in steps if not isinstance(steps, np.ndarray) else list(steps):
-            _fill(feature_list.feature.add(), step)
+            fill_feature(feature_list.feature.add(), step)
     return example.SerializeToString()
 
 
