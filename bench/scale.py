@@ -19,9 +19,13 @@ Workloads (the same network, data, optimizer, loss and gradient clipping on both
             4,096 random 3x32x32 images (seed 0), global batch 128
 
 Settings (one factor at a time from each workload's base, 1 process fp32 contiguous eager, plus
-the combined fast setting): ``--settings`` picks by name, ``--list`` prints them. Petri and
-Lightning get the same global batch (each of N processes takes batch / N) and the same torch
-threads per process (``--threads``, default cores // N; OMP_NUM_THREADS set to match).
+the combined fast setting, plus ``cnn-1p-fp32-cl-eager-malloc-env``: both frameworks with
+glibc's MALLOC_MMAP_THRESHOLD_ and MALLOC_TRIM_THRESHOLD_ set to 1 GiB in the environment, what
+Petri's default ``run_config.host_memory: auto`` does in process, to show what that default is
+worth; informational, not one of the issue's targets): ``--settings`` picks by name,
+``--list`` prints them. Petri and Lightning get the same global batch (each of N processes
+takes batch / N) and the same torch threads per process (``--threads``, default cores // N;
+OMP_NUM_THREADS set to match).
 
     Petri       ``petri -q run CONFIG`` (``--nproc N`` for N > 1: torch.distributed.run under the
                 hood), the workload's config with the setting as run_config keys: precision
@@ -90,6 +94,9 @@ WORKLOADS: dict[str, dict[str, int]] = {
     "cnn": {"batch": 128, "warmup": 10, "steps": 50},
 }
 CNN_EXAMPLES = 4096
+# glibc's own environment tunables for what Petri's run_config.host_memory (auto) does in
+# process: with them set, Petri steps aside and both frameworks run on the same tuned malloc
+MALLOC_ENV = {"MALLOC_MMAP_THRESHOLD_": str(1 << 30), "MALLOC_TRIM_THRESHOLD_": str(1 << 30)}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -101,6 +108,7 @@ class Setting:
     precision: str = "32"
     memory_format: str = "contiguous"
     compile: bool = False
+    malloc_env: bool = False  # both frameworks under MALLOC_ENV (informational, not a target)
 
     @property
     def name(self) -> str:
@@ -112,6 +120,8 @@ class Setting:
         if self.workload == "cnn":
             parts.append("cl" if self.memory_format == "channels_last" else "contig")
         parts.append("compile" if self.compile else "eager")
+        if self.malloc_env:
+            parts.append("malloc-env")
         return "-".join(parts)
 
     @property
@@ -136,6 +146,7 @@ def settings_for(device: str) -> list[Setting]:
         Setting("cnn", precision="bf16-mixed", memory_format="channels_last", compile=True),
         Setting("cnn", nproc=2),
         Setting("cnn", nproc=2, precision="bf16-mixed", memory_format="channels_last"),
+        Setting("cnn", memory_format="channels_last", malloc_env=True),
     ]
     return rows
 
@@ -503,6 +514,7 @@ def _run(
         **os.environ,
         "PYTHONPATH": os.pathsep.join([str(ROOT / "src"), str(BENCH)]),
         "OMP_NUM_THREADS": str(threads),
+        **(MALLOC_ENV if setting.malloc_env else {}),
     }
     if framework == "petri":
         config = petri_config(setting, data, plan, threads, args.device, times)
@@ -717,6 +729,8 @@ def _targets(results: list[dict[str, Any]], settings: list[Setting]) -> list[str
     lines = []
     short = []
     for s in settings:
+        if s.malloc_env:
+            continue  # informational: not one of the issue's settings
         ratio = _paired_ratio(results, ("petri", s.name), ("lightning", s.name))
         if ratio is None:
             short.append(f"{s.name} (not measured)")
@@ -750,6 +764,19 @@ def _targets(results: list[dict[str, Any]], settings: list[Setting]) -> list[str
             else ("**holds**" if petri[0] >= factor else "**does not hold**")
         )
         lines.append(f"- {label}: {verdict}: " + ", ".join(parts) + ".")
+    for s in settings:
+        if s.malloc_env:
+            ratio = _paired_ratio(results, ("petri", s.name), ("lightning", s.name))
+            plain = dataclasses.replace(s, malloc_env=False)
+            gains = []
+            for framework in FRAMEWORKS:
+                gain = _paired_ratio(results, (framework, s.name), (framework, plain.name))
+                gains.append(f"{framework} {_fmt_ratio(gain)}")
+            lines.append(
+                f"- Where Petri's lead on CPU comes from (informational): with glibc's malloc "
+                f"tuned through the environment for both ({s.name}), Petri / Lightning is "
+                f"{_fmt_ratio(ratio)}; against {plain.name}: " + ", ".join(gains) + "."
+            )
     compiled = [s for s in settings if s.compile]
     if compiled:
         parts = []
@@ -808,7 +835,9 @@ Steady-state training samples/s of Petri and PyTorch Lightning with the same net
 global batch, optimizer (fused Adam), clipping (5.0) and torch threads per process, for 1 and
 2 processes (DDP over gloo on CPU), fp32 and bf16-mixed autocast, contiguous and channels_last
 (CNN), eager and `torch.compile`. Petri runs `petri -q run CONFIG [--nproc N]` with the setting
-as `run_config` keys (`precision`, `memory_format`, `compile`); Lightning a lean `Trainer`
+as `run_config` keys (`precision`, `memory_format`, `compile`; `host_memory` stays at its
+default, `auto`, which keeps freed host memory in the process from step to step on glibc);
+Lightning a lean `Trainer`
 (`precision=`, `devices=N, strategy=DDPStrategy(process_group_backend="gloo")`, no logger,
 checkpointing, progress bar or model summary, `gradient_clip_val=5.0`, a BatchSampler
 DataLoader over in-memory tensors, `torch.compile(module)` for the compile rows). `lenet` is
@@ -823,7 +852,11 @@ same framework's 1-process fp32 contiguous eager row of the workload. This machi
 and a process with one torch thread per core stalls whenever another process takes a core
 (the 2-thread lenet step ran 10-15x slower while other jobs held half the cores), so a pair
 of runs during which other processes used more than 15% of the cores (/proc/stat less the
-runs' own CPU time) is run again, up to twice. Written by the script (`--write-docs`)."""
+runs' own CPU time) is run again, up to twice. The `-malloc-env` row runs both frameworks
+with glibc's `MALLOC_MMAP_THRESHOLD_` and `MALLOC_TRIM_THRESHOLD_` at 1 GiB (Petri's `auto`
+then steps aside): the same malloc tuning for both, which a Lightning user can set by hand,
+to show how much of Petri's lead on CPU is that default. Written by the script
+(`--write-docs`)."""
 
 DOCS_GPU = """\
 **On a GPU.** `--device cuda` runs the same matrix on CUDA (adding `16-mixed` rows; DDP uses

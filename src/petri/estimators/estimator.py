@@ -21,6 +21,7 @@ from petri.estimators._evaluation import run_evaluation
 from petri.estimators._outputs import split_predictions
 from petri.estimators._ranks import newest_checkpoint_name, own_input_position
 from petri.export import export_savedmodel
+from petri.host_memory import retained_host_memory
 from petri.layers.embedding import embedding_tables
 from petri.modes import ModeKeys
 from petri.optimizers import GradientStep, build_optimizer
@@ -180,7 +181,8 @@ class Estimator:
             + list(hooks or [])
             + [self._checkpoint_saver()]
         )
-        self._run_training(iterator, hook_list, last_step)
+        with retained_host_memory(self.config.host_memory):
+            self._run_training(iterator, hook_list, last_step)
         return self
 
     def evaluate(
@@ -206,15 +208,16 @@ class Estimator:
         self._prepare(input_fn, ModeKeys.EVAL, checkpoint_path)
         extra = [StopAfterNEvalsHook(steps)] if steps is not None else []
         hook_list = HookList(extra + list(hooks or []))
-        results = run_evaluation(
-            self._eval_call,
-            self._module,
-            input_fn,
-            hook_list,
-            self._batch_on_device,
-            self._global_step,
-            self._precision.autocast,
-        )
+        with retained_host_memory(self.config.host_memory):
+            results = run_evaluation(
+                self._eval_call,
+                self._module,
+                input_fn,
+                hook_list,
+                self._batch_on_device,
+                self._global_step,
+                self._precision.autocast,
+            )
         if self.config.verbose and distributed.is_main():
             show_progress()
             logger.info(

@@ -54,7 +54,13 @@ def write_config(directory: Path, config: AnyExperimentConfig) -> Path:
     return path
 
 
-_MAY_CHANGE_ON_RESUME = ("version", "output_dir", "schedule", "run_config.verbose")
+_MAY_CHANGE_ON_RESUME = (
+    "version",
+    "output_dir",
+    "schedule",
+    "run_config.verbose",
+    "run_config.host_memory",
+)
 
 
 def check_unchanged(config: AnyExperimentConfig, output_dir: Any, save_dir: Path) -> None:

@@ -16,6 +16,7 @@ import torch
 
 from petri.configs.run import RunConfig
 from petri.errors import NotTrainedError
+from petri.host_memory import retained_host_memory
 from petri.modes import ModeKeys
 from petri.registry import Registry
 from petri.rl._checks import StateShape, check_fit, check_run_config
@@ -227,7 +228,8 @@ class Agent:
         try:
             try:
                 stop = StopCondition(last_step, last_episode)
-                state = run_loop(self, env, learner, hook_list, stop)
+                with retained_host_memory(self.config.host_memory):
+                    state = run_loop(self, env, learner, hook_list, stop)
             except KeyboardInterrupt:
                 path = self.save_checkpoint()
                 logger.warning(
