@@ -14,7 +14,7 @@ import torch
 
 from petri.configs.run import RunConfig
 from petri.errors import ConfigError
-from petri.host_memory import retained_host_memory, retention_unavailable
+from petri.host_memory import retained_host_memory, retaining, retention_unavailable
 
 glibc_only = pytest.mark.skipif(
     retention_unavailable() is not None, reason=str(retention_unavailable())
@@ -112,9 +112,18 @@ def test_unknown_host_memory_is_refused_with_the_choices():
 
 @glibc_only
 def test_estimator_training_retains_and_gives_the_same_weights(tmp_path):
-    """Retaining changes where memory comes from, never the numbers."""
+    """The Estimator's loops retain under ``retain`` (and ``auto``), not under ``system``;
+    retaining changes where memory comes from, never the numbers."""
     import petri as plx
     from petri.data import numpy_input_fn
+    from petri.estimators import Hook
+
+    class Seen(Hook):
+        def __init__(self) -> None:
+            self.retaining: set[bool] = set()
+
+        def after_step(self, state) -> None:
+            self.retaining.add(retaining())
 
     rng = np.random.default_rng(0)
     x = rng.standard_normal((256, 3, 16, 16)).astype(np.float32)
@@ -132,7 +141,13 @@ def test_estimator_training_retains_and_gives_the_same_weights(tmp_path):
         )
         config = RunConfig(seed=3, host_memory=mode, verbose=False)
         estimator = plx.experiments.Estimator(model, model_dir=tmp_path / mode, config=config)
-        estimator.train(numpy_input_fn(x, y, batch_size=32, num_epochs=2, shuffle=False))
+        seen = Seen()
+        estimator.train(
+            numpy_input_fn(x, y, batch_size=32, num_epochs=2, shuffle=False), hooks=[seen]
+        )
+        assert seen.retaining == {mode == "retain"}
+        assert not retaining()  # the loop is over
+        estimator.evaluate(numpy_input_fn(x, y, batch_size=64), hooks=[seen])
         weights[mode] = [p.detach().clone() for p in estimator.model.parameters()]
     for kept, system in zip(weights["retain"], weights["system"], strict=True):
         torch.testing.assert_close(kept, system, rtol=0, atol=0)

@@ -26,7 +26,7 @@ from typing import Literal
 
 from petri.errors import ConfigError
 
-__all__ = ["HostMemory", "retained_host_memory", "retention_unavailable"]
+__all__ = ["HostMemory", "retained_host_memory", "retaining", "retention_unavailable"]
 
 HostMemory = Literal["auto", "retain", "system"]
 
@@ -60,6 +60,11 @@ def retention_unavailable() -> str | None:
     if "jemalloc" in preload or "tcmalloc" in preload or "mimalloc" in preload:
         return f"LD_PRELOAD={preload!r} replaces malloc already"
     return None
+
+
+def retaining() -> bool:
+    """Whether a loop in this process keeps freed host memory right now."""
+    return _depth > 0
 
 
 def _user_tuned() -> bool:

@@ -111,6 +111,18 @@ def test_seed_000_config_runs_continuous_train_and_evaluate(digits, tmp_path):
     assert [r["global_step"] for r in rows if r["eval/loss"]] == ["100", "200", "300"]
 
 
+def test_a_config_without_a_chunk_size_evaluates_every_eval_every_n_steps(digits, tmp_path):
+    """As Experiment in Python: train_steps_per_iteration None means eval_every_n_steps."""
+    config = seed_000_config(digits, str(tmp_path / "lenet"))
+    del config["train_steps_per_iteration"]
+    config.update(train_steps=30, eval_every_n_steps=10, eval_steps=2)
+    xp = plx.experiments.create_experiment(plx.configs.ExperimentConfig.read_configs(config))
+    xp.continuous_train_and_evaluate()
+    with open(xp.output_dir / "metrics.csv") as file:
+        rows = list(csv.DictReader(file))
+    assert [r["global_step"] for r in rows if r["eval/loss"]] == ["10", "20", "30"]
+
+
 def test_seed_002_json_with_numpy_data(digits, tmp_path):
     (x_train, y_train), (x_eval, y_eval) = digits
     seed_json = {

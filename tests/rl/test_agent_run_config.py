@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
+import pytest
 import torch
 
 from petri.envs import GymEnvironment
@@ -113,3 +115,26 @@ def test_agent_shows_progress_unless_verbose_is_false(tmp_path: Path, caplog) ->
     assert "ETA" in next(m for m in shown if m.startswith("step 50/"))
     assert any(m.startswith("Evaluation at step 100") for m in shown)
     assert not [m for m in train(False) if m.startswith(("step ", "Evaluation"))]
+
+
+def test_agent_keeps_freed_host_memory_while_it_trains_under_retain(tmp_path: Path) -> None:
+    from petri.estimators import Hook
+    from petri.host_memory import retaining, retention_unavailable
+
+    if retention_unavailable():
+        pytest.skip(str(retention_unavailable()))
+
+    class Seen(Hook):
+        def __init__(self) -> None:
+            self.retaining: set[bool] = set()
+
+        def after_step(self, state: Any) -> None:
+            self.retaining.add(retaining())
+
+    for mode in ("retain", "system"):
+        agent = Agent(q_model(), model_dir=str(tmp_path / mode), config={"host_memory": mode})
+        seen = Seen()
+        env = GymEnvironment("CartPole-v1", seed=0)
+        agent.train(env, steps=20, first_update=5, hooks=[seen])
+        assert seen.retaining == {mode == "retain"}
+        assert not retaining()

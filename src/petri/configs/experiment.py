@@ -115,7 +115,9 @@ class ExperimentConfig(BaseConfig):
     delay_workers_by_global_step: bool = False
     """Only false: seed configs may carry it; true is rejected (one process, no workers)."""
     export_strategies: list[ExportStrategyConfig] | None = None
-    train_steps_per_iteration: PositiveInt = 1000
+    train_steps_per_iteration: PositiveInt | None = None
+    """Steps per training call of ``continuous_train_and_evaluate``; None: ``eval_every_n_steps``
+    (so evaluations come every ``eval_every_n_steps``, as ``Experiment`` does in Python)."""
     schedule: Literal[
         "train", "evaluate", "train_and_evaluate", "continuous_train_and_evaluate"
     ] = "continuous_train_and_evaluate"

@@ -167,7 +167,9 @@ class numpy_input_fn:
         batch_size: examples per batch.
         num_epochs: passes over the data; None repeats forever.
         shuffle: reshuffle every epoch.
-        seed: shuffling seed; None draws one from torch's global generator (seeded by the run).
+        seed: shuffling seed; None takes torch's initial seed when the first iterator is made,
+            so ``RunConfig(seed=...)`` (or ``torch.manual_seed``) decides the order even when
+            this input function was built before the run seeded torch.
         allow_smaller_final_batch: yield the last, smaller batch of an epoch.
 
     Calling the object returns a fresh iterator of ``(features, labels)`` batches.
@@ -213,8 +215,16 @@ class numpy_input_fn:
         self.batch_size = batch_size
         self.num_epochs = num_epochs
         self.shuffle = shuffle
-        self.seed = int(torch.randint(0, 2**31 - 1, (1,)).item()) if seed is None else int(seed)
+        self._seed = None if seed is None else int(seed)
         self.allow_smaller_final_batch = allow_smaller_final_batch
+
+    @property
+    def seed(self) -> int:
+        """The shuffling seed: the one given, else torch's initial seed at the first call
+        (read, not drawn: no random number is consumed, so the weights do not change)."""
+        if self._seed is None:
+            self._seed = torch.initial_seed() % (2**31 - 1)
+        return self._seed
 
     def __call__(self, shard: tuple[int, int] | None = None) -> NumpyBatches:
         """A fresh iterator; ``shard=(index, count)`` reads that share of every epoch (by
