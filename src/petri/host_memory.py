@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
+import functools
 import logging
 import os
 import threading
@@ -32,9 +33,9 @@ HostMemory = Literal["auto", "retain", "system"]
 
 logger = logging.getLogger("petri")
 
-# mallopt parameters (malloc.h) and glibc's defaults for them
+# mallopt parameters (malloc.h)
 _M_TRIM_THRESHOLD, _M_MMAP_THRESHOLD = -1, -3
-# tried in order: glibc before 2.26 refuses an mmap threshold above HEAP_MAX_SIZE / 2 (32 MiB)
+# tried in order: some glibc versions refuse an mmap threshold above HEAP_MAX_SIZE / 2 (32 MiB)
 _RETAINED_THRESHOLDS = (1 << 30, 32 << 20)
 _USER_TUNING = ("MALLOC_MMAP_THRESHOLD_", "MALLOC_TRIM_THRESHOLD_", "MALLOC_TOP_PAD_")
 
@@ -42,6 +43,7 @@ _lock = threading.Lock()
 _depth = 0  # loops running (an evaluation inside training): the outermost one trims
 
 
+@functools.cache
 def _glibc() -> ctypes.CDLL | None:
     """The process's C library when it is glibc (mallopt and malloc_trim exist), else None."""
     try:
