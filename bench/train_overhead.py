@@ -29,7 +29,10 @@ which prints one JSON result; imports and thread pools never meet):
     petri               petri.models.Classifier(graph_fn=<the same nn.Module>) given directly to
                         petri.estimators.Estimator, numpy_input_fn(shuffle=True, num_epochs=None),
                         Classifier defaults (clip_gradients=5.0; Petri's optimizer factory builds
-                        Adam(fused=True), GradientStep calls its kernel); the worker reports both
+                        Adam(fused=True), GradientStep calls its kernel; RunConfig defaults,
+                        so host_memory: auto keeps freed host memory between steps on glibc,
+                        where the floor and the peers use malloc as it is); the worker reports
+                        both
     petri-layers        the same network built from Petri's own layers (a definition list)
     lightning-lean      Trainer(logger=False, enable_checkpointing=False,
                         enable_progress_bar=False, enable_model_summary=False,
@@ -980,7 +983,10 @@ Lightning and Keras are never Petri dependencies. Options: `--threads N` (defaul
   `numpy_input_fn(shuffle=True, num_epochs=None)`, `est.train(input_fn, steps=N)` on one
   Estimator after a warm-up call; Petri's optimizer factory builds `Adam(fused=True)` and
   `petri.optimizers.GradientStep` calls that kernel directly (the worker reads the kernel, the
-  direct path and the clip norm back from the Estimator and the script checks them). *Petri +
+  direct path and the clip norm back from the Estimator and the script checks them). Its
+  `RunConfig` defaults include `host_memory: auto`, which keeps freed host memory in the
+  process from step to step (glibc's mmap and trim thresholds raised for the loop); the
+  floor and the peers run on glibc's malloc as it is, so Petri can beat the floor. *Petri +
   petri.layers*: the same network as a `petri.layers` definition list. *Lightning lean*:
   `logger=False, enable_checkpointing=False, enable_progress_bar=False,
   enable_model_summary=False`; *Lightning defaults*: only `enable_progress_bar=False` (default
