@@ -173,6 +173,19 @@ def test_ls_takes_tags_as_columns_and_never_cuts_a_differing_tag(tmp_path):
     assert "..." not in text and "lr=" not in text  # a tag shown as a column is not repeated
 
 
+def test_ls_folds_a_narrow_tags_column_between_tags_and_key_path_parts(tmp_path):
+    for rate in (0.001, 0.002):
+        with Experiment(save_dir=tmp_path, name="narrow", autosave=True) as exp:
+            exp.tag({"model_config/optimizer_config/learning_rate": rate, "run_config/seed": 1})
+            exp.tag({"run_config/verbose": rate > 0.001})
+            exp.log({"eval/acc": 0.5}, global_step=1)
+    text = ls_text(str(tmp_path), width=90)
+    pieces = [line.split()[-1] for line in text.splitlines()[2:-2] if line.strip()]
+    # whole tags, or a key path cut after its "/": never inside a word
+    assert "model_config/" in pieces and "optimizer_config/" in pieces, text
+    assert "learning_rate=0.002" in pieces and "run_config/verbose=True" in pieces, text
+
+
 def test_ls_key_metric_of_an_rl_run_is_its_return(tmp_path):
     with Experiment(save_dir=tmp_path, name="dqn", autosave=True) as exp:
         exp.log({"episode/return": 12.0, "episode/length": 12, "losses/td_loss": 0.1}, 12)

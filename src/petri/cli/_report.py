@@ -215,12 +215,17 @@ def _folded_table(header: Sequence[str], rows: Sequence[Sequence[str]], width: i
 
 
 def _fold(text: str, width: int) -> list[str]:
-    """``text`` in pieces of at most ``width`` characters, cut after a space or comma where one
-    is near, so every character is still shown."""
+    """``text`` in pieces of at most ``width`` characters, so every character is still shown:
+    cut between tags (a space) where one fits, else after a key path's ``/`` or a ``,``
+    (``model_config/`` ``optimizer_config/`` ``learning_rate=0.001``), else after ``=`` or
+    ``-``; a word is cut only when nothing else does."""
     pieces = []
     while len(text) > width:
-        cut = max(text.rfind(" ", 0, width + 1), text.rfind(",", 0, width))
-        cut = cut + 1 if cut >= width // 3 else width
+        cut = text.rfind(" ", 1, width + 1)
+        for marks in ("/,", "=-"):
+            if cut < 1:
+                cut = max(text.rfind(mark, 1, width) for mark in marks)
+        cut = cut + 1 if cut >= 1 else width
         pieces.append(text[:cut].rstrip())
         text = text[cut:].lstrip()
     pieces.append(text)
