@@ -48,7 +48,7 @@ def _glibc() -> ctypes.CDLL | None:
     """The process's C library when it is glibc (mallopt and malloc_trim exist), else None."""
     try:
         libc = ctypes.CDLL(None)
-    except OSError:  # pragma: no cover - Windows
+    except (OSError, TypeError):  # pragma: no cover - Windows has no process-wide handle
         return None
     needed = ("gnu_get_libc_version", "mallopt", "malloc_trim")
     return libc if all(hasattr(libc, name) for name in needed) else None
