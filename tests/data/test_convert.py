@@ -132,6 +132,77 @@ def test_csv_and_numpy_round_trip_through_the_records(tmp_path: Path) -> None:
     np.testing.assert_array_equal(_read(tmp_path / "np2", "eval")[1], eval_y)
 
 
+def test_one_hot_text_columns_become_indicators_that_train(tmp_path: Path) -> None:
+    """--one-hot: one indicator per category (sorted over the whole file, so both splits
+    agree), named column=value; a classifier on the records learns a label the text decides."""
+    rng = np.random.default_rng(1)
+    colours = np.array(["red", "green", "blue"])[rng.integers(0, 3, 300)]
+    noise = rng.normal(size=300)
+    species = {"red": "fox", "green": "frog", "blue": "jay"}
+    lines = ["noise,colour,animal"] + [
+        f"{n!r},{c},{species[c]}" for n, c in zip(noise.tolist(), colours, strict=True)
+    ]
+    (tmp_path / "animals.csv").write_text("\n".join(lines) + "\n")
+    done = _petri("convert", "csv", tmp_path / "animals.csv", tmp_path / "rec",
+                  "--label", "animal", "--one-hot", "colour")  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    meta = yaml.safe_load((tmp_path / "rec" / "meta_data.json").read_text())
+    assert meta["feature_names"] == ["noise", "colour=blue", "colour=green", "colour=red"]
+    assert meta["categories"] == {"colour": ["blue", "green", "red"]}
+    assert meta["classes"] == ["fox", "frog", "jay"]
+    read = set()
+    for split in ("train", "eval"):
+        features, labels = _read(tmp_path / "rec", split)
+        assert set(features[:, 1:].sum(axis=1).tolist()) == {1.0}  # exactly one indicator
+        read |= {
+            (f[0], meta["categories"]["colour"][int(np.argmax(f[1:]))], meta["classes"][int(y)])
+            for f, y in zip(features.tolist(), labels, strict=True)
+        }
+    written = {(np.float32(n).item(), c, species[c]) for n, c in zip(noise, colours, strict=True)}
+    assert read == written
+
+    config = {
+        "name": "animals",
+        "train_steps": 200,
+        "eval_every_n_steps": 200,
+        "eval_steps": None,
+        "run_config": {"seed": 0, "verbose": False},
+        "model_config": {
+            "model_type": "classifier",
+            "n_classes": 3,
+            "optimizer_config": {"name": "adam", "learning_rate": 0.05},
+            "eval_metrics_config": ["streaming_accuracy"],
+            "graph_config": {"definition": [["FullyConnected", {"num_units": 3}]]},
+        },
+    }
+    for key, split, epochs in (("train", "train", None), ("eval", "eval", 1)):
+        config[f"{key}_input_data_config"] = {
+            "pipeline_config": {
+                "module": "TFRecordPipeline",
+                "batch_size": 32,
+                "num_epochs": epochs,
+                "params": {
+                    "data_files": f"{tmp_path}/rec/*_{split}-*",
+                    "meta_data_file": f"{tmp_path}/rec/meta_data.json",
+                },
+            }
+        }
+    (tmp_path / "animals.yaml").write_text(yaml.safe_dump(config))
+    done = _petri("run", tmp_path / "animals.yaml", "--save-dir", tmp_path / "runs")
+    assert done.returncode == 0, done.stderr
+    accuracy = re.search(r"streaming_accuracy\s+([0-9.]+)", done.stdout)
+    assert accuracy and float(accuracy.group(1)) == 1.0, done.stdout  # the colour decides
+
+    # with the label kept as a feature, the layer list is told which feature to read
+    params = config["train_input_data_config"]["pipeline_config"]["params"]
+    params["label_feature"] = None
+    (tmp_path / "animals.yaml").write_text(yaml.safe_dump(config))
+    done = _petri("run", tmp_path / "animals.yaml", "--save-dir", tmp_path / "runs2")
+    assert done.returncode == 2 and "Traceback" not in done.stderr, done.stderr
+    assert "features ['x', 'y'], and a layer list reads one tensor" in done.stderr
+    assert "graph_config.features" in done.stderr and "label_feature" in done.stderr
+
+
 def _broken_png(folder: Path) -> None:
     _digit_pngs(folder, limit=30)
     (folder / "3" / "broken.png").write_bytes(b"\x89PNG\r\n\x1a\n not really")
@@ -160,7 +231,17 @@ _BAD = {
     "text feature": (
         _csv("size,label\nbig,1\n2,0\n"),
         ["csv", "{in}", "--label", "label"],
-        r"line 2, column 'size': 'big' is not a number",
+        r"line 2, column 'size': 'big' is not a number .*--one-hot COLUMN",
+    ),
+    "one-hot column": (
+        _csv("size,colour,label\n1,red,1\n2,blue,0\n"),
+        ["csv", "{in}", "--label", "label", "--one-hot", "color"],
+        "one_hot column 'color' is not in .* Did you mean 'colour'",
+    ),
+    "one-hot label": (
+        _csv("size,label\n1,cat\n2,dog\n"),
+        ["csv", "{in}", "--label", "label", "--one-hot", "label"],
+        "'label' is the label; a text label becomes class indices by itself",
     ),
     "split sum": (_digit_pngs, [*_IMAGES, "--split", "train=0.8,eval=0.3"], "add up to 1.1"),
     "split form": (_digit_pngs, [*_IMAGES, "--split", "train:0.8"], "is not name=fraction"),

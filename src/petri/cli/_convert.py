@@ -56,12 +56,28 @@ def images_command(folder: str, out: str, shards: int, split: str, seed: int) ->
 @click.argument("file")
 @click.argument("out")
 @click.option("--label", required=True, help="The label column; every other column is a feature.")
+@click.option(
+    "--one-hot",
+    "one_hot",
+    multiple=True,
+    metavar="COLUMN",
+    help="A text feature column to write as one indicator per category (repeatable).",
+)
 @_common
-def csv_command(file: str, out: str, label: str, shards: int, split: str, seed: int) -> None:
-    """A CSV file with a header as records of x (the numeric feature columns) and y (--label)."""
+def csv_command(
+    file: str, out: str, label: str, one_hot: tuple[str, ...], shards: int, split: str, seed: int
+) -> None:
+    """A CSV file with a header as records of x (the feature columns: numbers, and text columns
+    named by --one-hot as indicators) and y (--label)."""
     from petri.data.convert import convert_csv
 
-    _run(lambda shares: convert_csv(file, out, label, shards, shares, seed, _progress), split, out)
+    _run(
+        lambda shares: convert_csv(
+            file, out, label, shards, shares, seed, _progress, one_hot=one_hot
+        ),
+        split,
+        out,
+    )
 
 
 @convert.command("numpy")

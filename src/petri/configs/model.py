@@ -53,6 +53,13 @@ class _Selectable(BaseConfig):
         """What selects the object: ``module`` if given, else ``name``."""
         return self.module if self.module is not None else self.name
 
+    @model_validator(mode="before")
+    @classmethod
+    def _bare_name(cls, value: Any) -> Any:
+        """A bare name (``optimizer_config: adam``, ``[streaming_accuracy]``) reads as
+        ``{name: ...}`` in files, as it does in Python."""
+        return {"name": value} if isinstance(value, str) else value
+
     @field_validator("module", "name")
     @classmethod
     def _selector(cls, value: Any) -> Any:

@@ -12,7 +12,7 @@ import csv
 import os
 import shutil
 import tempfile
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -233,7 +233,8 @@ def convert_numpy(
     progress: Progress = no_progress,
 ) -> dict[str, Any]:
     """Arrays ``x`` and ``y`` (or ``.npy`` paths; ``y`` may be None) as records
-    ``<name>_<split>-*`` with features ``x`` and ``y`` plus ``meta_data.json``. Returns the
+    ``<name>_<split>-*`` with features ``x`` and ``y`` plus ``meta_data.json`` (whose
+    ``label_feature: y`` makes ``TFRecordPipeline`` return ``y`` as the labels). Returns the
     meta data.
 
     Raises:
@@ -260,8 +261,10 @@ def convert_numpy(
                 split=part,
                 progress=progress,
             )
-        if extra_meta:
-            write_meta_data(staging, dict(extra_meta))
+        # label_feature: TFRecordPipeline returns y as the labels without being told
+        meta = {**({"label_feature": "y"} if "y" in data else {}), **(extra_meta or {})}
+        if meta:
+            write_meta_data(staging, meta)
     return read_meta_data(Path(out_dir) / "meta_data.json")
 
 
@@ -290,41 +293,81 @@ def convert_csv(
     split: Mapping[str, float] | None = None,
     seed: int = 0,
     progress: Progress = no_progress,
+    one_hot: Sequence[str] = (),
 ) -> dict[str, Any]:
-    """A UTF-8 CSV file with a header: every column but ``label`` becomes one float32
+    """A UTF-8 CSV file with a header: every column but ``label`` becomes part of one float32
     feature vector ``x`` (the order is recorded as ``feature_names``), the ``label`` column
     ``y``: int64 when every value is an integer, class indices of the sorted names when any is
-    text (recorded as ``classes``), else float32. Blank lines are skipped. Returns the meta
-    data.
+    text (recorded as ``classes``), else float32. A text column named in ``one_hot`` becomes
+    one indicator per category, its sorted values over the whole file (recorded as
+    ``categories``; the features are named ``column=value``), so every split agrees on them.
+    Blank lines are skipped. Returns the meta data.
 
     Raises:
-        ValueError: no such file, not UTF-8, no header or rows, ``label`` is not a column
-            (with a did-you-mean), a feature value that is not a number or a missing value
-            (empty, ``nan``) anywhere, rows of different lengths; each named by line and
-            column.
+        ValueError: no such file, not UTF-8, no header or rows, ``label`` or a ``one_hot``
+            column is not a column (with a did-you-mean), a feature value that is not a number
+            (outside ``one_hot`` columns) or a missing value (empty, ``nan``) anywhere, rows of
+            different lengths; each named by line and column.
     """
     source = Path(path)
     header, body = _csv_rows(source)
-    if label not in header:
+    for name, what in [(label, "label column"), *((c, "one_hot column") for c in one_hot)]:
+        if name not in header:
+            raise ValueError(
+                f"{what} {name!r} is not in {str(source)!r}.{did_you_mean(name, header)} "
+                f"Its columns: {', '.join(header)}."
+            )
+    if label in one_hot:
         raise ValueError(
-            f"label column {label!r} is not in {str(source)!r}.{did_you_mean(label, header)} "
-            f"Its columns: {', '.join(header)}."
+            f"{label!r} is the label; a text label becomes class indices by itself, so leave "
+            "it out of one_hot."
         )
     column = header.index(label)
     names = [name for index, name in enumerate(header) if index != column]
-    x = np.empty((len(body), len(names)), dtype=np.float32)
+    cells: list[list[str]] = []
     raw_labels = []
-    for number, (line, row) in enumerate(body):
+    for line, row in body:
         if len(row) != len(header):
             raise ValueError(
                 f"{str(source)!r} line {line} has {len(row)} values, the header {len(header)}."
             )
         where = f"{str(source)!r} line {line}, column"
         values = [value for index, value in enumerate(row) if index != column]
-        for position, value in enumerate(values):
-            x[number, position] = _number(value, f"{where} {names[position]!r}")
+        cells.append(
+            [
+                _present(value, f"{where} {name!r}")
+                for name, value in zip(names, values, strict=True)
+            ]
+        )
         raw_labels.append(_present(row[column], f"{where} {label!r} (the label)"))
+    categories = {
+        name: sorted({row[position] for row in cells})
+        for position, name in enumerate(names)
+        if name in one_hot
+    }
+    feature_names: list[str] = []
+    for name in names:
+        feature_names += (
+            [f"{name}={v}" for v in categories[name]] if name in categories else [name]
+        )
+    slots = {
+        name: {value: i for i, value in enumerate(values)} for name, values in categories.items()
+    }
+    x = np.zeros((len(body), len(feature_names)), dtype=np.float32)
+    for number, ((line, _), row) in enumerate(zip(body, cells, strict=True)):
+        position = 0
+        for name, value in zip(names, row, strict=True):
+            if name in slots:
+                x[number, position + slots[name][value]] = 1.0
+                position += len(slots[name])
+            else:
+                x[number, position] = _number(
+                    value, f"{str(source)!r} line {line}, column {name!r}"
+                )
+                position += 1
     y, extra = _labels(raw_labels)
+    if categories:
+        extra["categories"] = categories
     return convert_numpy(
         x,
         y,
@@ -333,7 +376,7 @@ def convert_csv(
         split,
         seed,
         name=source.stem,
-        extra_meta={"feature_names": names, "label": label, **extra},
+        extra_meta={"feature_names": feature_names, "label": label, **extra},
         progress=progress,
     )
 
@@ -378,9 +421,9 @@ def _number(value: str, where: str) -> float:
         return float(text)
     except ValueError:
         raise ValueError(
-            f"{where}: {value!r} is not a number (feature columns must be numeric: encode text "
-            "columns as numbers first, or read the CSV with input_type 'pandas' and its "
-            "`categorical` key)."
+            f"{where}: {value!r} is not a number (feature columns must be numeric: name a text "
+            "column with --one-hot COLUMN (one_hot=[...]) to turn it into indicators, or read "
+            "the CSV with input_type 'pandas' and its `categorical` key)."
         ) from None
 
 

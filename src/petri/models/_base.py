@@ -11,6 +11,7 @@ from torch import nn
 
 from petri.configs import GraphConfig, LossConfig, ModelConfig, OptimizerConfig, as_config
 from petri.configs.model import GENERATOR_KEYS
+from petri.errors import ConfigError
 from petri.layers import GraphModule, SubGraph, graph_scope
 from petri.losses import build_loss
 from petri.metrics import build_metrics
@@ -146,7 +147,20 @@ class Model(GraphModule):
             self._features = graph_fn.features
             subgraph = SubGraph(graph_fn.definition, name=graph_fn.name)
             self.add_module(graph_fn.name, subgraph)
-            return lambda mode, inputs: subgraph(inputs)
+
+            def run_layers(mode: str, inputs: Any) -> Any:
+                if isinstance(inputs, dict):  # several features and none chosen
+                    raise ConfigError(
+                        f"The input yields the features {sorted(inputs)}, and a layer list "
+                        "reads one tensor: name it with graph_config.features (e.g. "
+                        f"features: [{sorted(inputs)[0]}]); for records, name the label with "
+                        "pipeline_config.params.label_feature so it is not a feature.",
+                        "model_config.graph_config.features",
+                        None,
+                    )
+                return subgraph(inputs)
+
+            return run_layers
         if isinstance(graph_fn, nn.Module):
             self.add_module("graph", graph_fn)
             return lambda mode, inputs: graph_fn(inputs)

@@ -29,7 +29,8 @@ class TFRecordPipeline(Pipeline):
     Params:
         data_files: a path, glob or list of them (``/data/sin_train-*``).
         meta_data_file: the ``meta_data.json`` describing the features.
-        label_feature: the feature returned as labels; default ``label`` when there is one.
+        label_feature: the feature returned as labels; default: meta_data.json's
+            ``label_feature`` (``petri convert`` writes ``y``), else ``label`` when there is one.
         features: names of the features to return (default: all).
 
     Example:
@@ -55,7 +56,10 @@ class TFRecordPipeline(Pipeline):
         specs = feature_specs(self.meta_data, str(meta_file)) if self.meta_data else None
         self.specs: dict[str, FeatureSpec] = specs or self._infer(files)
         wanted = self.params.get("features")
-        if "label_feature" not in self.params and "label" in self.specs:
+        recorded = self.meta_data.get("label_feature")  # petri convert writes y there
+        if "label_feature" not in self.params and recorded in self.specs:
+            self.label_key = recorded
+        elif "label_feature" not in self.params and "label" in self.specs:
             self.label_key = "label"
         if wanted is not None:
             names = [wanted] if isinstance(wanted, str) else list(wanted)
