@@ -149,7 +149,9 @@ class Model(GraphModule):
             self.add_module(graph_fn.name, subgraph)
 
             def run_layers(mode: str, inputs: Any) -> Any:
-                if isinstance(inputs, dict):  # several features and none chosen
+                # several features and none chosen; {<sequence>, "length"} is what recurrent
+                # layers take (TFRecordSequencePipeline's batches)
+                if isinstance(inputs, dict) and "length" not in inputs:
                     raise ConfigError(
                         f"The input yields the features {sorted(inputs)}, and a layer list "
                         "reads one tensor: name it with graph_config.features (e.g. "
