@@ -67,7 +67,6 @@ def main() -> None:
         config=RunConfig(seed=0, num_threads=1),  # a tiny MLP: a second thread only stalls
         params={"units": 100, "learning_rate": 0.01},
     )
-    # seed: an input built before the run would draw its shuffling seed unseeded
     estimator.train(
         numpy_input_fn(x[train], y[train], batch_size=256, num_epochs=None, shuffle=True, seed=0),
         max_steps=args.steps,

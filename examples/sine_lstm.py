@@ -41,7 +41,6 @@ def main() -> None:
     estimator = plx.experiments.Estimator(model, model_dir=args.model_dir, config=config)
     xp = plx.experiments.Experiment(
         estimator=estimator,
-        # seed: an input built before the run would draw its shuffling seed unseeded
         train_input_fn=numpy_input_fn(
             x_train, y_train, batch_size=32, num_epochs=None, shuffle=True, seed=0
         ),

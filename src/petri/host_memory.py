@@ -87,8 +87,11 @@ def retained_host_memory(mode: HostMemory) -> Iterator[bool]:
         ConfigError: ``mode='retain'`` where it cannot be done (not glibc, another malloc).
     """
     global _depth
-    unavailable = retention_unavailable() if mode != "system" else "system"
-    if mode == "retain" and unavailable:
+    if mode == "system":
+        yield False
+        return
+    unavailable = retention_unavailable()
+    if unavailable and mode == "retain":
         raise ConfigError(
             f"run_config.host_memory='retain' cannot be done here: {unavailable}. Use 'auto' "
             "(retain where possible) or 'system'."
@@ -101,11 +104,11 @@ def retained_host_memory(mode: HostMemory) -> Iterator[bool]:
     try:
         yield retained
     finally:
-        if retained and libc is not None:
+        if retained:
             with _lock:
                 _depth -= 1
                 if _depth == 0:
-                    libc.malloc_trim(0)
+                    libc.malloc_trim(0)  # type: ignore[union-attr]
 
 
 def _set_thresholds(libc: ctypes.CDLL) -> bool:

@@ -56,11 +56,12 @@ class TFRecordPipeline(Pipeline):
         specs = feature_specs(self.meta_data, str(meta_file)) if self.meta_data else None
         self.specs: dict[str, FeatureSpec] = specs or self._infer(files)
         wanted = self.params.get("features")
-        recorded = self.meta_data.get("label_feature")  # petri convert writes y there
-        if "label_feature" not in self.params and recorded in self.specs:
-            self.label_key = recorded
-        elif "label_feature" not in self.params and "label" in self.specs:
-            self.label_key = "label"
+        if "label_feature" not in self.params:
+            recorded = self.meta_data.get("label_feature")  # petri convert writes y there
+            if recorded in self.specs:
+                self.label_key = recorded
+            elif "label" in self.specs:
+                self.label_key = "label"
         if wanted is not None:
             names = [wanted] if isinstance(wanted, str) else list(wanted)
             if self.label_key and self.label_key not in names:
